@@ -1,0 +1,46 @@
+# vibench — see README.md. Every target that needs the build installs Debian packages (deps) and builds first.
+SHELL := /bin/bash
+BUILD ?= build
+JOBS ?= $(shell nproc)
+PY := /usr/bin/python3
+SCALE ?=
+# Quick-scale results go to results/, other scales to results/<scale>/.
+OUT ?= $(if $(SCALE),results/$(SCALE),results)
+RESULTS ?= results
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+DEB_PACKAGES := cmake g++ make git libtbb-dev libyaml-cpp-dev libhdf5-dev libcli11-dev libfmt-dev \
+  libxxhash-dev librandom123-dev libboost-math-dev catch2 libbenchmark-dev \
+  python3-h5py python3-numpy python3-matplotlib
+
+.PHONY: deps build test experiments figures bench clean
+
+deps:
+	@missing=$$(for p in $(DEB_PACKAGES); do \
+	  dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q "install ok installed" || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	  echo "deps: installing" $$missing; \
+	  $(SUDO) apt-get update -q && \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q --no-install-recommends $$missing; \
+	else echo "deps: all Debian packages present"; fi
+
+build: deps
+	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release
+	cmake --build $(BUILD) -j $(JOBS)
+
+test: build
+	cd $(BUILD) && ctest --output-on-failure -j 2
+
+experiments: build
+	@set -e; for f in experiments/*.yaml; do \
+	  echo "== $$f"; ./$(BUILD)/vibench run $$f --out $(OUT) $(if $(SCALE),--scale $(SCALE)); done
+
+figures: deps
+	@set -e; for p in plots/*.py; do \
+	  echo "== $$p"; $(PY) $$p --results $(RESULTS); done
+
+bench: build
+	./$(BUILD)/bench/vibench_bench --benchmark_counters_tabular=true
+
+clean:
+	rm -rf $(BUILD)

@@ -1,0 +1,169 @@
+// target `linear_gaussian`: p(z) = N(0, I_D), p(x | z) = N(Az + b, Σ), Σ = diag(noise_var), x ∈ R^M.
+// Exact: log p(x) = log N(x; b, AAᵀ + Σ); posterior N(Λ⁻¹h, Λ⁻¹) with Λ = I + AᵀΣ⁻¹A, h = AᵀΣ⁻¹(x − b).
+#include <cmath>
+#include <numbers>
+
+#include <fmt/format.h>
+
+#include "vibench/linalg.hpp"
+#include "vibench/rng.hpp"
+#include "vibench/target.hpp"
+
+namespace {
+
+using namespace vibench;
+
+class LinearGaussian final : public Target {
+ public:
+  explicit LinearGaussian(const Params& p) {
+    d_ = static_cast<std::size_t>(p.get_int("dim"));
+    m_ = p.get_int("obs_dim") > 0 ? static_cast<std::size_t>(p.get_int("obs_dim")) : d_;
+    generate(static_cast<std::uint64_t>(p.get_int("data_seed")));
+    // Given values replace generated ones, each checked for size.
+    auto given = [&](const char* key, std::size_t n, std::vector<double>& dst) {
+      const auto& v = p.get_doubles(key);
+      if (v.empty()) return;
+      if (v.size() != n)
+        throw ParamError(p.full_key(key), fmt::format("expected {} numbers, got {}", n, v.size()));
+      dst = v;
+    };
+    std::vector<double> a(a_.data(), a_.data() + m_ * d_);
+    given("A", m_ * d_, a);
+    std::copy(a.begin(), a.end(), a_.data());
+    given("b", m_, b_);
+    given("noise_var", m_, noise_var_);
+    given("x", m_, x_);
+    for (double v : noise_var_)
+      if (!(v > 0)) throw ParamError(p.full_key("noise_var"), "every noise variance must be > 0");
+    precompute();
+  }
+
+  std::size_t dim() const override { return d_; }
+
+  // Direct form of the model: log N(z; 0, I) + log N(x; Az + b, Σ).
+  void log_joint(const Matrix& z, double* lp) const override {
+    for (std::size_t s = 0; s < z.rows(); ++s) {
+      const double* zs = z.row(s);
+      double prior = 0, lik = 0;
+      for (std::size_t i = 0; i < d_; ++i) prior += zs[i] * zs[i];
+      for (std::size_t j = 0; j < m_; ++j) {
+        double r = x_[j] - b_[j];
+        for (std::size_t i = 0; i < d_; ++i) r -= a_(j, i) * zs[i];
+        lik += r * r / noise_var_[j];
+      }
+      lp[s] = -0.5 * (prior + lik) + log_norm_;
+    }
+  }
+
+  // Quadratic form: log p(x, z) = −½ zᵀΛz + hᵀz + c, so ∇_z = h − Λz and log p = c + ½ zᵀ(∇_z + h).
+  void grad_log_joint(const Matrix& z, Matrix& g, double* lp) const override {
+    g.resize(z.rows(), d_);
+    for (std::size_t s = 0; s < z.rows(); ++s) {
+      const double* zs = z.row(s);
+      double* gs = g.row(s);
+      double quad = 0;
+      for (std::size_t i = 0; i < d_; ++i) {
+        double v = h_[i];
+        const double* li = lambda_.row(i);
+        for (std::size_t j = 0; j < d_; ++j) v -= li[j] * zs[j];
+        gs[i] = v;
+        quad += zs[i] * (v + h_[i]);
+      }
+      lp[s] = c_ + 0.5 * quad;
+    }
+  }
+
+  std::optional<double> log_evidence() const override {
+    Matrix cov = linalg::matmul(a_, linalg::transpose(a_));
+    for (std::size_t j = 0; j < m_; ++j) cov(j, j) += noise_var_[j];
+    return linalg::gaussian_logpdf(x_, b_, cov);
+  }
+
+  std::optional<GaussianPosterior> exact_posterior() const override {
+    GaussianPosterior post;
+    post.precision = lambda_;
+    post.cov = linalg::spd_inverse(lambda_);
+    post.mean = linalg::matvec(post.cov, h_);
+    return post;
+  }
+
+  // E_{N(m,C)}[log p(x,z)] = −½(mᵀΛm + tr(ΛC)) + hᵀm + c
+  std::optional<GaussianExpectation> gaussian_expectation(const std::vector<double>& m, const Matrix& c) const override {
+    GaussianExpectation e;
+    e.grad_mean.assign(d_, 0.0);
+    e.grad_cov.resize(d_, d_);
+    double quad = 0, trace = 0, lin = 0;
+    for (std::size_t i = 0; i < d_; ++i) {
+      double lm = 0;
+      for (std::size_t j = 0; j < d_; ++j) {
+        lm += lambda_(i, j) * m[j];
+        trace += lambda_(i, j) * c(j, i);
+        e.grad_cov(i, j) = -0.5 * lambda_(i, j);
+      }
+      quad += m[i] * lm;
+      lin += h_[i] * m[i];
+      e.grad_mean[i] = h_[i] - lm;
+    }
+    e.value = -0.5 * (quad + trace) + lin + c_;
+    return e;
+  }
+
+ private:
+  void generate(std::uint64_t data_seed) {
+    // Stream keyed by data_seed alone: the same data whatever the experiment's seed or cell.
+    Rng rng(data_seed, 0, 0, streams::data);
+    a_.resize(m_, d_);
+    rng.normals(a_.data(), m_ * d_);
+    const double scale = 1.0 / std::sqrt(static_cast<double>(d_));  // keeps AAᵀ of order 1 for any D
+    for (std::size_t i = 0; i < m_ * d_; ++i) a_.data()[i] *= scale;
+    b_.resize(m_);
+    rng.normals(b_.data(), m_);
+    noise_var_.resize(m_);
+    rng.uniforms(noise_var_.data(), m_);
+    for (double& v : noise_var_) v += 0.5;  // Σᵢᵢ ∈ [0.5, 1.5)
+    std::vector<double> z_true(d_), eta(m_);
+    rng.normals(z_true.data(), d_);
+    rng.normals(eta.data(), m_);
+    std::vector<double> az = linalg::matvec(a_, z_true);
+    x_.resize(m_);
+    for (std::size_t j = 0; j < m_; ++j) x_[j] = az[j] + b_[j] + std::sqrt(noise_var_[j]) * eta[j];
+  }
+
+  void precompute() {
+    const double log2pi = std::log(2 * std::numbers::pi);
+    log_norm_ = -0.5 * static_cast<double>(d_ + m_) * log2pi;
+    for (double v : noise_var_) log_norm_ -= 0.5 * std::log(v);
+    lambda_ = Matrix::identity(d_);
+    h_.assign(d_, 0.0);
+    double rr = 0;
+    for (std::size_t j = 0; j < m_; ++j) {
+      double r = x_[j] - b_[j];
+      rr += r * r / noise_var_[j];
+      for (std::size_t i = 0; i < d_; ++i) {
+        h_[i] += a_(j, i) * r / noise_var_[j];
+        for (std::size_t k = 0; k < d_; ++k) lambda_(i, k) += a_(j, i) * a_(j, k) / noise_var_[j];
+      }
+    }
+    c_ = log_norm_ - 0.5 * rr;
+  }
+
+  std::size_t d_ = 0, m_ = 0;
+  Matrix a_, lambda_;
+  std::vector<double> b_, noise_var_, x_, h_;
+  double log_norm_ = 0, c_ = 0;
+};
+
+const Register<Target, LinearGaussian> registration{{
+    .name = "linear_gaussian",
+    .description = "p(z)=N(0,I), p(x|z)=N(Az+b, diag noise); exact log p(x) and Gaussian posterior",
+    .reference = "log p(x) = log N(x; b, AA^T + Sigma) (e.g. Bishop 2006, PRML §2.3.3)",
+    .params = {ParamSpec::integer("dim", 2, "latent dimension D").at_least(1),
+               ParamSpec::integer("obs_dim", 0, "observed dimension M (0: M = D)").at_least(0),
+               ParamSpec::integer("data_seed", 0, "seed generating A ~ N(0,1/D), b ~ N(0,1), noise_var ~ U[0.5,1.5), x ~ model").at_least(0),
+               ParamSpec::reals("A", "given A, row-major M×D (replaces the generated one)"),
+               ParamSpec::reals("b", "given b (length M)"),
+               ParamSpec::reals("noise_var", "given diagonal of Σ (length M, each > 0)"),
+               ParamSpec::reals("x", "given observation x (length M)")},
+}};
+
+}  // namespace

@@ -1,0 +1,210 @@
+// vibench command line: run | list | describe | inspect
+#include <filesystem>
+#include <iostream>
+#include <map>
+#include <set>
+
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+
+#include "vibench/hdf5_io.hpp"
+#include "vibench/registry.hpp"
+#include "vibench/runner.hpp"
+
+using namespace vibench;
+
+namespace {
+
+std::string default_text(const ParamSpec& p) {
+  if (!p.default_value) return p.type == ParamType::Group ? "" : "(required)";
+  std::string t = canonical_text(*p.default_value);
+  return t.empty() ? "\"\"" : t;
+}
+
+void describe_params(const std::vector<ParamSpec>& params, const std::string& indent) {
+  for (const ParamSpec& p : params) {
+    std::cout << fmt::format("{}{:<18} {:<40} default {}\n", indent, p.name, p.expectation(), default_text(p));
+    if (!p.help.empty()) std::cout << fmt::format("{}{:<18} {}\n", indent, "", p.help);
+    if (p.type == ParamType::Group) describe_params(p.fields, indent + "  ");
+    if (p.type == ParamType::Plugin)
+      std::cout << fmt::format("{}{:<18} plugin parameters: see `vibench describe <{}>`; registered: {}\n", indent, "",
+                               p.plugin_kind, fmt::join(Registry::instance().names(p.plugin_kind), ", "));
+  }
+}
+
+int cmd_list(const std::string& kind) {
+  const auto& kinds = Registry::kinds();
+  if (!kind.empty() && std::find(kinds.begin(), kinds.end(), kind) == kinds.end()) {
+    std::cerr << fmt::format("vibench: error: unknown kind '{}'; kinds: {}\n", kind, fmt::join(kinds, ", "));
+    return 2;
+  }
+  std::string current;
+  for (const PluginInfo* p : Registry::instance().list(kind)) {
+    if (p->kind != current) {
+      current = p->kind;
+      std::cout << current << ":\n";
+    }
+    std::cout << fmt::format("  {:<18} {}\n", p->name, p->description);
+  }
+  return 0;
+}
+
+int cmd_describe(const std::string& name) {
+  bool found = false;
+  for (const PluginInfo* p : Registry::instance().list()) {
+    if (p->name != name) continue;
+    found = true;
+    std::cout << fmt::format("{} {}: {}\n", p->kind, p->name, p->description);
+    if (!p->reference.empty()) std::cout << fmt::format("reference: {}\n", p->reference);
+    if (p->params.empty()) {
+      std::cout << "parameters: none\n";
+    } else {
+      std::cout << (p->kind == "study" ? "cell keys (YAML):\n" : "parameters:\n");
+      describe_params(p->params, "  ");
+    }
+    std::cout << "\n";
+  }
+  if (!found) {
+    std::cerr << fmt::format("vibench: error: no plugin named '{}'; see `vibench list`\n", name);
+    return 2;
+  }
+  return 0;
+}
+
+int cmd_inspect(const std::string& path, const std::string& cell_id) {
+  try {
+    auto lock = h5::hdf5_lock();
+    h5::Handle f = h5::open_file_readonly(path);
+    if (!cell_id.empty()) {
+      std::string g_path = "/cells/" + cell_id;
+      if (!h5::exists(f, g_path)) {
+        std::cerr << fmt::format("vibench: error: {} has no cell {}\n", path, cell_id);
+        return 2;
+      }
+      h5::Handle g = h5::open_group(f, g_path);
+      std::cout << fmt::format("cell {}\nattributes:\n", cell_id);
+      for (const auto& a : h5::attr_names(g)) std::cout << fmt::format("  {} = {}\n", a, h5::read_attr_text(g, a));
+      std::cout << "datasets:\n";
+      for (const auto& d : h5::member_names(g)) {
+        if (h5::dataset_is_string(g, d)) {
+          std::cout << fmt::format("  {} = [{}]\n", d, fmt::join(h5::read_dataset_strings(g, d), ", "));
+        } else {
+          auto v = h5::read_dataset_doubles(g, d);
+          std::vector<std::string> parts;
+          for (std::size_t i = 0; i < std::min<std::size_t>(v.size(), 12); ++i) parts.push_back(fmt::format("{:.6g}", v[i]));
+          std::cout << fmt::format("  {} shape ({}) = [{}{}]\n", d, fmt::join(h5::dataset_shape(g, d), ", "),
+                                   fmt::join(parts, ", "), v.size() > 12 ? ", ..." : "");
+        }
+      }
+      return 0;
+    }
+    std::cout << fmt::format("{}\n", path);
+    for (const auto& a : h5::attr_names(f)) {
+      if (a == "config_yaml") continue;
+      std::cout << fmt::format("  {:<16} {}\n", a, h5::read_attr_text(f, a));
+    }
+    h5::Handle cells = h5::open_group(f, "cells");
+    auto ids = h5::member_names(cells);
+    // Columns: config keys that vary across cells, then numeric scalar results.
+    std::map<std::string, std::map<std::string, std::string>> table;  // id -> column -> text
+    std::map<std::string, std::set<std::string>> values_of;
+    std::vector<std::pair<std::int64_t, std::string>> order;
+    std::set<std::string> result_cols;
+    for (const auto& id : ids) {
+      h5::Handle g = h5::open_group(cells, id);
+      std::set<std::string> config_keys;
+      std::string canon = h5::read_attr_string(g, "config_canonical");
+      for (std::size_t pos = 0; pos < canon.size();) {
+        auto colon = canon.find(':', pos), nl = canon.find('\n', pos);
+        config_keys.insert(canon.substr(pos, colon - pos));
+        pos = nl == std::string::npos ? canon.size() : nl + 1;
+      }
+      for (const auto& a : h5::attr_names(g)) {
+        std::string text = h5::read_attr_text(g, a);
+        if (config_keys.count(a)) {
+          values_of[a].insert(text);
+          table[id][a] = text;
+        } else if (a == "status" || a == "wall_seconds" || a.rfind("ns_", 0) == 0) {
+          table[id][a] = a == "status" ? text : fmt::format("{:.4g}", h5::read_attr_double(g, a));
+          if (a != "status") result_cols.insert(a);
+        }
+      }
+      for (const auto& d : h5::member_names(g))
+        if (h5::dataset_shape(g, d).empty() && !h5::dataset_is_string(g, d)) {
+          table[id][d] = fmt::format("{:.6g}", h5::read_dataset_doubles(g, d)[0]);
+          result_cols.insert(d);
+        }
+      order.emplace_back(static_cast<std::int64_t>(h5::read_attr_double(g, "cell_index")), id);
+    }
+    std::sort(order.begin(), order.end());
+    std::vector<std::string> cols = {"id", "status"};
+    for (const auto& [k, vals] : values_of)
+      if (vals.size() > 1) cols.push_back(k);
+    cols.insert(cols.end(), result_cols.begin(), result_cols.end());
+    std::map<std::string, std::size_t> width;
+    for (const auto& c : cols) width[c] = c.size();
+    for (const auto& [idx, id] : order) {
+      table[id]["id"] = id;
+      for (const auto& c : cols) width[c] = std::max(width[c], table[id][c].size());
+    }
+    std::cout << fmt::format("{} cells\n", ids.size());
+    for (const auto& c : cols) std::cout << fmt::format("{:<{}}  ", c, width[c]);
+    std::cout << "\n";
+    for (const auto& [idx, id] : order) {
+      for (const auto& c : cols) std::cout << fmt::format("{:<{}}  ", table[id][c], width[c]);
+      std::cout << "\n";
+    }
+    std::cout << fmt::format("(per-cell datasets: vibench inspect {} --cell ID)\n", path);
+  } catch (const std::exception& e) {
+    std::cerr << fmt::format("vibench: error: cannot read {}: {}\n", path, e.what());
+    return 1;
+  }
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"vibench: reproducible experiments on variational inference gradient estimators and bounds"};
+  app.require_subcommand(1);
+  std::string command_line;
+  for (int i = 0; i < argc; ++i) command_line += (i ? " " : "") + std::string(argv[i]);
+
+  RunOptions run_opts;
+  run_opts.command_line = command_line;
+  std::string run_file;
+  auto* run = app.add_subcommand("run", "Run an experiment grid and write <out>/<name>.h5 (resumes unfinished runs)");
+  run->add_option("file", run_file, "Experiment YAML file")->required()->check(CLI::ExistingFile);
+  run->add_option("--threads,-j", run_opts.threads, "Worker threads (default: all cores); results do not depend on it");
+  run->add_option("--scale", run_opts.overrides.scale, "Apply the named entry of the file's `scales:` (e.g. paper)");
+  run->add_option("--set", run_opts.overrides.sets,
+                  "Override a key: key=value (fixed) or key=v1,v2 (an axis); repeatable");
+  run->add_option("--out,-o", run_opts.out_dir, "Output directory (default: results)");
+  run->add_flag("--dry-run", run_opts.dry_run, "Print the expanded cells and their ids; run nothing");
+  run->add_flag("--fresh", run_opts.fresh, "Discard earlier results and parts of this experiment before running");
+
+  std::string list_kind;
+  auto* list = app.add_subcommand("list", "List registered plugins, optionally of one kind");
+  list->add_option("kind", list_kind, "target | family | objective | estimator | bound | ib | study");
+
+  std::string describe_name;
+  auto* describe = app.add_subcommand("describe", "Show a plugin's description, reference and parameters");
+  describe->add_option("name", describe_name, "Plugin name")->required();
+
+  std::string inspect_file, inspect_cell;
+  auto* inspect = app.add_subcommand("inspect", "Summarize a results file: provenance and a table of cells");
+  inspect->add_option("file", inspect_file, "Results file (.h5)")->required()->check(CLI::ExistingFile);
+  inspect->add_option("--cell", inspect_cell, "Show every attribute and dataset of one cell");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    int code = app.exit(e);
+    return code == 0 ? 0 : 2;
+  }
+  if (*run) return run_experiment_command(run_file, run_opts, std::cout, std::cerr);
+  if (*list) return cmd_list(list_kind);
+  if (*describe) return cmd_describe(describe_name);
+  if (*inspect) return cmd_inspect(inspect_file, inspect_cell);
+  return 2;
+}

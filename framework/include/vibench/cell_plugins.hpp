@@ -1,0 +1,31 @@
+#pragma once
+// Building a cell's plugins from its resolved config, and its evaluation point φ.
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "vibench/estimator.hpp"
+#include "vibench/family.hpp"
+#include "vibench/objective.hpp"
+#include "vibench/target.hpp"
+
+namespace vibench {
+
+struct CellPlugins {
+  std::unique_ptr<Target> target;
+  std::unique_ptr<Family> family;        // dimension taken from the target
+  std::unique_ptr<Objective> objective;  // null if the cell has no `objective` key
+  std::unique_ptr<Estimator> estimator;  // null if the cell has no `estimator` key
+};
+CellPlugins build_cell_plugins(const Config& cell);
+
+// Schema of the `point:` group: where φ is evaluated.
+ParamSpec point_param();
+
+// φ for the cell's `point`: given mean/sigma, the exact posterior, or the family's ELBO optimum, plus an
+// optional N(0, sd²) perturbation drawn from Rng(seed, cell_key, 0, streams::point).
+// Throws ParamError (naming point.*) when the point cannot be built.
+std::vector<double> evaluation_point(const Params& point, const Target& t, const Family& q, std::uint64_t seed,
+                                     std::uint64_t cell_key);
+
+}  // namespace vibench

@@ -1,0 +1,60 @@
+#pragma once
+// Kind `family`: a variational family q_φ(z) with flat parameters φ ∈ R^P.
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "vibench/matrix.hpp"
+#include "vibench/registry.hpp"
+#include "vibench/rng.hpp"
+#include "vibench/target.hpp"
+
+namespace vibench {
+
+// Mean and covariance of a Gaussian member of a family.
+struct GaussianMoments {
+  std::vector<double> mean;
+  Matrix cov;
+};
+
+class Family : public PluginBase {
+ public:
+  static constexpr const char* kind = "family";
+
+  virtual std::size_t dim() const = 0;
+  virtual std::size_t num_params() const = 0;
+  virtual std::vector<std::string> param_names() const = 0;  // e.g. "mean[0]", "sigma[0]"
+  virtual bool reparameterizable() const = 0;
+
+  // Draw S samples: noise ε (S×noise_dim) from rng, then z = T(ε; φ) (S×D).
+  virtual void sample(const double* phi, Rng& rng, std::size_t s, Matrix& eps, Matrix& z) const = 0;
+  virtual void log_q(const double* phi, const Matrix& z, double* out) const = 0;
+  // Row s = ∇_φ log q_φ(z_s) (S×P), z held fixed.
+  virtual void score(const double* phi, const Matrix& z, Matrix& out) const = 0;
+  // Row s = ∇_z log q_φ(z_s) (S×D).
+  virtual void grad_z_log_q(const double* phi, const Matrix& z, Matrix& out) const = 0;
+  // Row s = (∂z_s/∂φ)ᵀ v_s at ε_s (S×P), for V (S×D): the pathwise chain rule.
+  virtual void reparam_pullback(const double* phi, const Matrix& eps, const Matrix& v, Matrix& out) const = 0;
+
+  // Closed forms, where they exist.
+  virtual std::optional<double> entropy(const double* phi) const { return std::nullopt; }
+  virtual bool grad_entropy(const double* phi, double* out) const { return false; }
+  virtual std::optional<GaussianMoments> gaussian_moments(const double* phi) const { return std::nullopt; }
+  // out = ∇_φ of a function of (mean, cov) given its gradients (gm, gC) at this φ.
+  virtual bool pullback_moments(const double* phi, const std::vector<double>& gm, const Matrix& gc,
+                                double* out) const {
+    return false;
+  }
+  // φ of the member equal to N(mean, cov); nullopt and *why set if no member is.
+  virtual std::optional<std::vector<double>> from_gaussian(const std::vector<double>& mean, const Matrix& cov,
+                                                           std::string* why) const {
+    if (why) *why = "this family has no Gaussian members";
+    return std::nullopt;
+  }
+  // φ maximising the ELBO when the exact posterior is Gaussian (equals from_gaussian when representable).
+  virtual std::optional<std::vector<double>> elbo_optimum(const GaussianPosterior& post) const {
+    return std::nullopt;
+  }
+};
+
+}  // namespace vibench

@@ -1,0 +1,62 @@
+#pragma once
+// Thin RAII layer over the HDF5 C API. HDF5 is not thread safe: every call goes through hdf5_lock().
+#include <hdf5.h>
+
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "vibench/value.hpp"
+
+namespace vibench::h5 {
+
+std::unique_lock<std::mutex> hdf5_lock();
+
+// Owns one HDF5 identifier and closes it with the matching H5?close.
+class Handle {
+ public:
+  Handle() = default;
+  Handle(hid_t id, herr_t (*closer)(hid_t), const std::string& what);  // throws if id < 0
+  Handle(Handle&& o) noexcept : id_(o.id_), closer_(o.closer_) { o.id_ = -1; }
+  Handle& operator=(Handle&& o) noexcept;
+  Handle(const Handle&) = delete;
+  Handle& operator=(const Handle&) = delete;
+  ~Handle();
+  hid_t id() const { return id_; }
+  operator hid_t() const { return id_; }
+
+ private:
+  hid_t id_ = -1;
+  herr_t (*closer_)(hid_t) = nullptr;
+};
+
+Handle create_file(const std::string& path);  // truncates
+Handle open_file_readonly(const std::string& path);
+Handle create_group(hid_t parent, const std::string& name);
+Handle open_group(hid_t parent, const std::string& name);
+bool exists(hid_t parent, const std::string& path);
+
+void write_attr(hid_t obj, const std::string& name, const Value& v);
+void write_attr_strings(hid_t obj, const std::string& name, const std::vector<std::string>& v);
+bool has_attr(hid_t obj, const std::string& name);
+std::string read_attr_string(hid_t obj, const std::string& name);
+double read_attr_double(hid_t obj, const std::string& name);  // any numeric class
+std::vector<std::string> attr_names(hid_t obj);
+// Attribute as text (numbers with 17 significant digits, arrays as [a, b]); for inspect and tables.
+std::string read_attr_text(hid_t obj, const std::string& name);
+// Is the attribute a numeric scalar?
+bool attr_is_numeric_scalar(hid_t obj, const std::string& name);
+
+void write_dataset(hid_t parent, const std::string& name, const std::vector<std::size_t>& shape,
+                   const std::vector<double>& values);
+void write_dataset_strings(hid_t parent, const std::string& name, const std::vector<std::string>& values);
+std::vector<std::string> member_names(hid_t group);  // links in a group, sorted
+std::vector<std::size_t> dataset_shape(hid_t parent, const std::string& name);
+bool dataset_is_string(hid_t parent, const std::string& name);
+std::vector<double> read_dataset_doubles(hid_t parent, const std::string& name);
+std::vector<std::string> read_dataset_strings(hid_t parent, const std::string& name);
+
+// Flush to disk: fsync the file, then its directory (so a rename is durable).
+void fsync_path(const std::string& path);
+
+}  // namespace vibench::h5

@@ -1,0 +1,71 @@
+#pragma once
+// The plugin registry. A plugin is one .cpp file holding a static `Register<Interface, Impl>` object;
+// the file is compiled into an OBJECT library, so the registration always runs (see CMakeLists.txt).
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "vibench/errors.hpp"
+#include "vibench/param_spec.hpp"
+#include "vibench/value.hpp"
+
+namespace vibench {
+
+struct PluginBase {
+  virtual ~PluginBase() = default;
+};
+
+// What a plugin is built from beyond its own parameters: e.g. a family takes its dimension
+// from the cell's target.
+struct PluginContext {
+  std::size_t dim = 0;
+};
+
+struct PluginInfo {
+  std::string kind;         // "target", "family", "objective", "estimator", "study", ...
+  std::string name;         // registry name used in YAML
+  std::string description;  // one line
+  std::string reference;    // paper / section it implements, if any
+  std::vector<ParamSpec> params;
+  std::function<std::unique_ptr<PluginBase>(const Params&, const PluginContext&)> make;
+};
+
+class Registry {
+ public:
+  static Registry& instance();
+  void add(PluginInfo info);  // aborts on a duplicate (kind, name): a programming error
+  const PluginInfo* find(const std::string& kind, const std::string& name) const;
+  std::vector<const PluginInfo*> list(const std::string& kind = "") const;  // sorted by kind, name
+  std::vector<std::string> names(const std::string& kind) const;
+  static const std::vector<std::string>& kinds();
+
+ private:
+  std::vector<PluginInfo> plugins_;
+};
+
+// Build the plugin named by `params.get_string("name")` of the interface's kind.
+template <class Interface>
+std::unique_ptr<Interface> make_plugin(const Params& params, const PluginContext& ctx = {}) {
+  const std::string& name = params.get_string("name");
+  const PluginInfo* info = Registry::instance().find(Interface::kind, name);
+  if (!info) throw ParamError(params.full_key("name"), "no " + std::string(Interface::kind) + " named '" + name + "'");
+  std::unique_ptr<PluginBase> base = info->make(params, ctx);
+  return std::unique_ptr<Interface>(static_cast<Interface*>(base.release()));
+}
+
+template <class Interface, class Impl>
+struct Register {
+  explicit Register(PluginInfo info) {
+    info.kind = Interface::kind;
+    info.make = [](const Params& p, const PluginContext& c) -> std::unique_ptr<PluginBase> {
+      if constexpr (std::is_constructible_v<Impl, const Params&, const PluginContext&>)
+        return std::make_unique<Impl>(p, c);
+      else
+        return std::make_unique<Impl>(p);
+    };
+    Registry::instance().add(std::move(info));
+  }
+};
+
+}  // namespace vibench

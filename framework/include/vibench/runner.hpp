@@ -1,0 +1,28 @@
+#pragma once
+// `vibench run`: load and validate an experiment, run its unfinished cells in parallel, store them.
+#include <iosfwd>
+#include <string>
+
+#include "vibench/grid.hpp"
+#include "vibench/store.hpp"
+
+namespace vibench {
+
+struct RunOptions {
+  std::string out_dir = "results";
+  int threads = 0;  // 0 = all hardware threads
+  bool dry_run = false;
+  bool fresh = false;  // discard earlier parts and results of this experiment first
+  Overrides overrides;
+  std::string command_line;
+};
+
+// Exit status: 0 success, 1 a cell failed at run time (finished cells are kept; re-run resumes),
+// 2 invalid input (nothing is written).
+int run_experiment_command(const std::string& path, const RunOptions& options, std::ostream& out, std::ostream& err);
+
+// Provenance attributes for the root of a results file (DESIGN §7).
+Provenance make_provenance(const Experiment& ex, const RunOptions& options, int threads, const std::string& started_utc);
+std::string utc_now();
+
+}  // namespace vibench

@@ -1,0 +1,49 @@
+#pragma once
+// Crash-safe results store (DESIGN §7). Each finished cell goes to its own part file
+// (<out>/.<name>.parts/<id>.h5: written under a temporary name, fsync'd, renamed). The final
+// <out>/<name>.h5 is assembled from the parts the same way, so a killed run loses at most the cells in
+// flight and never leaves a half-written results file.
+#include <cstdint>
+#include <map>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "vibench/grid.hpp"
+#include "vibench/study.hpp"
+
+namespace vibench {
+
+// Where a finished cell's group lives: a part file ("cell") or an earlier final file ("/cells/<id>").
+struct CellSource {
+  std::string file;
+  std::string group;
+};
+
+using Provenance = std::vector<std::pair<std::string, Value>>;
+
+class ResultStore {
+ public:
+  ResultStore(std::string out_dir, std::string name);
+
+  const std::string& final_path() const { return final_path_; }
+  const std::string& parts_dir() const { return parts_dir_; }
+
+  // Cells already finished with the same resolved config, study and seed: from valid part files, then
+  // from an existing final file. Unreadable part files are removed (and reported) so they are recomputed.
+  std::map<std::string, CellSource> scan_finished(const Experiment& ex, std::vector<std::string>& notes) const;
+
+  // Thread-safe (all HDF5 access is serialized).
+  CellSource write_part(const Experiment& ex, const Cell& cell, const CellResult& result, double wall_seconds) const;
+
+  // Write <name>.h5 from the finished cells (every non-skipped cell must be in `done`), atomically.
+  void assemble(const Experiment& ex, const Provenance& root_attrs, const std::map<std::string, CellSource>& done) const;
+
+  void remove_parts() const;
+  void remove_all() const;  // --fresh: forget parts and the final file
+
+ private:
+  std::string out_dir_, name_, final_path_, parts_dir_;
+};
+
+}  // namespace vibench

@@ -1,0 +1,54 @@
+#pragma once
+// Kind `study`: what one grid cell runs. Its declared parameters are the schema of a cell.
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "vibench/registry.hpp"
+#include "vibench/value.hpp"
+
+namespace vibench {
+
+// One named result array of a cell (stored as an HDF5 dataset). shape {} is a scalar: it also
+// becomes a column of the /index table.
+struct Metric {
+  std::string name;
+  std::vector<std::size_t> shape;
+  std::vector<double> values;        // numeric metrics
+  std::vector<std::string> strings;  // string metrics (e.g. param_names); values empty
+};
+
+struct CellResult {
+  std::vector<Metric> metrics;  // deterministic: bitwise identical for any thread count
+  // Timings (ns_per_estimate, ...): stored as cell attributes and index columns, never compared.
+  std::vector<std::pair<std::string, double>> timings;
+
+  void add(std::string name, std::vector<double> v) {
+    std::size_t n = v.size();
+    metrics.push_back({std::move(name), {n}, std::move(v), {}});
+  }
+  void add_scalar(std::string name, double v) { metrics.push_back({std::move(name), {}, {v}, {}}); }
+  void add_strings(std::string name, std::vector<std::string> s) {
+    std::size_t n = s.size();
+    metrics.push_back({std::move(name), {n}, {}, std::move(s)});
+  }
+};
+
+struct CellContext {
+  const Config& config;
+  std::uint64_t seed;      // the experiment's global seed
+  std::uint64_t cell_key;  // 64-bit cell id: second half of the RNG key
+};
+
+class Study : public PluginBase {
+ public:
+  static constexpr const char* kind = "study";
+
+  // Why this cell cannot run (e.g. reparam on a non-reparameterizable family); nullopt if it can.
+  // Throws ParamError for invalid parameter values found while building the cell's plugins.
+  virtual std::optional<std::string> unsupported(const Config& cell) const = 0;
+  virtual CellResult run(const CellContext& ctx) const = 0;
+};
+
+}  // namespace vibench

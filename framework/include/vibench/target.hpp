@@ -1,0 +1,45 @@
+#pragma once
+// Kind `target`: a model p(x, z) with the data x fixed, over latent z ∈ R^D.
+#include <optional>
+#include <vector>
+
+#include "vibench/matrix.hpp"
+#include "vibench/registry.hpp"
+
+namespace vibench {
+
+// Exact Gaussian posterior p(z | x) = N(mean, cov); precision = cov⁻¹.
+struct GaussianPosterior {
+  std::vector<double> mean;
+  Matrix cov;
+  Matrix precision;
+};
+
+// E_{z~N(m,C)}[log p(x, z)] and its gradients with respect to m and C (C treated as unconstrained,
+// i.e. grad_cov(i,j) = ∂/∂C_ij); used for exact gradients of Gaussian families.
+struct GaussianExpectation {
+  double value = 0.0;
+  std::vector<double> grad_mean;
+  Matrix grad_cov;
+};
+
+class Target : public PluginBase {
+ public:
+  static constexpr const char* kind = "target";
+
+  virtual std::size_t dim() const = 0;
+  // lp[s] = log p(x, z_s) for each row z_s of Z (S×D).
+  virtual void log_joint(const Matrix& z, double* lp) const = 0;
+  // Row s of G = ∇_z log p(x, z_s); also writes lp like log_joint.
+  virtual void grad_log_joint(const Matrix& z, Matrix& g, double* lp) const = 0;
+
+  // Closed forms, where they exist.
+  virtual std::optional<double> log_evidence() const { return std::nullopt; }
+  virtual std::optional<GaussianPosterior> exact_posterior() const { return std::nullopt; }
+  virtual std::optional<GaussianExpectation> gaussian_expectation(const std::vector<double>& mean,
+                                                                  const Matrix& cov) const {
+    return std::nullopt;
+  }
+};
+
+}  // namespace vibench

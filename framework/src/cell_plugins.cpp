@@ -1,0 +1,74 @@
+#include "vibench/cell_plugins.hpp"
+
+#include <cmath>
+
+#include <fmt/format.h>
+
+namespace vibench {
+
+CellPlugins build_cell_plugins(const Config& cell) {
+  CellPlugins p;
+  p.target = make_plugin<Target>(Params(cell, "target."));
+  PluginContext ctx{.dim = p.target->dim()};
+  p.family = make_plugin<Family>(Params(cell, "family."), ctx);
+  if (cell.count("objective.name")) p.objective = make_plugin<Objective>(Params(cell, "objective."), ctx);
+  if (cell.count("estimator.name")) p.estimator = make_plugin<Estimator>(Params(cell, "estimator."), ctx);
+  return p;
+}
+
+ParamSpec point_param() {
+  return ParamSpec::group(
+      "point",
+      {ParamSpec::choice("kind", {"given", "exact_posterior", "optimum", "perturbed_optimum"}, "given",
+                         "given: mean/sigma below; exact_posterior: the target's exact posterior (the family must "
+                         "contain it); optimum / perturbed_optimum: the family's ELBO optimum for a Gaussian posterior"),
+       ParamSpec::reals("mean", "given: mean (length D, or 1 = broadcast; default 0)"),
+       ParamSpec::reals("sigma", "given: standard deviations (length D, or 1 = broadcast; default 1)"),
+       ParamSpec::real("sd", 0.0, "standard deviation of a Gaussian perturbation added to every coordinate of phi")
+           .at_least(0)},
+      "where phi is evaluated");
+}
+
+std::vector<double> evaluation_point(const Params& point, const Target& t, const Family& q, std::uint64_t seed,
+                                     std::uint64_t cell_key) {
+  const std::string& kind = point.get_string("kind");
+  const std::size_t d = t.dim();
+  std::optional<std::vector<double>> phi;
+  std::string why;
+  if (kind == "given") {
+    auto broadcast = [&](const char* key, double def) {
+      std::vector<double> v = point.get_doubles(key);
+      if (v.empty()) v.assign(d, def);
+      if (v.size() == 1) v.assign(d, v[0]);
+      if (v.size() != d)
+        throw ParamError(point.full_key(key), fmt::format("expected 1 or {} numbers (the target's dimension), got {}", d, v.size()));
+      return v;
+    };
+    std::vector<double> mean = broadcast("mean", 0.0), sigma = broadcast("sigma", 1.0);
+    Matrix cov(d, d);
+    for (std::size_t i = 0; i < d; ++i) {
+      if (!(sigma[i] > 0)) throw ParamError(point.full_key("sigma"), "every sigma must be > 0");
+      cov(i, i) = sigma[i] * sigma[i];
+    }
+    phi = q.from_gaussian(mean, cov, &why);
+  } else {
+    auto post = t.exact_posterior();
+    if (!post) throw ParamError(point.full_key("kind"), "point kind '" + kind + "' needs a target with an exact posterior");
+    if (kind == "exact_posterior") {
+      phi = q.from_gaussian(post->mean, post->cov, &why);
+    } else {
+      phi = q.elbo_optimum(*post);
+      if (!phi) why = "this family has no closed-form ELBO optimum";
+    }
+  }
+  if (!phi) throw ParamError(point.full_key("kind"), why);
+  const double sd = point.get_double("sd");
+  if (sd > 0) {
+    std::vector<double> noise(phi->size());
+    Rng(seed, cell_key, 0, streams::point).normals(noise.data(), noise.size());
+    for (std::size_t i = 0; i < noise.size(); ++i) (*phi)[i] += sd * noise[i];
+  }
+  return *phi;
+}
+
+}  // namespace vibench

@@ -1,0 +1,312 @@
+#include "vibench/hdf5_io.hpp"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <stdexcept>
+
+#include <fmt/format.h>
+
+namespace vibench::h5 {
+
+namespace {
+std::mutex& mutex() {
+  static std::mutex m;
+  return m;
+}
+
+// HDF5's own error stack printing is replaced by our exceptions.
+struct SilenceHdf5 {
+  SilenceHdf5() { H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr); }
+};
+const SilenceHdf5 silence;
+
+Handle vlen_string_type() {
+  Handle t(H5Tcopy(H5T_C_S1), H5Tclose, "string type");
+  H5Tset_size(t, H5T_VARIABLE);
+  H5Tset_cset(t, H5T_CSET_UTF8);
+  return t;
+}
+
+void check(herr_t r, const std::string& what) {
+  if (r < 0) throw std::runtime_error("HDF5: " + what + " failed");
+}
+
+Handle simple_space(const std::vector<std::size_t>& shape) {
+  if (shape.empty()) return Handle(H5Screate(H5S_SCALAR), H5Sclose, "scalar dataspace");
+  std::vector<hsize_t> dims(shape.begin(), shape.end());
+  return Handle(H5Screate_simple(static_cast<int>(dims.size()), dims.data(), nullptr), H5Sclose, "dataspace");
+}
+
+std::vector<hsize_t> space_dims(hid_t space) {
+  int rank = H5Sget_simple_extent_ndims(space);
+  std::vector<hsize_t> dims(static_cast<std::size_t>(std::max(rank, 0)));
+  if (rank > 0) H5Sget_simple_extent_dims(space, dims.data(), nullptr);
+  return dims;
+}
+
+std::size_t element_count(const std::vector<hsize_t>& dims) {
+  std::size_t n = 1;
+  for (auto d : dims) n *= d;
+  return n;
+}
+
+std::vector<std::string> read_strings(hid_t obj, hid_t type, hid_t space, bool is_attr) {
+  std::size_t n = element_count(space_dims(space));
+  std::vector<std::string> out;
+  if (H5Tis_variable_str(type) > 0) {
+    Handle mem = vlen_string_type();
+    std::vector<char*> ptrs(n, nullptr);
+    check(is_attr ? H5Aread(obj, mem, ptrs.data()) : H5Dread(obj, mem, H5S_ALL, H5S_ALL, H5P_DEFAULT, ptrs.data()),
+          "read strings");
+    for (char* p : ptrs) out.emplace_back(p ? p : "");
+    H5Dvlen_reclaim(mem, space, H5P_DEFAULT, ptrs.data());
+  } else {
+    std::size_t size = H5Tget_size(type);
+    std::vector<char> buf(n * size + 1, '\0');
+    check(is_attr ? H5Aread(obj, type, buf.data()) : H5Dread(obj, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf.data()),
+          "read strings");
+    for (std::size_t i = 0; i < n; ++i) out.emplace_back(std::string(buf.data() + i * size, strnlen(buf.data() + i * size, size)));
+  }
+  return out;
+}
+}  // namespace
+
+std::unique_lock<std::mutex> hdf5_lock() { return std::unique_lock<std::mutex>(mutex()); }
+
+Handle::Handle(hid_t id, herr_t (*closer)(hid_t), const std::string& what) : id_(id), closer_(closer) {
+  if (id < 0) throw std::runtime_error("HDF5: cannot " + what);
+}
+Handle& Handle::operator=(Handle&& o) noexcept {
+  if (this != &o) {
+    if (id_ >= 0 && closer_) closer_(id_);
+    id_ = o.id_;
+    closer_ = o.closer_;
+    o.id_ = -1;
+  }
+  return *this;
+}
+Handle::~Handle() {
+  if (id_ >= 0 && closer_) closer_(id_);
+}
+
+Handle create_file(const std::string& path) {
+  return Handle(H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT), H5Fclose, "create " + path);
+}
+Handle open_file_readonly(const std::string& path) {
+  return Handle(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), H5Fclose, "open " + path);
+}
+Handle create_group(hid_t parent, const std::string& name) {
+  return Handle(H5Gcreate2(parent, name.c_str(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT), H5Gclose, "create group " + name);
+}
+Handle open_group(hid_t parent, const std::string& name) {
+  return Handle(H5Gopen2(parent, name.c_str(), H5P_DEFAULT), H5Gclose, "open group " + name);
+}
+bool exists(hid_t parent, const std::string& path) {
+  // Check each component: H5Lexists fails on a missing intermediate.
+  std::size_t pos = 0;
+  while (true) {
+    pos = path.find('/', pos + 1);
+    std::string prefix = path.substr(0, pos);
+    if (!prefix.empty() && prefix != "/" && H5Lexists(parent, prefix.c_str(), H5P_DEFAULT) <= 0) return false;
+    if (pos == std::string::npos) return true;
+  }
+}
+
+void write_attr(hid_t obj, const std::string& name, const Value& v) {
+  if (const auto* s = std::get_if<std::string>(&v)) {
+    Handle type = vlen_string_type();
+    Handle space = simple_space({});
+    Handle a(H5Acreate2(obj, name.c_str(), type, space, H5P_DEFAULT, H5P_DEFAULT), H5Aclose, "create attribute " + name);
+    const char* p = s->c_str();
+    check(H5Awrite(a, type, &p), "write attribute " + name);
+  } else if (const auto* xs = std::get_if<std::vector<double>>(&v)) {
+    Handle space = simple_space({xs->size()});
+    Handle a(H5Acreate2(obj, name.c_str(), H5T_NATIVE_DOUBLE, space, H5P_DEFAULT, H5P_DEFAULT), H5Aclose, "create attribute " + name);
+    check(H5Awrite(a, H5T_NATIVE_DOUBLE, xs->data()), "write attribute " + name);
+  } else if (const auto* d = std::get_if<double>(&v)) {
+    Handle space = simple_space({});
+    Handle a(H5Acreate2(obj, name.c_str(), H5T_NATIVE_DOUBLE, space, H5P_DEFAULT, H5P_DEFAULT), H5Aclose, "create attribute " + name);
+    check(H5Awrite(a, H5T_NATIVE_DOUBLE, d), "write attribute " + name);
+  } else {
+    // Integers and booleans (as 0/1) are 64-bit integers.
+    std::int64_t i = std::holds_alternative<bool>(v) ? std::get<bool>(v) : std::get<std::int64_t>(v);
+    Handle space = simple_space({});
+    Handle a(H5Acreate2(obj, name.c_str(), H5T_NATIVE_INT64, space, H5P_DEFAULT, H5P_DEFAULT), H5Aclose, "create attribute " + name);
+    check(H5Awrite(a, H5T_NATIVE_INT64, &i), "write attribute " + name);
+  }
+}
+
+void write_attr_strings(hid_t obj, const std::string& name, const std::vector<std::string>& v) {
+  Handle type = vlen_string_type();
+  Handle space = simple_space({v.size()});
+  Handle a(H5Acreate2(obj, name.c_str(), type, space, H5P_DEFAULT, H5P_DEFAULT), H5Aclose, "create attribute " + name);
+  std::vector<const char*> ptrs;
+  for (const auto& s : v) ptrs.push_back(s.c_str());
+  check(H5Awrite(a, type, ptrs.data()), "write attribute " + name);
+}
+
+bool has_attr(hid_t obj, const std::string& name) { return H5Aexists(obj, name.c_str()) > 0; }
+
+std::string read_attr_string(hid_t obj, const std::string& name) {
+  Handle a(H5Aopen(obj, name.c_str(), H5P_DEFAULT), H5Aclose, "open attribute " + name);
+  Handle type(H5Aget_type(a), H5Tclose, "attribute type");
+  if (H5Tget_class(type) != H5T_STRING) throw std::runtime_error("HDF5: attribute " + name + " is not a string");
+  Handle space(H5Aget_space(a), H5Sclose, "attribute space");
+  auto v = read_strings(a, type, space, true);
+  return v.empty() ? "" : v[0];
+}
+
+double read_attr_double(hid_t obj, const std::string& name) {
+  Handle a(H5Aopen(obj, name.c_str(), H5P_DEFAULT), H5Aclose, "open attribute " + name);
+  double d = 0;
+  check(H5Aread(a, H5T_NATIVE_DOUBLE, &d), "read attribute " + name);
+  return d;
+}
+
+std::vector<std::string> attr_names(hid_t obj) {
+  std::vector<std::string> names;
+  H5O_info_t info;
+  check(H5Oget_info2(obj, &info, H5O_INFO_NUM_ATTRS), "object info");
+  for (hsize_t i = 0; i < info.num_attrs; ++i) {
+    ssize_t len = H5Aget_name_by_idx(obj, ".", H5_INDEX_NAME, H5_ITER_INC, i, nullptr, 0, H5P_DEFAULT);
+    if (len < 0) throw std::runtime_error("HDF5: attribute name");
+    std::string n(static_cast<std::size_t>(len) + 1, '\0');
+    if (H5Aget_name_by_idx(obj, ".", H5_INDEX_NAME, H5_ITER_INC, i, n.data(), n.size(), H5P_DEFAULT) < 0)
+      throw std::runtime_error("HDF5: attribute name");
+    n.resize(static_cast<std::size_t>(len));
+    names.push_back(n);
+  }
+  return names;
+}
+
+bool attr_is_numeric_scalar(hid_t obj, const std::string& name) {
+  Handle a(H5Aopen(obj, name.c_str(), H5P_DEFAULT), H5Aclose, "open attribute " + name);
+  Handle type(H5Aget_type(a), H5Tclose, "attribute type");
+  Handle space(H5Aget_space(a), H5Sclose, "attribute space");
+  H5T_class_t c = H5Tget_class(type);
+  return (c == H5T_FLOAT || c == H5T_INTEGER) && H5Sget_simple_extent_type(space) == H5S_SCALAR;
+}
+
+std::string read_attr_text(hid_t obj, const std::string& name) {
+  Handle a(H5Aopen(obj, name.c_str(), H5P_DEFAULT), H5Aclose, "open attribute " + name);
+  Handle type(H5Aget_type(a), H5Tclose, "attribute type");
+  Handle space(H5Aget_space(a), H5Sclose, "attribute space");
+  H5T_class_t c = H5Tget_class(type);
+  bool scalar = H5Sget_simple_extent_type(space) == H5S_SCALAR;
+  if (c == H5T_STRING) {
+    auto v = read_strings(a, type, space, true);
+    if (scalar) return v.empty() ? "" : v[0];
+    return fmt::format("[{}]", fmt::join(v, ", "));
+  }
+  std::size_t n = element_count(space_dims(space));
+  if (c == H5T_INTEGER) {
+    std::vector<long long> v(std::max<std::size_t>(n, 1));
+    check(H5Aread(a, H5T_NATIVE_LLONG, v.data()), "read attribute " + name);
+    return scalar ? std::to_string(v[0]) : fmt::format("[{}]", fmt::join(v.begin(), v.begin() + static_cast<long>(n), ", "));
+  }
+  if (c == H5T_FLOAT) {
+    std::vector<double> v(std::max<std::size_t>(n, 1));
+    check(H5Aread(a, H5T_NATIVE_DOUBLE, v.data()), "read attribute " + name);
+    if (scalar) return fmt::format("{:.17g}", v[0]);
+    std::vector<std::string> parts;
+    for (std::size_t i = 0; i < n; ++i) parts.push_back(fmt::format("{:.17g}", v[i]));
+    return fmt::format("[{}]", fmt::join(parts, ", "));
+  }
+  return "<unsupported type>";
+}
+
+void write_dataset(hid_t parent, const std::string& name, const std::vector<std::size_t>& shape,
+                   const std::vector<double>& values) {
+  Handle space = simple_space(shape);
+  Handle dcpl(H5Pcreate(H5P_DATASET_CREATE), H5Pclose, "dataset properties");
+  // Large arrays (trajectories, per-replicate values) are chunked and compressed.
+  if (!shape.empty() && values.size() >= 4096) {
+    std::vector<hsize_t> chunk(shape.begin(), shape.end());
+    hsize_t budget = 65536;
+    for (std::size_t i = 0; i < chunk.size(); ++i) {
+      chunk[i] = std::max<hsize_t>(1, std::min<hsize_t>(chunk[i], budget));
+      budget = std::max<hsize_t>(1, budget / chunk[i]);
+    }
+    H5Pset_chunk(dcpl, static_cast<int>(chunk.size()), chunk.data());
+    H5Pset_shuffle(dcpl);
+    H5Pset_deflate(dcpl, 4);
+  }
+  Handle d(H5Dcreate2(parent, name.c_str(), H5T_IEEE_F64LE, space, H5P_DEFAULT, dcpl, H5P_DEFAULT), H5Dclose,
+           "create dataset " + name);
+  check(H5Dwrite(d, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, values.data()), "write dataset " + name);
+}
+
+void write_dataset_strings(hid_t parent, const std::string& name, const std::vector<std::string>& values) {
+  Handle type = vlen_string_type();
+  Handle space = simple_space({values.size()});
+  Handle d(H5Dcreate2(parent, name.c_str(), type, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT), H5Dclose,
+           "create dataset " + name);
+  std::vector<const char*> ptrs;
+  for (const auto& s : values) ptrs.push_back(s.c_str());
+  check(H5Dwrite(d, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, ptrs.data()), "write dataset " + name);
+}
+
+std::vector<std::string> member_names(hid_t group) {
+  std::vector<std::string> names;
+  H5G_info_t info;
+  check(H5Gget_info(group, &info), "group info");
+  for (hsize_t i = 0; i < info.nlinks; ++i) {
+    ssize_t len = H5Lget_name_by_idx(group, ".", H5_INDEX_NAME, H5_ITER_INC, i, nullptr, 0, H5P_DEFAULT);
+    std::string n(static_cast<std::size_t>(len) + 1, '\0');
+    H5Lget_name_by_idx(group, ".", H5_INDEX_NAME, H5_ITER_INC, i, n.data(), n.size(), H5P_DEFAULT);
+    n.resize(static_cast<std::size_t>(len));
+    names.push_back(n);
+  }
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+std::vector<std::size_t> dataset_shape(hid_t parent, const std::string& name) {
+  Handle d(H5Dopen2(parent, name.c_str(), H5P_DEFAULT), H5Dclose, "open dataset " + name);
+  Handle space(H5Dget_space(d), H5Sclose, "dataspace");
+  auto dims = space_dims(space);
+  return {dims.begin(), dims.end()};
+}
+
+bool dataset_is_string(hid_t parent, const std::string& name) {
+  Handle d(H5Dopen2(parent, name.c_str(), H5P_DEFAULT), H5Dclose, "open dataset " + name);
+  Handle type(H5Dget_type(d), H5Tclose, "dataset type");
+  return H5Tget_class(type) == H5T_STRING;
+}
+
+std::vector<double> read_dataset_doubles(hid_t parent, const std::string& name) {
+  Handle d(H5Dopen2(parent, name.c_str(), H5P_DEFAULT), H5Dclose, "open dataset " + name);
+  Handle space(H5Dget_space(d), H5Sclose, "dataspace");
+  std::vector<double> v(element_count(space_dims(space)));
+  if (!v.empty() || H5Sget_simple_extent_type(space) == H5S_SCALAR) {
+    v.resize(std::max<std::size_t>(v.size(), 1));
+    check(H5Dread(d, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, v.data()), "read dataset " + name);
+  }
+  return v;
+}
+
+std::vector<std::string> read_dataset_strings(hid_t parent, const std::string& name) {
+  Handle d(H5Dopen2(parent, name.c_str(), H5P_DEFAULT), H5Dclose, "open dataset " + name);
+  Handle type(H5Dget_type(d), H5Tclose, "dataset type");
+  Handle space(H5Dget_space(d), H5Sclose, "dataspace");
+  return read_strings(d, type, space, false);
+}
+
+void fsync_path(const std::string& path) {
+  int fd = ::open(path.c_str(), O_RDONLY);
+  if (fd >= 0) {
+    ::fsync(fd);
+    ::close(fd);
+  }
+  std::string dir = std::filesystem::path(path).parent_path().string();
+  int dfd = ::open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY);
+  if (dfd >= 0) {
+    ::fsync(dfd);
+    ::close(dfd);
+  }
+}
+
+}  // namespace vibench::h5

@@ -1,0 +1,260 @@
+#include "vibench/store.hpp"
+
+#include <unistd.h>
+
+#include <cmath>
+#include <cstring>
+#include <filesystem>
+#include <limits>
+#include <set>
+#include <stdexcept>
+
+#include <fmt/format.h>
+
+#include "vibench/hdf5_io.hpp"
+
+namespace fs = std::filesystem;
+
+namespace vibench {
+
+namespace {
+
+// Attribute names the store itself writes on each cell group (config keys never use these).
+const std::set<std::string> bookkeeping = {"status", "reason", "cell_index", "config_canonical", "seed", "study"};
+
+void write_cell_attrs(hid_t g, const Experiment& ex, const Cell& cell, const std::string& status,
+                      const std::string& reason) {
+  for (const auto& [k, v] : cell.config) h5::write_attr(g, k, v);
+  h5::write_attr(g, "status", status);
+  if (!reason.empty()) h5::write_attr(g, "reason", reason);
+  h5::write_attr(g, "cell_index", static_cast<std::int64_t>(cell.index));
+  h5::write_attr(g, "config_canonical", canonical_text(cell.config));
+  h5::write_attr(g, "seed", static_cast<std::int64_t>(ex.seed));
+  h5::write_attr(g, "study", ex.study);
+}
+
+// A finished group is reusable only if it was computed from exactly this cell, study and seed.
+bool same_cell(hid_t g, const Experiment& ex, const Cell& cell) {
+  return h5::has_attr(g, "config_canonical") && h5::has_attr(g, "seed") && h5::has_attr(g, "status") &&
+         h5::read_attr_string(g, "config_canonical") == canonical_text(cell.config) &&
+         static_cast<std::uint64_t>(h5::read_attr_double(g, "seed")) == ex.seed &&
+         h5::read_attr_string(g, "study") == ex.study && h5::read_attr_string(g, "status") == "ok";
+}
+
+// /index: one row per cell; columns = id, index, status, reason, every config key, every scalar
+// metric and timing. Types: all-integer columns are int64, numeric ones float64 (NaN where absent),
+// the rest fixed-length strings.
+void write_index(hid_t file, const std::vector<std::map<std::string, Value>>& rows) {
+  std::vector<std::string> columns = {"index", "id", "status", "reason"};
+  std::set<std::string> seen(columns.begin(), columns.end());
+  for (const auto& r : rows)
+    for (const auto& [k, v] : r)
+      if (seen.insert(k).second) columns.push_back(k);
+
+  enum class Kind { Int, Double, String };
+  struct Column {
+    std::string name;
+    Kind kind;
+    std::size_t size, offset;
+  };
+  std::vector<Column> cols;
+  std::size_t offset = 0;
+  for (const auto& name : columns) {
+    bool all_int = true, all_num = true, any_missing = false;
+    std::size_t width = 1;
+    for (const auto& r : rows) {
+      auto it = r.find(name);
+      if (it == r.end()) {
+        any_missing = true;
+        continue;
+      }
+      const Value& v = it->second;
+      bool is_int = std::holds_alternative<std::int64_t>(v) || std::holds_alternative<bool>(v);
+      all_int = all_int && is_int;
+      all_num = all_num && (is_int || std::holds_alternative<double>(v));
+      width = std::max(width, canonical_text(v).size() + 1);
+    }
+    Kind kind = Kind::String;
+    if (name != "id" && name != "status" && name != "reason")
+      kind = all_int && !any_missing ? Kind::Int : all_num ? Kind::Double : Kind::String;
+    std::size_t size = kind == Kind::String ? width : 8;
+    cols.push_back({name, kind, size, offset});
+    offset += size;
+  }
+  const std::size_t row_size = std::max<std::size_t>(offset, 1);
+  std::vector<char> buf(row_size * rows.size(), '\0');
+  for (std::size_t i = 0; i < rows.size(); ++i) {
+    char* base = buf.data() + i * row_size;
+    for (const Column& c : cols) {
+      auto it = rows[i].find(c.name);
+      if (c.kind == Kind::Int) {
+        const Value& v = it->second;
+        std::int64_t x = std::holds_alternative<bool>(v) ? std::get<bool>(v) : std::get<std::int64_t>(v);
+        std::memcpy(base + c.offset, &x, 8);
+      } else if (c.kind == Kind::Double) {
+        double x = std::numeric_limits<double>::quiet_NaN();
+        if (it != rows[i].end()) {
+          const Value& v = it->second;
+          x = std::holds_alternative<double>(v) ? std::get<double>(v)
+              : std::holds_alternative<bool>(v) ? static_cast<double>(std::get<bool>(v))
+                                                : static_cast<double>(std::get<std::int64_t>(v));
+        }
+        std::memcpy(base + c.offset, &x, 8);
+      } else if (it != rows[i].end()) {
+        std::string s = canonical_text(it->second);
+        std::memcpy(base + c.offset, s.data(), std::min(s.size(), c.size - 1));
+      }
+    }
+  }
+  h5::Handle type(H5Tcreate(H5T_COMPOUND, row_size), H5Tclose, "compound type");
+  std::vector<h5::Handle> string_types;
+  for (const Column& c : cols) {
+    hid_t member = c.kind == Kind::Int ? H5T_NATIVE_INT64 : H5T_NATIVE_DOUBLE;
+    if (c.kind == Kind::String) {
+      string_types.emplace_back(H5Tcopy(H5T_C_S1), H5Tclose, "string type");
+      H5Tset_size(string_types.back(), c.size);
+      H5Tset_strpad(string_types.back(), H5T_STR_NULLTERM);
+      member = string_types.back();
+    }
+    if (H5Tinsert(type, c.name.c_str(), c.offset, member) < 0) throw std::runtime_error("HDF5: index column " + c.name);
+  }
+  hsize_t n = rows.size();
+  h5::Handle space(H5Screate_simple(1, &n, nullptr), H5Sclose, "index dataspace");
+  h5::Handle d(H5Dcreate2(file, "index", type, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT), H5Dclose, "create /index");
+  if (n > 0 && H5Dwrite(d, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf.data()) < 0)
+    throw std::runtime_error("HDF5: write /index");
+}
+
+std::map<std::string, Value> index_row(hid_t g, const Cell& cell) {
+  std::map<std::string, Value> row;
+  row["index"] = static_cast<std::int64_t>(cell.index);
+  row["id"] = cell.id;
+  for (const auto& [k, v] : cell.config) row[k] = v;
+  for (const std::string& a : h5::attr_names(g)) {
+    if (a == "status" || a == "reason") row[a] = h5::read_attr_string(g, a);
+    if (bookkeeping.count(a) || cell.config.count(a)) continue;
+    if (h5::attr_is_numeric_scalar(g, a)) row[a] = h5::read_attr_double(g, a);
+  }
+  for (const std::string& d : h5::member_names(g))
+    if (h5::dataset_shape(g, d).empty() && !h5::dataset_is_string(g, d)) row[d] = h5::read_dataset_doubles(g, d)[0];
+  return row;
+}
+
+void atomic_replace(const std::string& tmp, const std::string& final_path) {
+  h5::fsync_path(tmp);
+  if (std::rename(tmp.c_str(), final_path.c_str()) != 0)
+    throw std::runtime_error(fmt::format("cannot rename {} to {}: {}", tmp, final_path, std::strerror(errno)));
+  h5::fsync_path(final_path);
+}
+
+}  // namespace
+
+ResultStore::ResultStore(std::string out_dir, std::string name)
+    : out_dir_(std::move(out_dir)),
+      name_(std::move(name)),
+      final_path_((fs::path(out_dir_) / (name_ + ".h5")).string()),
+      parts_dir_((fs::path(out_dir_) / ("." + name_ + ".parts")).string()) {}
+
+std::map<std::string, CellSource> ResultStore::scan_finished(const Experiment& ex, std::vector<std::string>& notes) const {
+  std::map<std::string, CellSource> done;
+  auto lock = h5::hdf5_lock();
+  if (fs::is_directory(parts_dir_)) {
+    for (const auto& entry : fs::directory_iterator(parts_dir_))
+      if (entry.path().filename().string().find(".tmp") != std::string::npos) fs::remove(entry.path());
+    for (const Cell& cell : ex.cells) {
+      if (cell.skip_reason) continue;
+      const std::string path = (fs::path(parts_dir_) / (cell.id + ".h5")).string();
+      if (!fs::exists(path)) continue;
+      bool ok = false;
+      try {
+        h5::Handle f = h5::open_file_readonly(path);
+        h5::Handle g = h5::open_group(f, "cell");
+        ok = same_cell(g, ex, cell);
+        if (!ok) notes.push_back(fmt::format("part {} was computed from a different config or seed; recomputing", path));
+      } catch (const std::exception&) {
+        notes.push_back(fmt::format("part {} is unreadable (truncated?); recomputing", path));
+      }
+      if (ok) {
+        done[cell.id] = {path, "cell"};
+      } else {
+        fs::remove(path);
+      }
+    }
+  }
+  if (fs::exists(final_path_)) {
+    try {
+      h5::Handle f = h5::open_file_readonly(final_path_);
+      for (const Cell& cell : ex.cells) {
+        if (cell.skip_reason || done.count(cell.id) || !h5::exists(f, "/cells/" + cell.id)) continue;
+        h5::Handle g = h5::open_group(f, "/cells/" + cell.id);
+        if (same_cell(g, ex, cell)) done[cell.id] = {final_path_, "/cells/" + cell.id};
+      }
+    } catch (const std::exception&) {
+      notes.push_back(fmt::format("existing {} is unreadable; its cells are recomputed", final_path_));
+    }
+  }
+  return done;
+}
+
+CellSource ResultStore::write_part(const Experiment& ex, const Cell& cell, const CellResult& result,
+                                   double wall_seconds) const {
+  const std::string path = (fs::path(parts_dir_) / (cell.id + ".h5")).string();
+  const std::string tmp = path + ".tmp";
+  {
+    auto lock = h5::hdf5_lock();
+    fs::create_directories(parts_dir_);
+    h5::Handle f = h5::create_file(tmp);
+    h5::Handle g = h5::create_group(f, "cell");
+    write_cell_attrs(g, ex, cell, "ok", "");
+    h5::write_attr(g, "wall_seconds", wall_seconds);
+    for (const auto& [name, value] : result.timings) h5::write_attr(g, name, value);
+    for (const Metric& m : result.metrics) {
+      if (!m.strings.empty())
+        h5::write_dataset_strings(g, m.name, m.strings);
+      else
+        h5::write_dataset(g, m.name, m.shape, m.values);
+    }
+  }
+  atomic_replace(tmp, path);
+  return {path, "cell"};
+}
+
+void ResultStore::assemble(const Experiment& ex, const Provenance& root_attrs,
+                           const std::map<std::string, CellSource>& done) const {
+  const std::string tmp = final_path_ + fmt::format(".tmp.{}", ::getpid());
+  {
+    auto lock = h5::hdf5_lock();
+    fs::create_directories(out_dir_.empty() ? "." : out_dir_);
+    h5::Handle f = h5::create_file(tmp);
+    for (const auto& [k, v] : root_attrs) h5::write_attr(f, k, v);
+    h5::Handle cells = h5::create_group(f, "cells");
+    std::map<std::string, h5::Handle> sources;
+    std::vector<std::map<std::string, Value>> rows;
+    for (const Cell& cell : ex.cells) {
+      if (cell.skip_reason) {
+        h5::Handle g = h5::create_group(cells, cell.id);
+        write_cell_attrs(g, ex, cell, "skipped", *cell.skip_reason);
+      } else {
+        auto it = done.find(cell.id);
+        if (it == done.end()) throw std::logic_error("assemble: cell " + cell.id + " is not finished");
+        auto src = sources.find(it->second.file);
+        if (src == sources.end()) src = sources.emplace(it->second.file, h5::open_file_readonly(it->second.file)).first;
+        if (H5Ocopy(src->second, it->second.group.c_str(), cells, cell.id.c_str(), H5P_DEFAULT, H5P_DEFAULT) < 0)
+          throw std::runtime_error("HDF5: copy cell " + cell.id + " from " + it->second.file);
+      }
+      h5::Handle g = h5::open_group(cells, cell.id);
+      rows.push_back(index_row(g, cell));
+    }
+    write_index(f, rows);
+  }
+  atomic_replace(tmp, final_path_);
+}
+
+void ResultStore::remove_parts() const { fs::remove_all(parts_dir_); }
+
+void ResultStore::remove_all() const {
+  fs::remove_all(parts_dir_);
+  fs::remove(final_path_);
+}
+
+}  // namespace vibench
