@@ -27,6 +27,11 @@ class GaussianDiag final : public Family {
     return n;
   }
   bool reparameterizable() const override { return true; }
+  std::vector<double> init() const override {  // N(0, I)
+    std::vector<double> phi(2 * d_, 0.0);
+    if (!log_scale_) std::fill(phi.begin() + static_cast<long>(d_), phi.end(), 1.0);
+    return phi;
+  }
 
   void sample(const double* phi, Rng& rng, std::size_t s, Matrix& eps, Matrix& z) const override {
     eps.resize(s, d_);

@@ -282,7 +282,7 @@ void resolve_params(const RawNode& node, const std::vector<ParamSpec>& specs, co
     const std::string key = prefix + spec.name;
     const RawNode* v = node.find(spec.name);
     if (v && v->kind == RawNode::Kind::Null)
-      throw ConfigError(v->loc, key, "no value given; expected " + spec.expectation());
+      throw ConfigError(node.key_location(spec.name), key, "no value given; expected " + spec.expectation());
     switch (spec.type) {
       case ParamType::Plugin: {
         std::string name;
@@ -299,7 +299,7 @@ void resolve_params(const RawNode& node, const std::vector<ParamSpec>& specs, co
           body = v;
           const RawNode* n = v->find("name");
           if (!n && !spec.default_value)
-            throw ConfigError(v->loc, key + ".name", "missing; expected a " + spec.plugin_kind + " name (registered: " +
+            throw ConfigError(v->loc, key + ".name", "missing; expected " + with_article(spec.plugin_kind) + " name (registered: " +
                                                          join(Registry::instance().names(spec.plugin_kind)) + ")");
           if (n && !n->is_scalar()) throw ConfigError(n->loc, key + ".name", "expected a name, got " + n->describe());
           name = n ? n->scalar : std::get<std::string>(*spec.default_value);

@@ -58,10 +58,15 @@ std::string ParamSpec::expectation() const {
     case ParamType::String: return "a string";
     case ParamType::Choice: return "one of: " + fmt::format("{}", fmt::join(choices, ", "));
     case ParamType::DoubleList: return "a list of numbers";
-    case ParamType::Plugin: return "a " + plugin_kind + " name, or a map with key 'name'";
+    case ParamType::Plugin: return with_article(plugin_kind) + " name, or a map with key 'name'";
     case ParamType::Group: return "a map";
   }
   return "";
+}
+
+std::string with_article(const std::string& noun) {
+  bool vowel = !noun.empty() && std::string("aeiou").find(noun[0]) != std::string::npos;
+  return (vowel ? "an " : "a ") + noun;
 }
 
 }  // namespace vibench

@@ -25,6 +25,8 @@ class Family : public PluginBase {
   virtual std::size_t num_params() const = 0;
   virtual std::vector<std::string> param_names() const = 0;  // e.g. "mean[0]", "sigma[0]"
   virtual bool reparameterizable() const = 0;
+  // A default starting member (e.g. N(0, I)).
+  virtual std::vector<double> init() const = 0;
 
   // Draw S samples: noise ε (S×noise_dim) from rng, then z = T(ε; φ) (S×D).
   virtual void sample(const double* phi, Rng& rng, std::size_t s, Matrix& eps, Matrix& z) const = 0;

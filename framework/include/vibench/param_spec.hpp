@@ -39,4 +39,7 @@ struct ParamSpec {
   std::string expectation() const;
 };
 
+// "an estimator", "a target"
+std::string with_article(const std::string& noun);
+
 }  // namespace vibench

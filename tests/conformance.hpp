@@ -1,0 +1,51 @@
+#pragma once
+// Enumerating registered plugins with every combination of their choice parameters, so the
+// conformance suite covers a new plugin (and a new parameterization) the moment it is registered.
+#include <string>
+#include <vector>
+
+#include "helpers.hpp"
+#include "vibench/registry.hpp"
+
+namespace vibench::test {
+
+// All configs of plugin `info` under `slot`, one per combination of its Choice parameters.
+inline std::vector<Config> choice_variants(const std::string& slot, const PluginInfo& info,
+                                           const std::map<std::string, Value>& overrides = {}) {
+  std::vector<Config> out{plugin_config(slot, info.kind, info.name, overrides)};
+  for (const ParamSpec& p : info.params) {
+    if (p.type != ParamType::Choice || overrides.count(p.name)) continue;
+    std::vector<Config> next;
+    for (const Config& c : out)
+      for (const std::string& choice : p.choices) {
+        Config v = c;
+        v[slot + "." + p.name] = choice;
+        next.push_back(v);
+      }
+    out = next;
+  }
+  return out;
+}
+
+inline std::string describe(const Config& c) {
+  std::string s;
+  for (const auto& [k, v] : c) s += k + "=" + canonical_text(v) + " ";
+  return s;
+}
+
+// Central finite difference of f at x along coordinate i.
+template <class F>
+double central_difference(F&& f, std::vector<double> x, std::size_t i, double h = 1e-5) {
+  const double x0 = x[i];
+  x[i] = x0 + h;
+  const double up = f(x);
+  x[i] = x0 - h;
+  const double down = f(x);
+  return (up - down) / (2 * h);
+}
+
+// |analytic − fd| within 1e-6·(1 + |analytic|): central differences with h = 1e-5 are accurate to
+// O(h²·f''') ≈ 1e-10 plus round-off ≈ 1e-16·|f|/h ≈ 1e-11·|f| for the smooth functions here.
+inline bool fd_close(double analytic, double fd) { return std::abs(analytic - fd) <= 1e-6 * (1 + std::abs(analytic)); }
+
+}  // namespace vibench::test

@@ -1,0 +1,99 @@
+#pragma once
+// Shared test helpers: plugin configs with defaults, running the CLI, reading results files.
+#include <bit>
+#include <cstdint>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "vibench/cell_plugins.hpp"
+#include "vibench/grid.hpp"
+#include "vibench/hdf5_io.hpp"
+
+namespace vibench::test {
+
+// Config of plugin `name` of `kind` under key `slot` (e.g. "target"), every parameter at its default,
+// then `overrides` (keys relative to the slot) applied.
+inline Config plugin_config(const std::string& slot, const std::string& kind, const std::string& name,
+                            const std::map<std::string, Value>& overrides = {}) {
+  RawNode node = RawNode::make_map({"<test>", 0, 0});
+  node.set(slot, RawNode::make_scalar(name, {"<test>", 0, 0}), {"<test>", 0, 0});
+  Config c;
+  std::map<std::string, Location> locs;
+  resolve_params(node, {ParamSpec::plugin(slot, kind, std::nullopt, "")}, "", c, locs);
+  for (const auto& [k, v] : overrides) c[slot + "." + k] = v;
+  return c;
+}
+
+inline Config merge(std::initializer_list<Config> parts) {
+  Config out;
+  for (const auto& p : parts) out.insert(p.begin(), p.end());
+  return out;
+}
+
+struct CommandResult {
+  int code;
+  std::string out, err;
+};
+
+inline std::string read_text(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+// Run a shell command, capturing stdout and stderr.
+inline CommandResult run_shell(const std::string& cmd, const std::string& tag = "cmd") {
+  auto dir = std::filesystem::temp_directory_path() / ("vibench_test_" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  std::string out = (dir / (tag + ".out")).string(), err = (dir / (tag + ".err")).string();
+  int status = std::system(("(" + cmd + ") >'" + out + "' 2>'" + err + "'").c_str());
+  int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128;
+  return {code, read_text(out), read_text(err)};
+}
+
+inline CommandResult vibench(const std::string& args, const std::string& tag = "cmd") {
+  return run_shell(std::string(VIBENCH_BINARY) + " " + args, tag);
+}
+
+// A fresh empty directory under the temp dir.
+inline std::string fresh_dir(const std::string& name) {
+  auto dir = std::filesystem::temp_directory_path() / ("vibench_test_" + std::to_string(::getpid())) / name;
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  return dir.string();
+}
+
+inline std::string write_file(const std::string& path, const std::string& text) {
+  std::ofstream(path) << text;
+  return path;
+}
+
+// Every metric dataset of every cell, as exact bits: "<id>/<dataset>" -> words.
+inline std::map<std::string, std::vector<std::uint64_t>> metric_bits(const std::string& path) {
+  std::map<std::string, std::vector<std::uint64_t>> out;
+  auto lock = h5::hdf5_lock();
+  h5::Handle f = h5::open_file_readonly(path);
+  h5::Handle cells = h5::open_group(f, "cells");
+  for (const auto& id : h5::member_names(cells)) {
+    h5::Handle g = h5::open_group(cells, id);
+    for (const auto& d : h5::member_names(g)) {
+      std::vector<std::uint64_t> bits;
+      if (h5::dataset_is_string(g, d)) {
+        for (const auto& s : h5::read_dataset_strings(g, d))
+          for (char ch : s) bits.push_back(static_cast<unsigned char>(ch));
+      } else {
+        for (double x : h5::read_dataset_doubles(g, d)) bits.push_back(std::bit_cast<std::uint64_t>(x));
+      }
+      out[id + "/" + d] = bits;
+    }
+  }
+  return out;
+}
+
+}  // namespace vibench::test

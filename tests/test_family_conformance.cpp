@@ -1,0 +1,164 @@
+// Every registered family: analytic derivatives against central finite differences, closed forms
+// against Monte Carlo, sampling against the moments it claims.
+#include <catch2/catch.hpp>
+
+#include <cmath>
+
+#include "conformance.hpp"
+#include "vibench/family.hpp"
+#include "vibench/stats.hpp"
+
+using namespace vibench;
+using namespace vibench::test;
+
+namespace {
+
+constexpr std::size_t dim = 3;
+
+std::vector<double> test_point(const Family& q) {
+  std::vector<double> phi = q.init();
+  for (std::size_t i = 0; i < phi.size(); ++i) phi[i] += 0.07 * static_cast<double>(1 + i % 3) * (i % 2 ? -1 : 1);
+  return phi;
+}
+
+std::vector<std::unique_ptr<Family>> all_families(std::vector<std::string>& names) {
+  std::vector<std::unique_ptr<Family>> out;
+  for (const PluginInfo* info : Registry::instance().list("family"))
+    for (const Config& c : choice_variants("family", *info)) {
+      out.push_back(make_plugin<Family>(Params(c, "family."), PluginContext{.dim = dim}));
+      names.push_back(describe(c));
+    }
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("family derivatives match finite differences", "[family]") {
+  std::vector<std::string> names;
+  auto families = all_families(names);
+  REQUIRE(!families.empty());
+  for (std::size_t fi = 0; fi < families.size(); ++fi) {
+    const Family& q = *families[fi];
+    INFO(names[fi]);
+    const std::vector<double> phi = test_point(q);
+    const std::size_t p = q.num_params(), s = 4;
+    REQUIRE(phi.size() == p);
+    REQUIRE(q.param_names().size() == p);
+    Matrix eps, z;
+    Rng rng(1, 2, 3, streams::estimator);
+    q.sample(phi.data(), rng, s, eps, z);
+    REQUIRE(z.rows() == s);
+    REQUIRE(z.cols() == q.dim());
+
+    {
+      INFO("score = d/dphi log q(z), z fixed");
+      Matrix sc;
+      q.score(phi.data(), z, sc);
+      for (std::size_t r = 0; r < s; ++r)
+        for (std::size_t i = 0; i < p; ++i) {
+          double fd = central_difference([&](const std::vector<double>& x) {
+            std::vector<double> lq(s);
+            q.log_q(x.data(), z, lq.data());
+            return lq[r];
+          }, phi, i);
+          INFO("sample " << r << " param " << q.param_names()[i]);
+          CHECK(fd_close(sc(r, i), fd));
+        }
+    }
+    {
+      INFO("grad_z log q");
+      Matrix g;
+      q.grad_z_log_q(phi.data(), z, g);
+      for (std::size_t r = 0; r < s; ++r)
+        for (std::size_t j = 0; j < q.dim(); ++j) {
+          double fd = central_difference([&](const std::vector<double>& zr) {
+            Matrix one(1, q.dim());
+            std::copy(zr.begin(), zr.end(), one.row(0));
+            double lq;
+            q.log_q(phi.data(), one, &lq);
+            return lq;
+          }, std::vector<double>(z.row(r), z.row(r) + q.dim()), j);
+          CHECK(fd_close(g(r, j), fd));
+        }
+    }
+    if (q.reparameterizable()) {
+      {
+        INFO("reparam pullback = (dz/dphi)^T v at fixed noise");
+        Matrix v(s, q.dim()), out;
+        Rng(4, 4, 4, streams::estimator).normals(v.data(), s * q.dim());
+        q.reparam_pullback(phi.data(), eps, v, out);
+        for (std::size_t r = 0; r < s; ++r)
+          for (std::size_t i = 0; i < p; ++i) {
+            double fd = central_difference([&](const std::vector<double>& x) {
+              Matrix e2, z2;
+              Rng same(1, 2, 3, streams::estimator);  // same noise ε
+              q.sample(x.data(), same, s, e2, z2);
+              double dot = 0;
+              for (std::size_t j = 0; j < q.dim(); ++j) dot += v(r, j) * z2(r, j);
+              return dot;
+            }, phi, i);
+            CHECK(fd_close(out(r, i), fd));
+          }
+      }
+    }
+    if (q.entropy(phi.data())) {
+      {
+        INFO("entropy gradient, and entropy = -E_q[log q] (Monte Carlo, 99.99% two-sided)");
+        std::vector<double> gh(p);
+        REQUIRE(q.grad_entropy(phi.data(), gh.data()));
+        for (std::size_t i = 0; i < p; ++i)
+          CHECK(fd_close(gh[i], central_difference([&](const std::vector<double>& x) { return *q.entropy(x.data()); }, phi, i)));
+        Matrix e2, z2;
+        Rng big(7, 7, 7, streams::estimator);
+        const std::size_t n = 200000;
+        q.sample(phi.data(), big, n, e2, z2);
+        std::vector<double> lq(n);
+        q.log_q(phi.data(), z2, lq.data());
+        Moments m;
+        for (double v : lq) m.add(-v);
+        CHECK(std::abs(m.mean() - *q.entropy(phi.data())) < normal_critical_value(0.9999) * m.standard_error());
+      }
+    }
+    if (auto mom = q.gaussian_moments(phi.data())) {
+      {
+        INFO("gaussian moments: pullback matches finite differences; samples match the moments");
+        std::vector<double> gm(q.dim());
+        Matrix gc(q.dim(), q.dim());
+        Rng(8, 8, 8, streams::estimator).normals(gm.data(), gm.size());
+        Rng(8, 8, 9, streams::estimator).normals(gc.data(), q.dim() * q.dim());
+        std::vector<double> out(p);
+        REQUIRE(q.pullback_moments(phi.data(), gm, gc, out.data()));
+        auto scalar = [&](const std::vector<double>& x) {
+          auto m = *q.gaussian_moments(x.data());
+          double v = 0;
+          for (std::size_t a = 0; a < q.dim(); ++a) {
+            v += gm[a] * m.mean[a];
+            for (std::size_t b = 0; b < q.dim(); ++b) v += gc(a, b) * m.cov(a, b);
+          }
+          return v;
+        };
+        for (std::size_t i = 0; i < p; ++i) CHECK(fd_close(out[i], central_difference(scalar, phi, i)));
+
+        const std::size_t n = 200000;
+        Matrix e2, z2;
+        Rng big(9, 9, 9, streams::estimator);
+        q.sample(phi.data(), big, n, e2, z2);
+        const double zc = normal_critical_value(0.9999);
+        for (std::size_t a = 0; a < q.dim(); ++a) {
+          Moments ma, mc;
+          for (std::size_t r = 0; r < n; ++r) {
+            ma.add(z2(r, a));
+            mc.add((z2(r, a) - mom->mean[a]) * (z2(r, 0) - mom->mean[0]));
+          }
+          CHECK(std::abs(ma.mean() - mom->mean[a]) < zc * ma.standard_error());
+          CHECK(std::abs(mc.mean() - mom->cov(a, 0)) < zc * mc.standard_error());
+        }
+        std::string why;
+        auto back = q.from_gaussian(mom->mean, mom->cov, &why);
+        INFO(why);
+        REQUIRE(back);
+        for (std::size_t i = 0; i < p; ++i) CHECK((*back)[i] == Approx(phi[i]).margin(1e-12));
+      }
+    }
+  }
+}

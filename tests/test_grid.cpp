@@ -1,0 +1,163 @@
+// Grid expansion (fixed, grid, zip, scales, --set, generators, shorthand) and the malformed-YAML corpus.
+#include <catch2/catch.hpp>
+
+#include <filesystem>
+#include <regex>
+#include <set>
+
+#include "helpers.hpp"
+#include "vibench/grid.hpp"
+
+using namespace vibench;
+using namespace vibench::test;
+
+namespace {
+const std::string header = R"(name: g
+study: gradient_stats
+seed: 3
+replicates: 10
+fixed:
+  target: {name: quadratic, dim: 1}
+  point: {mean: [1.0], sigma: [1.0]}
+)";
+
+Experiment load(const std::string& body, Overrides o = {}) { return load_experiment_text(header + body, "t.yaml", o); }
+std::string str(const Cell& c, const std::string& key) { return canonical_text(c.config.at(key)); }
+}  // namespace
+
+TEST_CASE("cartesian grid: first axis slowest, defaults filled, shorthand expanded", "[grid]") {
+  Experiment ex = load("grid:\n  estimator: [score_function, reparam]\n  samples: [1, 10, 100]\n");
+  REQUIRE(ex.cells.size() == 6);
+  CHECK(str(ex.cells[0], "estimator.name") == "score_function");
+  CHECK(str(ex.cells[0], "samples") == "1");
+  CHECK(str(ex.cells[1], "samples") == "10");
+  CHECK(str(ex.cells[3], "estimator.name") == "reparam");
+  CHECK(str(ex.cells[5], "samples") == "100");
+  // defaults
+  CHECK(str(ex.cells[0], "family.name") == "gaussian_diag");
+  CHECK(str(ex.cells[0], "family.parameterization") == "mean_log_sigma");
+  CHECK(str(ex.cells[0], "objective.name") == "elbo");
+  CHECK(str(ex.cells[0], "target.k") == "0");
+  CHECK(std::holds_alternative<std::int64_t>(ex.cells[0].config.at("samples")));
+  std::set<std::string> ids;
+  for (const Cell& c : ex.cells) ids.insert(c.id);
+  CHECK(ids.size() == 6);
+}
+
+TEST_CASE("zip axes move together and cross with grid axes", "[grid]") {
+  Experiment ex = load("  estimator: reparam\ngrid:\n  target.k: [0, 1]\nzip:\n  - {target.dim: [1, 2, 3], samples: [5, 6, 7]}\n");
+  REQUIRE(ex.cells.size() == 6);
+  CHECK(str(ex.cells[0], "target.dim") == "1");
+  CHECK(str(ex.cells[0], "samples") == "5");
+  CHECK(str(ex.cells[2], "target.dim") == "3");
+  CHECK(str(ex.cells[2], "samples") == "7");
+  CHECK(str(ex.cells[3], "target.k") == "1");
+}
+
+TEST_CASE("range and logspace generators", "[grid]") {
+  Experiment ex = load("  estimator: reparam\ngrid:\n  target.k: range(-3, 3, 0.5)\n");
+  REQUIRE(ex.cells.size() == 13);
+  CHECK(std::get<double>(ex.cells[0].config.at("target.k")) == -3.0);
+  CHECK(std::get<double>(ex.cells[7].config.at("target.k")) == 0.5);
+  CHECK(std::get<double>(ex.cells[12].config.at("target.k")) == 3.0);
+  std::vector<std::string> out;
+  REQUIRE(expand_generator("logspace(-9, 0, 10)", {}, "k", out));
+  REQUIRE(out.size() == 10);
+  CHECK(std::stod(out[0]) == 1e-9);
+  CHECK(std::stod(out[9]) == 1.0);
+  out.clear();
+  REQUIRE(expand_generator("range(0, 1, 0.1)", {}, "k", out));
+  REQUIRE(out.size() == 11);
+  CHECK(std::stod(out[3]) == 0.3);  // computed as a + i·step, printed without drift
+  CHECK(!expand_generator("reparam", {}, "k", out));
+}
+
+TEST_CASE("scales replace axes, broadcast into zips, and override fixed keys", "[grid]") {
+  const std::string body =
+      "  estimator: reparam\ngrid:\n  target.k: [0, 1]\nzip:\n  - {target.dim: [1, 2], samples: [5, 6]}\n"
+      "scales:\n  paper: {replicates: 1000, target.k: [0, 1, 2], samples: 9}\n";
+  Experiment quick = load(body);
+  CHECK(quick.cells.size() == 4);
+  CHECK(str(quick.cells[0], "replicates") == "10");
+  Experiment paper = load(body, {.scale = "paper"});
+  REQUIRE(paper.cells.size() == 6);
+  CHECK(paper.scale == "paper");
+  for (const Cell& c : paper.cells) {
+    CHECK(str(c, "replicates") == "1000");
+    CHECK(str(c, "samples") == "9");
+  }
+  CHECK_THROWS_WITH(load(body, {.scale = "huge"}), Catch::Contains("no scale named 'huge' in this file; defined: paper"));
+}
+
+TEST_CASE("--set overrides a fixed key, creates or replaces an axis, and sets the seed", "[grid]") {
+  const std::string body = "  estimator: reparam\ngrid:\n  target.k: [0, 1]\n";
+  Experiment a = load(body, {.sets = {"samples=4"}});
+  CHECK(a.cells.size() == 2);
+  CHECK(str(a.cells[1], "samples") == "4");
+  Experiment b = load(body, {.sets = {"samples=1,2,3"}});
+  CHECK(b.cells.size() == 6);
+  Experiment c = load(body, {.sets = {"target.k=5"}});
+  REQUIRE(c.cells.size() == 1);
+  CHECK(str(c.cells[0], "target.k") == "5");
+  Experiment d = load(body, {.sets = {"estimator=score_function,reparam", "point.mean=[2.0]", "seed=11"}});
+  CHECK(d.cells.size() == 4);
+  CHECK(d.seed == 11);
+  CHECK(str(d.cells[0], "point.mean") == "[2]");
+  CHECK(str(d.cells[0], "estimator.name") == "score_function");
+  CHECK_THROWS_WITH(load(body, {.sets = {"samples"}}), Catch::Contains("--set samples: expected key=value"));
+  CHECK_THROWS_WITH(load(body, {.sets = {"samples=zero"}}), Catch::Contains("--set samples=zero: key 'samples': expected an integer >= 1"));
+}
+
+TEST_CASE("cell ids depend on the resolved config only", "[grid]") {
+  // Key order, shorthand vs map, and explicit defaults do not change the id; a value does.
+  Experiment a = load("  estimator: reparam\n");
+  Experiment b = load_experiment_text(R"(seed: 3
+study: gradient_stats
+name: other_name
+fixed:
+  point: {sigma: [1.0], mean: [1.0], kind: given}
+  estimator: {name: reparam}
+  target: {k: 0, dim: 1, name: quadratic}
+  family: gaussian_diag
+replicates: 10
+)", "b.yaml", {});
+  REQUIRE(a.cells.size() == 1);
+  REQUIRE(b.cells.size() == 1);
+  CHECK(a.cells[0].id == b.cells[0].id);
+  Experiment c = load("  estimator: reparam\n", {.sets = {"target.k=0.5"}});
+  CHECK(c.cells[0].id != a.cells[0].id);
+  CHECK(a.cells[0].id.size() == 16);
+}
+
+TEST_CASE("incompatible cells are marked with a reason", "[grid]") {
+  // Every cell of these plugins is compatible; the mechanism is exercised through the study hook.
+  Experiment ex = load("grid:\n  estimator: [score_function, reparam]\n");
+  for (const Cell& c : ex.cells) CHECK(!c.skip_reason);
+}
+
+TEST_CASE("malformed experiment files fail with file:line:column, key and expectation", "[grid]") {
+  // Each corpus file ends with "# expect: <substring of the message>" and optionally "# at: L:C".
+  std::size_t n = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(std::string(VIBENCH_TEST_DATA) + "/bad_yaml")) {
+    const std::string path = entry.path().string();
+    const std::string text = read_text(path);
+    std::smatch m;
+    REQUIRE(std::regex_search(text, m, std::regex("# expect: (.*)")));
+    const std::string expect = m[1];
+    std::string at;
+    if (std::regex_search(text, m, std::regex("# at: (\\d+:\\d+)"))) at = m[1];
+    INFO(path);
+    try {
+      load_experiment(path, {});
+      FAIL("no error for " << path);
+    } catch (const ConfigError& e) {
+      const std::string msg = e.what();
+      INFO(msg);
+      CHECK(msg.find(expect) != std::string::npos);
+      CHECK(msg.rfind(path, 0) == 0);  // starts with the file name
+      if (!at.empty()) CHECK(msg.find(path + ":" + at + ":") == 0);
+    }
+    ++n;
+  }
+  CHECK(n >= 15);
+}

@@ -1,0 +1,144 @@
+// Every registered target: ∇_z log p against finite differences, Gaussian expectations against Monte
+// Carlo and their gradients against finite differences; linear_gaussian's exact evidence and posterior.
+#include <catch2/catch.hpp>
+
+#include <cmath>
+#include <numbers>
+
+#include "conformance.hpp"
+#include "vibench/linalg.hpp"
+#include "vibench/stats.hpp"
+#include "vibench/target.hpp"
+
+using namespace vibench;
+using namespace vibench::test;
+
+namespace {
+std::vector<std::pair<std::string, std::unique_ptr<Target>>> all_targets() {
+  std::vector<std::pair<std::string, std::unique_ptr<Target>>> out;
+  for (const PluginInfo* info : Registry::instance().list("target")) {
+    std::map<std::string, Value> o;
+    for (const auto& p : info->params)
+      if (p.name == "dim") o["dim"] = std::int64_t{3};
+    for (const Config& c : choice_variants("target", *info, o))
+      out.emplace_back(describe(c), make_plugin<Target>(Params(c, "target.")));
+  }
+  return out;
+}
+}  // namespace
+
+TEST_CASE("target gradients match finite differences", "[target]") {
+  for (const auto& [name, t] : all_targets()) {
+    INFO(name);
+    const std::size_t d = t->dim(), s = 5;
+    Matrix z(s, d), g;
+    Rng(3, 1, 4, streams::estimator).normals(z.data(), s * d);
+    std::vector<double> lp(s), lp2(s);
+    t->log_joint(z, lp.data());
+    t->grad_log_joint(z, g, lp2.data());
+    for (std::size_t r = 0; r < s; ++r) {
+      CHECK(lp2[r] == Approx(lp[r]).epsilon(1e-10));
+      for (std::size_t j = 0; j < d; ++j) {
+        double fd = central_difference([&](const std::vector<double>& zr) {
+          Matrix one(1, d);
+          std::copy(zr.begin(), zr.end(), one.row(0));
+          double v;
+          t->log_joint(one, &v);
+          return v;
+        }, std::vector<double>(z.row(r), z.row(r) + d), j);
+        CHECK(fd_close(g(r, j), fd));
+      }
+    }
+  }
+}
+
+TEST_CASE("target Gaussian expectations match Monte Carlo and finite differences", "[target]") {
+  for (const auto& [name, t] : all_targets()) {
+    INFO(name);
+    const std::size_t d = t->dim();
+    std::vector<double> m(d);
+    Matrix c(d, d), chol(d, d);
+    for (std::size_t i = 0; i < d; ++i) {  // a correlated covariance C = L Lᵀ
+      m[i] = 0.3 * static_cast<double>(i) - 0.4;
+      for (std::size_t j = 0; j <= i; ++j) chol(i, j) = i == j ? 0.8 + 0.1 * static_cast<double>(i) : 0.3;
+    }
+    c = linalg::matmul(chol, linalg::transpose(chol));
+    auto e = t->gaussian_expectation(m, c);
+    if (!e) continue;
+    const std::size_t n = 400000;
+    Matrix eps(n, d), z(n, d);
+    Rng(11, 11, 11, streams::estimator).normals(eps.data(), n * d);
+    for (std::size_t r = 0; r < n; ++r)
+      for (std::size_t i = 0; i < d; ++i) {
+        z(r, i) = m[i];
+        for (std::size_t j = 0; j <= i; ++j) z(r, i) += chol(i, j) * eps(r, j);
+      }
+    std::vector<double> lp(n);
+    t->log_joint(z, lp.data());
+    Moments mc;
+    for (double v : lp) mc.add(v);
+    CHECK(std::abs(mc.mean() - e->value) < normal_critical_value(0.9999) * mc.standard_error());
+    for (std::size_t i = 0; i < d; ++i) {
+      CHECK(fd_close(e->grad_mean[i], central_difference([&](const std::vector<double>& x) {
+        return t->gaussian_expectation(x, c)->value;
+      }, m, i)));
+      for (std::size_t j = 0; j < d; ++j) {
+        std::vector<double> flat(c.data(), c.data() + d * d);
+        double fd = central_difference([&](const std::vector<double>& x) {
+          Matrix cc(d, d);
+          std::copy(x.begin(), x.end(), cc.data());
+          return t->gaussian_expectation(m, cc)->value;
+        }, flat, i * d + j);
+        CHECK(fd_close(e->grad_cov(i, j), fd));
+      }
+    }
+  }
+}
+
+TEST_CASE("linear_gaussian: exact evidence and posterior satisfy Bayes' rule", "[target]") {
+  // log p(x) = log p(x, z) − log p(z | x) for every z.
+  for (std::int64_t seed : {0, 1, 7}) {
+    for (std::int64_t obs : {0, 2, 6}) {
+      Config c = plugin_config("target", "target", "linear_gaussian",
+                               {{"dim", std::int64_t{4}}, {"obs_dim", obs}, {"data_seed", seed}});
+      auto t = make_plugin<Target>(Params(c, "target."));
+      auto post = t->exact_posterior();
+      auto lz = t->log_evidence();
+      REQUIRE(post);
+      REQUIRE(lz);
+      Matrix z(3, 4);
+      Rng(1, 1, 1, streams::estimator).normals(z.data(), 12);
+      std::vector<double> lp(3);
+      t->log_joint(z, lp.data());
+      for (std::size_t r = 0; r < 3; ++r) {
+        std::vector<double> zr(z.row(r), z.row(r) + 4);
+        CHECK(lp[r] - linalg::gaussian_logpdf(zr, post->mean, post->cov) == Approx(*lz).epsilon(1e-10));
+      }
+      Matrix eye = linalg::matmul(post->precision, post->cov);
+      for (std::size_t i = 0; i < 4; ++i)
+        for (std::size_t j = 0; j < 4; ++j) CHECK(eye(i, j) == Approx(i == j ? 1.0 : 0.0).margin(1e-10));
+    }
+  }
+}
+
+TEST_CASE("linear_gaussian with given data matches the scalar closed form", "[target]") {
+  // D = M = 1: x | z ~ N(a z + b, s²), z ~ N(0, 1)  =>  x ~ N(b, a² + s²); posterior precision 1 + a²/s².
+  const double a = 1.7, b = -0.4, s2 = 0.6, x = 2.3;
+  Config c = plugin_config("target", "target", "linear_gaussian",
+                           {{"dim", std::int64_t{1}},
+                            {"A", std::vector<double>{a}},
+                            {"b", std::vector<double>{b}},
+                            {"noise_var", std::vector<double>{s2}},
+                            {"x", std::vector<double>{x}}});
+  auto t = make_plugin<Target>(Params(c, "target."));
+  const double var = a * a + s2;
+  CHECK(*t->log_evidence() == Approx(-0.5 * std::log(2 * std::numbers::pi * var) - 0.5 * (x - b) * (x - b) / var).epsilon(1e-12));
+  auto post = *t->exact_posterior();
+  CHECK(post.precision(0, 0) == Approx(1 + a * a / s2).epsilon(1e-12));
+  CHECK(post.mean[0] == Approx((a * (x - b) / s2) / (1 + a * a / s2)).epsilon(1e-12));
+}
+
+TEST_CASE("linear_gaussian rejects data of the wrong size", "[target]") {
+  Config c = plugin_config("target", "target", "linear_gaussian", {{"dim", std::int64_t{2}}, {"b", std::vector<double>{1, 2, 3}}});
+  CHECK_THROWS_WITH(make_plugin<Target>(Params(c, "target.")), Catch::Contains("expected 2 numbers, got 3"));
+}
