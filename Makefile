@@ -35,8 +35,11 @@ experiments: build
 	@set -e; for f in experiments/*.yaml; do \
 	  echo "== $$f"; ./$(BUILD)/vibench run $$f --out $(OUT) $(if $(SCALE),--scale $(SCALE)); done
 
+# Every plots/*.py except the shared reader is a figure script.
+FIGURE_SCRIPTS := $(filter-out plots/vibench_results.py,$(wildcard plots/*.py))
+
 figures: deps
-	@set -e; for p in plots/*.py; do \
+	@set -e; for p in $(FIGURE_SCRIPTS); do \
 	  echo "== $$p"; $(PY) $$p --results $(RESULTS); done
 
 bench: build

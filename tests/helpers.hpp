@@ -57,7 +57,7 @@ inline CommandResult run_shell(const std::string& cmd, const std::string& tag = 
   return {code, read_text(out), read_text(err)};
 }
 
-inline CommandResult vibench(const std::string& args, const std::string& tag = "cmd") {
+inline CommandResult run_cli(const std::string& args, const std::string& tag = "cmd") {
   return run_shell(std::string(VIBENCH_BINARY) + " " + args, tag);
 }
 

@@ -125,7 +125,8 @@ void write_attr(hid_t obj, const std::string& name, const Value& v) {
   } else if (const auto* xs = std::get_if<std::vector<double>>(&v)) {
     Handle space = simple_space({xs->size()});
     Handle a(H5Acreate2(obj, name.c_str(), H5T_NATIVE_DOUBLE, space, H5P_DEFAULT, H5P_DEFAULT), H5Aclose, "create attribute " + name);
-    check(H5Awrite(a, H5T_NATIVE_DOUBLE, xs->data()), "write attribute " + name);
+    static const double none = 0;  // HDF5 rejects a null buffer even for zero elements
+    check(H5Awrite(a, H5T_NATIVE_DOUBLE, xs->empty() ? &none : xs->data()), "write attribute " + name);
   } else if (const auto* d = std::get_if<double>(&v)) {
     Handle space = simple_space({});
     Handle a(H5Acreate2(obj, name.c_str(), H5T_NATIVE_DOUBLE, space, H5P_DEFAULT, H5P_DEFAULT), H5Aclose, "create attribute " + name);
@@ -210,10 +211,7 @@ std::string read_attr_text(hid_t obj, const std::string& name) {
   if (c == H5T_FLOAT) {
     std::vector<double> v(std::max<std::size_t>(n, 1));
     check(H5Aread(a, H5T_NATIVE_DOUBLE, v.data()), "read attribute " + name);
-    if (scalar) return fmt::format("{:.17g}", v[0]);
-    std::vector<std::string> parts;
-    for (std::size_t i = 0; i < n; ++i) parts.push_back(fmt::format("{:.17g}", v[i]));
-    return fmt::format("[{}]", fmt::join(parts, ", "));
+    return scalar ? fmt::format("{}", v[0]) : fmt::format("[{}]", fmt::join(v.begin(), v.begin() + static_cast<long>(n), ", "));
   }
   return "<unsupported type>";
 }

@@ -7,7 +7,8 @@
 namespace vibench {
 
 namespace {
-std::string double_text(double d) { return fmt::format("{:.17g}", d); }
+// Shortest text that reads back to the same double (exact, so canonical configs stay injective).
+std::string double_text(double d) { return fmt::format("{}", d); }
 }  // namespace
 
 std::string canonical_text(const Value& v) {

@@ -1,0 +1,281 @@
+// End to end through the vibench binary: the issue's contract file, bitwise determinism across thread
+// counts, SIGKILL + resume, bad input, the HDF5 layout and provenance, and the informational commands.
+#include <catch2/catch.hpp>
+
+#include <signal.h>
+#include <fcntl.h>
+#include <spawn.h>
+#include <sys/wait.h>
+
+#include <chrono>
+#include <filesystem>
+#include <regex>
+#include <thread>
+
+#include "helpers.hpp"
+#include "vibench/stats.hpp"
+
+extern char** environ;
+
+using namespace vibench;
+using namespace vibench::test;
+namespace fs = std::filesystem;
+
+namespace {
+
+const char* contract_yaml = R"(name: contract_check
+study: gradient_stats
+seed: 7
+replicates: 200000
+fixed:
+  target: {name: quadratic, dim: 1, k: 1.0}
+  family: {name: gaussian_diag, parameterization: mean_sigma}
+  point: {mean: [1.0], sigma: [1.0]}
+  objective: expectation
+  samples: 1
+grid:
+  estimator: [score_function, reparam]
+)";
+
+// 12 cells of a few tenths of a second each on one thread.
+const char* slow_yaml = R"(name: slow
+study: gradient_stats
+seed: 1
+replicates: 60000
+fixed:
+  target: {name: linear_gaussian, dim: 20}
+  estimator: reparam
+  samples: 2
+grid:
+  target.data_seed: range(0, 11, 1)
+)";
+
+std::map<std::string, std::string> cell_ids_by_estimator(const std::string& path) {
+  std::map<std::string, std::string> out;
+  auto lock = h5::hdf5_lock();
+  h5::Handle f = h5::open_file_readonly(path);
+  h5::Handle cells = h5::open_group(f, "cells");
+  for (const auto& id : h5::member_names(cells)) {
+    h5::Handle g = h5::open_group(cells, id);
+    out[h5::read_attr_string(g, "estimator.name")] = id;
+  }
+  return out;
+}
+
+std::vector<double> dataset(const std::string& path, const std::string& id, const std::string& name) {
+  auto lock = h5::hdf5_lock();
+  h5::Handle f = h5::open_file_readonly(path);
+  h5::Handle g = h5::open_group(f, "/cells/" + id);
+  return h5::read_dataset_doubles(g, name);
+}
+
+}  // namespace
+
+TEST_CASE("the issue's contract file gives the closed-form variances", "[cli]") {
+  // Mohamed et al. 2020 Fig. 2 at k = 1: Var ∂μ SF 15, pathwise 4; Var ∂σ SF 74, pathwise 8.
+  // Each must lie within the run's 99% confidence interval (|var − value| ≤ 2.576·SE(var)).
+  std::string dir = fresh_dir("contract");
+  std::string yaml = write_file(dir + "/contract.yaml", contract_yaml);
+  auto r = run_cli("run " + yaml + " --out " + dir + " --threads 2");
+  INFO(r.err);
+  REQUIRE(r.code == 0);
+  const std::string h5file = dir + "/contract_check.h5";
+  auto ids = cell_ids_by_estimator(h5file);
+  const double z = normal_critical_value(0.99);
+  auto check = [&](const std::string& est, double var_mu, double var_sigma) {
+    auto var = dataset(h5file, ids.at(est), "grad_var");
+    auto se = dataset(h5file, ids.at(est), "grad_var_se");
+    INFO(est << ": " << var[0] << " ± " << se[0] << ", " << var[1] << " ± " << se[1]);
+    CHECK(std::abs(var[0] - var_mu) <= z * se[0]);
+    CHECK(std::abs(var[1] - var_sigma) <= z * se[1]);
+  };
+  check("score_function", 15, 74);
+  check("reparam", 4, 8);
+  auto lock = h5::hdf5_lock();
+  h5::Handle f = h5::open_file_readonly(h5file);
+  h5::Handle g = h5::open_group(f, "/cells/" + ids.at("reparam"));
+  CHECK(h5::read_dataset_strings(g, "param_names") == std::vector<std::string>{"mean[0]", "sigma[0]"});
+}
+
+TEST_CASE("results are bitwise identical for 1 and 2 threads", "[cli]") {
+  std::string dir = fresh_dir("threads");
+  std::string yaml = write_file(dir + "/grid.yaml", R"(name: det
+study: gradient_stats
+seed: 11
+replicates: 3000
+fixed:
+  target: {name: linear_gaussian, dim: 4, data_seed: 2}
+  point: {kind: optimum, sd: 0.1}
+grid:
+  estimator: [score_function, reparam]
+  objective: [elbo, expectation]
+  samples: [1, 7]
+)");
+  auto a = run_cli("run " + yaml + " --out " + dir + "/one --threads 1");
+  auto b = run_cli("run " + yaml + " --out " + dir + "/two --threads 2");
+  REQUIRE(a.code == 0);
+  REQUIRE(b.code == 0);
+  auto ma = metric_bits(dir + "/one/det.h5"), mb = metric_bits(dir + "/two/det.h5");
+  CHECK(ma.size() == 8 * 17);  // 8 cells × 17 datasets
+  CHECK(ma == mb);
+}
+
+TEST_CASE("a run killed with SIGKILL resumes without recomputing finished cells", "[cli]") {
+  std::string dir = fresh_dir("kill");
+  std::string yaml = write_file(dir + "/slow.yaml", slow_yaml);
+  const std::string parts = dir + "/out/.slow.parts";
+  std::string bin = VIBENCH_BINARY;
+  std::vector<std::string> args = {bin, "run", yaml, "--out", dir + "/out", "--threads", "1"};
+  std::vector<char*> argv;
+  for (auto& s : args) argv.push_back(s.data());
+  argv.push_back(nullptr);
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, 2, (dir + "/first.err").c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  pid_t pid;
+  REQUIRE(posix_spawn(&pid, bin.c_str(), &actions, nullptr, argv.data(), environ) == 0);
+  auto count_parts = [&] {
+    std::size_t n = 0;
+    if (fs::exists(parts))
+      for (const auto& e : fs::directory_iterator(parts)) n += e.path().extension() == ".h5";
+    return n;
+  };
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (count_parts() < 3 && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  ::kill(pid, SIGKILL);
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  posix_spawn_file_actions_destroy(&actions);
+  REQUIRE(WIFSIGNALED(status));
+  const std::size_t finished = count_parts();
+  INFO("parts at kill: " << finished);
+  REQUIRE(finished >= 3);
+  REQUIRE(finished < 12);
+  CHECK(!fs::exists(dir + "/out/slow.h5"));  // no partial results file
+
+  auto resumed = run_cli("run " + yaml + " --out " + dir + "/out --threads 2", "resume");
+  INFO(resumed.err);
+  REQUIRE(resumed.code == 0);
+  CHECK(resumed.err.find("resuming: " + std::to_string(finished) + " of 12 cells already finished") != std::string::npos);
+  std::size_t computed = 0;
+  for (std::size_t pos = 0; (pos = resumed.err.find(" done in ", pos)) != std::string::npos; ++pos) ++computed;
+  CHECK(computed == 12 - finished);
+  CHECK(!fs::exists(parts));
+
+  auto clean = run_cli("run " + yaml + " --out " + dir + "/clean --threads 2", "clean");
+  REQUIRE(clean.code == 0);
+  CHECK(metric_bits(dir + "/out/slow.h5") == metric_bits(dir + "/clean/slow.h5"));
+
+  // Running again finds everything done and leaves the file alone.
+  auto before = fs::last_write_time(dir + "/out/slow.h5");
+  auto again = run_cli("run " + yaml + " --out " + dir + "/out", "again");
+  CHECK(again.code == 0);
+  CHECK(again.err.find("nothing to do") != std::string::npos);
+  CHECK(fs::last_write_time(dir + "/out/slow.h5") == before);
+}
+
+TEST_CASE("a corrupted part file is recomputed, --fresh recomputes everything", "[cli]") {
+  std::string dir = fresh_dir("corrupt");
+  std::string yaml = write_file(dir + "/c.yaml", contract_yaml);
+  auto dry = run_cli("run " + yaml + " --dry-run");
+  REQUIRE(dry.code == 0);
+  std::smatch m;
+  REQUIRE(std::regex_search(dry.out, m, std::regex("\\[  0\\] ([0-9a-f]{16})")));
+  fs::create_directories(dir + "/.contract_check.parts");
+  write_file(dir + "/.contract_check.parts/" + std::string(m[1]) + ".h5", "not an HDF5 file");
+  auto r = run_cli("run " + yaml + " --out " + dir);
+  INFO(r.err);
+  REQUIRE(r.code == 0);
+  CHECK(r.err.find("unreadable (truncated?); recomputing") != std::string::npos);
+  auto f = run_cli("run " + yaml + " --out " + dir + " --fresh");
+  CHECK(f.code == 0);
+  CHECK(f.err.find("cell " + std::string(m[1]) + " done") != std::string::npos);
+}
+
+TEST_CASE("bad input exits with status 2 and writes nothing", "[cli]") {
+  std::string dir = fresh_dir("bad");
+  std::string yaml = write_file(dir + "/bad.yaml", std::string(contract_yaml) + "  target.k: [1, x]\n");
+  auto r = run_cli("run " + yaml + " --out " + dir + "/out");
+  CHECK(r.code == 2);
+  CHECK(r.err.find(yaml + ":13:") != std::string::npos);
+  CHECK(r.err.find("key 'target.k': expected a number, got 'x'") != std::string::npos);
+  CHECK(!fs::exists(dir + "/out"));
+  auto s = run_cli("run " + yaml.substr(0, yaml.size() - 9) + "missing.yaml");
+  CHECK(s.code == 2);
+  auto scale = run_cli("run " + write_file(dir + "/ok.yaml", contract_yaml) + " --scale paper --out " + dir + "/out");
+  CHECK(scale.code == 2);
+  CHECK(scale.err.find("no scale named 'paper'") != std::string::npos);
+  CHECK(!fs::exists(dir + "/out"));
+}
+
+TEST_CASE("dry run prints the cells and runs nothing", "[cli]") {
+  std::string dir = fresh_dir("dry");
+  std::string yaml = write_file(dir + "/d.yaml", contract_yaml);
+  auto r = run_cli("run " + yaml + " --out " + dir + "/out --dry-run --set target.k=0,1");
+  REQUIRE(r.code == 0);
+  CHECK(r.out.find("4 cells") != std::string::npos);
+  CHECK(r.out.find("estimator.name=reparam target.k=1") != std::string::npos);
+  CHECK(!fs::exists(dir + "/out"));
+}
+
+TEST_CASE("results file layout and provenance (DESIGN §7)", "[store]") {
+  std::string dir = fresh_dir("layout");
+  std::string yaml = write_file(dir + "/l.yaml", contract_yaml);
+  REQUIRE(run_cli("run " + yaml + " --out " + dir + " --set replicates=100").code == 0);
+  auto lock = h5::hdf5_lock();
+  h5::Handle f = h5::open_file_readonly(dir + "/contract_check.h5");
+  for (const char* a : {"schema_version", "vibench_version", "git_commit", "git_dirty", "compiler", "flags", "build_type",
+                        "host", "threads", "started_utc", "finished_utc", "command_line", "config_yaml", "seed"})
+    CHECK(h5::has_attr(f, a));
+  CHECK(h5::read_attr_string(f, "config_yaml") == contract_yaml);
+  CHECK(h5::read_attr_double(f, "seed") == 7);
+  CHECK(h5::read_attr_string(f, "command_line").find("--set replicates=100") != std::string::npos);
+  h5::Handle cells = h5::open_group(f, "cells");
+  auto ids = h5::member_names(cells);
+  REQUIRE(ids.size() == 2);
+  h5::Handle g = h5::open_group(cells, ids[0]);
+  for (const char* a : {"estimator.name", "target.k", "target.dim", "family.parameterization", "point.mean", "replicates",
+                        "status", "wall_seconds", "ns_per_estimate"})
+    CHECK(h5::has_attr(g, a));
+  CHECK(h5::read_attr_string(g, "status") == "ok");
+  CHECK(h5::read_attr_double(g, "replicates") == 100);
+  for (const char* d : {"grad_mean", "grad_var", "grad_bias", "grad_snr", "grad_ci_low", "grad_ci_high", "exact_grad",
+                        "param_names"})
+    CHECK(h5::exists(g, d));
+  h5::Handle index(H5Dopen2(f, "index", H5P_DEFAULT), H5Dclose, "open /index");
+  h5::Handle space(H5Dget_space(index), H5Sclose, "space");
+  hsize_t n = 0;
+  H5Sget_simple_extent_dims(space, &n, nullptr);
+  CHECK(n == 2);
+  h5::Handle type(H5Dget_type(index), H5Tclose, "type");
+  CHECK(H5Tget_member_index(type, "estimator.name") >= 0);
+  CHECK(H5Tget_member_index(type, "grad_var") < 0);  // arrays stay in the cell groups
+  CHECK(H5Tget_member_index(type, "objective_mean") >= 0);
+  CHECK(H5Tget_member_index(type, "ns_per_estimate") >= 0);
+}
+
+TEST_CASE("list, describe and inspect", "[cli]") {
+  auto l = run_cli("list");
+  CHECK(l.code == 0);
+  CHECK(l.out.find("score_function") != std::string::npos);
+  auto le = run_cli("list estimator");
+  CHECK(le.out.find("quadratic") == std::string::npos);
+  CHECK(run_cli("list nonsense").code == 2);
+  auto d = run_cli("describe gaussian_diag");
+  CHECK(d.code == 0);
+  CHECK(d.out.find("parameterization") != std::string::npos);
+  CHECK(d.out.find("mean_sigma, mean_log_sigma") != std::string::npos);
+  CHECK(run_cli("describe no_such_plugin").code == 2);
+  auto h = run_cli("run --help");
+  CHECK(h.code == 0);
+  CHECK(h.out.find("--dry-run") != std::string::npos);
+
+  std::string dir = fresh_dir("inspect");
+  std::string yaml = write_file(dir + "/i.yaml", contract_yaml);
+  REQUIRE(run_cli("run " + yaml + " --out " + dir + " --set replicates=100").code == 0);
+  auto i = run_cli("inspect " + dir + "/contract_check.h5");
+  CHECK(i.code == 0);
+  CHECK(i.out.find("2 cells") != std::string::npos);
+  CHECK(i.out.find("reparam") != std::string::npos);
+}
