@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "helpers.hpp"
+#include "vibench/family.hpp"
 #include "vibench/registry.hpp"
 
 namespace vibench::test {
@@ -47,5 +48,24 @@ double central_difference(F&& f, std::vector<double> x, std::size_t i, double h 
 // |analytic − fd| within 1e-6·(1 + |analytic|): central differences with h = 1e-5 are accurate to
 // O(h²·f''') ≈ 1e-10 plus round-off ≈ 1e-16·|f|/h ≈ 1e-11·|f| for the smooth functions here.
 inline bool fd_close(double analytic, double fd) { return std::abs(analytic - fd) <= 1e-6 * (1 + std::abs(analytic)); }
+
+// φ away from any optimum, built from a fixed Gaussian: correlated (0.3) where the family can
+// represent it, else the diagonal one.
+inline std::vector<double> off_optimum_point(const Family& q) {
+  const std::size_t d = q.dim();
+  std::vector<double> mean(d);
+  Matrix cov(d, d);
+  for (std::size_t i = 0; i < d; ++i) {
+    mean[i] = 0.5 - 0.4 * static_cast<double>(i);
+    cov(i, i) = std::pow(0.6 + 0.3 * static_cast<double>(i), 2);
+  }
+  Matrix correlated = cov;
+  for (std::size_t i = 0; i < d; ++i)
+    for (std::size_t j = 0; j < d; ++j)
+      if (i != j) correlated(i, j) = 0.3 * std::sqrt(cov(i, i) * cov(j, j));
+  if (auto phi = q.from_gaussian(mean, correlated, nullptr)) return *phi;
+  auto phi = q.from_gaussian(mean, cov, nullptr);
+  return phi ? *phi : q.init();
+}
 
 }  // namespace vibench::test

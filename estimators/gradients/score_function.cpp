@@ -1,8 +1,8 @@
-// estimator `score_function` (REINFORCE / likelihood ratio), no baseline:
-//   ĝ = (1/S) Σ_s f_φ(z_s) ∇_φ log q_φ(z_s),  z_s ~ q_φ,  f_φ(z) = log p(x, z) − c·log q_φ(z).
-// For c ≠ 0 the exact gradient also has the term −c·E_q[∇_φ log q_φ(z)], which is zero: it is dropped
-// (still unbiased).
-#include "vibench/estimator.hpp"
+// estimator `score_function` (REINFORCE / likelihood ratio), no baseline: for K = 1 objectives
+//   ĝ = (1/S) Σ_s f_φ(z_s) ∇_φ log q_φ(z_s),  z_s ~ q_φ,  f_φ(z) = log p(x, z) − c·log q_φ(z);
+// the term −c·E_q[∇_φ log q_φ(z)] of the exact gradient is zero and dropped (still unbiased).
+// K-sample objectives: see score_function_gradient.hpp.
+#include "vibench/score_function_gradient.hpp"
 
 namespace {
 
@@ -18,28 +18,7 @@ class ScoreFunction final : public Estimator {
 
   double estimate(const Target& t, const Family& q, const Objective& o, const double* phi, Rng& rng,
                   std::size_t samples, EstimatorWorkspace& ws, double* grad) const override {
-    const double c = o.log_q_coefficient();
-    const std::size_t p = q.num_params();
-    q.sample(phi, rng, samples, ws.eps, ws.z);
-    ws.log_p.resize(samples);
-    ws.f.resize(samples);
-    t.log_joint(ws.z, ws.log_p.data());
-    if (c != 0.0) {
-      ws.log_q.resize(samples);
-      q.log_q(phi, ws.z, ws.log_q.data());
-    }
-    q.score(phi, ws.z, ws.per_sample);
-    std::fill(grad, grad + p, 0.0);
-    double value = 0;
-    for (std::size_t s = 0; s < samples; ++s) {
-      double f = ws.log_p[s] - (c != 0.0 ? c * ws.log_q[s] : 0.0);
-      value += f;
-      const double* sc = ws.per_sample.row(s);
-      for (std::size_t i = 0; i < p; ++i) grad[i] += f * sc[i];
-    }
-    const double inv = 1.0 / static_cast<double>(samples);
-    for (std::size_t i = 0; i < p; ++i) grad[i] *= inv;
-    return value * inv;
+    return score_function_gradient(ScoreBaseline::none, t, q, o, phi, rng, samples, ws, grad);
   }
 };
 

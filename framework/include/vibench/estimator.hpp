@@ -16,6 +16,7 @@ namespace vibench {
 struct EstimatorWorkspace {
   Matrix eps, z, grad_z, grad_q, per_sample;
   std::vector<double> log_p, log_q, f;
+  std::vector<double> log_w, w_tilde, coef, prefix, suffix;  // K-sample objectives
 };
 
 class Estimator : public PluginBase {
@@ -24,7 +25,11 @@ class Estimator : public PluginBase {
 
   // Why this estimator cannot estimate this objective for this family/target; nullopt if it can.
   virtual std::optional<std::string> unsupported(const Target& t, const Family& q, const Objective& o) const = 0;
+  // Whether E[ĝ] = ∇_φ E[L̂_K] for this objective; biased estimators have their bias measured, and the
+  // conformance suite tests unbiasedness only where this is true.
+  virtual bool unbiased_for(const Objective&) const { return true; }
   // Writes the gradient estimate (P values) to grad and returns the matching objective estimate.
+  // `samples` = S independent estimates of L̂_K averaged, i.e. S·K draws from q_φ.
   virtual double estimate(const Target& t, const Family& q, const Objective& o, const double* phi, Rng& rng,
                           std::size_t samples, EstimatorWorkspace& ws, double* grad) const = 0;
 };

@@ -1,0 +1,33 @@
+// estimator `stl` (sticking the landing): the pathwise gradient without the score term of log q,
+//   ĝ = Σ_k w̃_k (∂z_k/∂φ)ᵀ ∂l_k/∂z.
+// Unbiased for K = 1 objectives (the dropped term has mean zero); biased for K > 1. Exactly zero at the
+// exact posterior, where ∂l/∂z = 0.
+#include "vibench/pathwise_gradient.hpp"
+
+namespace {
+
+using namespace vibench;
+
+class Stl final : public Estimator {
+ public:
+  explicit Stl(const Params&) {}
+
+  std::optional<std::string> unsupported(const Target&, const Family& q, const Objective&) const override {
+    return pathwise_unsupported("stl", q);
+  }
+
+  bool unbiased_for(const Objective& o) const override { return o.num_importance_samples() == 1; }
+
+  double estimate(const Target& t, const Family& q, const Objective& o, const double* phi, Rng& rng,
+                  std::size_t samples, EstimatorWorkspace& ws, double* grad) const override {
+    return pathwise_gradient(PathwiseRule::path_only, t, q, o, phi, rng, samples, ws, grad);
+  }
+};
+
+const Register<Estimator, Stl> registration{{
+    .name = "stl",
+    .description = "sticking the landing: path derivative only (drops the score term of log q); biased for K > 1",
+    .reference = "Roeder, Wu, Duvenaud 2017, NeurIPS",
+}};
+
+}  // namespace

@@ -1,0 +1,31 @@
+// estimator `vimco`: score-function gradient of a K-sample bound with the leave-one-out baseline
+// L̂_{−k} (l_k replaced by the geometric mean of the others), unbiased for ∇_φ E[L̂_K], any family.
+#include "vibench/score_function_gradient.hpp"
+
+namespace {
+
+using namespace vibench;
+
+class Vimco final : public Estimator {
+ public:
+  explicit Vimco(const Params&) {}
+
+  std::optional<std::string> unsupported(const Target&, const Family&, const Objective& o) const override {
+    if (o.num_importance_samples() < 2)
+      return std::string("vimco needs a K-sample objective with k >= 2 (iwae, renyi or cubo)");
+    return std::nullopt;
+  }
+
+  double estimate(const Target& t, const Family& q, const Objective& o, const double* phi, Rng& rng,
+                  std::size_t samples, EstimatorWorkspace& ws, double* grad) const override {
+    return score_function_gradient(ScoreBaseline::leave_one_out, t, q, o, phi, rng, samples, ws, grad);
+  }
+};
+
+const Register<Estimator, Vimco> registration{{
+    .name = "vimco",
+    .description = "score function for K-sample bounds with VIMCO's leave-one-out baselines",
+    .reference = "Mnih & Rezende 2016, Variational Inference for Monte Carlo Objectives, ICML, eq. (8)",
+}};
+
+}  // namespace

@@ -1,0 +1,59 @@
+#include "vibench/pathwise_gradient.hpp"
+
+#include <algorithm>
+
+namespace vibench {
+
+double pathwise_gradient(PathwiseRule rule, const Target& t, const Family& q, const Objective& o, const double* phi,
+                         Rng& rng, std::size_t samples, EstimatorWorkspace& ws, double* grad) {
+  const double c = o.log_q_coefficient(), gamma = o.weight_exponent();
+  const std::size_t k = o.num_importance_samples(), n = samples * k, p = q.num_params(), d = q.dim();
+  q.sample(phi, rng, n, ws.eps, ws.z);
+  ws.log_p.resize(n);
+  t.grad_log_joint(ws.z, ws.grad_z, ws.log_p.data());
+  ws.log_w.assign(ws.log_p.begin(), ws.log_p.end());
+  if (c != 0.0) {
+    ws.log_q.resize(n);
+    q.log_q(phi, ws.z, ws.log_q.data());
+    q.grad_z_log_q(phi, ws.z, ws.grad_q);
+    for (std::size_t r = 0; r < n; ++r) {
+      ws.log_w[r] -= c * ws.log_q[r];
+      for (std::size_t i = 0; i < d; ++i) ws.grad_z(r, i) -= c * ws.grad_q(r, i);  // ∂l/∂z
+    }
+  }
+  ws.w_tilde.resize(n);
+  ws.coef.resize(n);
+  double value = 0;
+  for (std::size_t s = 0; s < samples; ++s) {
+    value += log_mean_exp_weights(&ws.log_w[s * k], k, gamma, &ws.w_tilde[s * k]);
+    for (std::size_t r = s * k; r < (s + 1) * k; ++r) {
+      const double w = ws.w_tilde[r];
+      ws.coef[r] = rule == PathwiseRule::doubly_reparameterized ? (1 - gamma) * w + gamma * w * w : w;
+      for (std::size_t i = 0; i < d; ++i) ws.grad_z(r, i) *= ws.coef[r];
+    }
+  }
+  q.reparam_pullback(phi, ws.eps, ws.grad_z, ws.per_sample);
+  std::fill(grad, grad + p, 0.0);
+  for (std::size_t r = 0; r < n; ++r) {
+    const double* row = ws.per_sample.row(r);
+    for (std::size_t i = 0; i < p; ++i) grad[i] += row[i];
+  }
+  if (rule == PathwiseRule::total && c != 0.0) {  // the score term of −c·log q_φ, z held fixed
+    q.score(phi, ws.z, ws.per_sample);
+    for (std::size_t r = 0; r < n; ++r) {
+      const double* row = ws.per_sample.row(r);
+      const double a = c * ws.w_tilde[r];
+      for (std::size_t i = 0; i < p; ++i) grad[i] -= a * row[i];
+    }
+  }
+  const double inv = 1.0 / static_cast<double>(samples);
+  for (std::size_t i = 0; i < p; ++i) grad[i] *= inv;
+  return value * inv;
+}
+
+std::optional<std::string> pathwise_unsupported(const std::string& estimator, const Family& q) {
+  if (!q.reparameterizable()) return estimator + " needs a reparameterizable family; this family is not";
+  return std::nullopt;
+}
+
+}  // namespace vibench

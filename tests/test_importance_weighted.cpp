@@ -1,0 +1,238 @@
+// K-sample objectives (iwae, renyi, cubo) and their estimators: the pathwise rule is the exact derivative
+// of the sampled bound; every estimator that claims unbiasedness agrees with it in mean (two-sample
+// z-test); stl and dreg vanish at the exact posterior; the bounds are ordered and their closed forms are
+// right (checked against Monte Carlo).
+#include <catch2/catch.hpp>
+
+#include <cmath>
+
+#include "conformance.hpp"
+#include "vibench/gradient_stats.hpp"
+#include "vibench/linalg.hpp"
+
+using namespace vibench;
+using namespace vibench::test;
+
+namespace {
+
+Config linear_gaussian(std::int64_t dim, std::int64_t data_seed = 4) {
+  return plugin_config("target", "target", "linear_gaussian", {{"dim", dim}, {"data_seed", data_seed}});
+}
+
+// The K-sample objectives with K = k (and the single-sample ones, which ignore k).
+std::vector<Config> objective_configs(std::int64_t k) {
+  std::vector<Config> out;
+  for (const PluginInfo* oi : Registry::instance().list("objective")) {
+    bool has_k = std::any_of(oi->params.begin(), oi->params.end(), [](const ParamSpec& s) { return s.name == "k"; });
+    out.push_back(has_k ? plugin_config("objective", "objective", oi->name, {{"k", k}})
+                        : plugin_config("objective", "objective", oi->name));
+  }
+  return out;
+}
+
+std::vector<Config> reparameterizable_families() {
+  std::vector<Config> out;
+  for (const PluginInfo* fi : Registry::instance().list("family"))
+    for (const Config& fc : choice_variants("family", *fi)) {
+      CellPlugins p = build_cell_plugins(merge({linear_gaussian(2), fc}));
+      if (p.family->reparameterizable()) out.push_back(fc);
+    }
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("the pathwise rule is the exact derivative of the sampled bound at fixed noise", "[bounds]") {
+  // ĝ(ε) from `iwae` (and `reparam` where it runs) must equal the finite difference of the returned
+  // L̂_K(φ; ε) with the same noise: this makes it unbiased for ∇_φ E[L̂_K] and the reference below.
+  std::size_t checked = 0;
+  for (const Config& fc : reparameterizable_families())
+    for (const Config& oc : objective_configs(5))
+      for (const char* name : {"iwae", "reparam"}) {
+        Config cell = merge({linear_gaussian(3), fc, oc, plugin_config("estimator", "estimator", name)});
+        INFO(describe(cell));
+        CellPlugins p = build_cell_plugins(cell);
+        if (p.estimator->unsupported(*p.target, *p.family, *p.objective)) continue;
+        std::vector<double> phi = off_optimum_point(*p.family);
+        EstimatorWorkspace ws;
+        std::vector<double> g(phi.size()), scratch(phi.size());
+        for (std::uint64_t r = 0; r < 3; ++r) {
+          Rng rng(11, 2, r, streams::estimator);
+          p.estimator->estimate(*p.target, *p.family, *p.objective, phi.data(), rng, 2, ws, g.data());
+          for (std::size_t i = 0; i < phi.size(); ++i) {
+            const double fd = central_difference([&](const std::vector<double>& x) {
+              Rng same(11, 2, r, streams::estimator);
+              return p.estimator->estimate(*p.target, *p.family, *p.objective, x.data(), same, 2, ws, scratch.data());
+            }, phi, i);
+            INFO("param " << p.family->param_names()[i] << " analytic " << g[i] << " fd " << fd);
+            CHECK(fd_close(g[i], fd));
+          }
+        }
+        ++checked;
+      }
+  CHECK(checked >= 12);
+}
+
+TEST_CASE("estimators that claim unbiasedness for K-sample objectives agree with the exact pathwise derivative",
+          "[bounds]") {
+  // No closed form exists for ∇ E[L̂_K], K > 1. The reference is `iwae`, proven above to be the exact
+  // derivative of L̂_K at fixed noise. Two-sample z-test per component, independent streams (cell keys
+  // 1 and 2): |m_e − m_ref| ≤ z·√(se_e² + se_ref²), z = Φ⁻¹(1 − 1e-4/(2P)) (Bonferroni, family-wise 1e-4).
+  std::size_t checked = 0;
+  const std::size_t replicates = 40000;
+  for (const Config& fc : reparameterizable_families())
+    for (const Config& oc : objective_configs(4)) {
+      Config base = merge({linear_gaussian(2), fc, oc});
+      CellPlugins ref = build_cell_plugins(merge({base, plugin_config("estimator", "estimator", "iwae")}));
+      if (ref.objective->num_importance_samples() < 2) continue;  // K = 1: tested against closed forms
+      std::vector<double> phi = off_optimum_point(*ref.family);
+      GradientStats rs = gradient_statistics(*ref.target, *ref.family, *ref.objective, *ref.estimator, phi, 5, 1,
+                                             replicates, 1);
+      for (const PluginInfo* ei : Registry::instance().list("estimator")) {
+        if (ei->name == "iwae") continue;
+        for (const Config& ec : choice_variants("estimator", *ei)) {
+          Config cell = merge({base, ec});
+          INFO(describe(cell));
+          CellPlugins p = build_cell_plugins(cell);
+          if (p.estimator->unsupported(*p.target, *p.family, *p.objective) || !p.estimator->unbiased_for(*p.objective))
+            continue;
+          GradientStats s = gradient_statistics(*p.target, *p.family, *p.objective, *p.estimator, phi, 5, 2,
+                                                replicates, 1);
+          const double z = normal_critical_value(1 - 1e-4 / static_cast<double>(phi.size()));
+          for (std::size_t i = 0; i < phi.size(); ++i) {
+            const double se = std::hypot(s.grad[i].standard_error(), rs.grad[i].standard_error());
+            INFO("param " << p.family->param_names()[i] << ": " << s.grad[i].mean() << " vs iwae " << rs.grad[i].mean()
+                          << " (se " << se << ")");
+            CHECK(std::abs(s.grad[i].mean() - rs.grad[i].mean()) <= z * se);
+          }
+          ++checked;
+        }
+      }
+    }
+  CHECK(checked >= 9);  // score_function, vimco, dreg × iwae, renyi, cubo, at least
+}
+
+TEST_CASE("stl and dreg are exactly zero at the exact posterior; reparam and iwae are not", "[bounds]") {
+  // Roeder et al. 2017 and Tucker et al. 2018: with q = p(z|x), log w = log p(x) for every z, so the
+  // path derivative ∂l/∂z vanishes sample by sample; the score term does not.
+  Config base = merge({linear_gaussian(3), plugin_config("family", "family", "gaussian_fullrank")});
+  CellPlugins p0 = build_cell_plugins(merge({base, plugin_config("objective", "objective", "elbo")}));
+  auto post = p0.target->exact_posterior();
+  REQUIRE(post);
+  std::vector<double> phi = *p0.family->from_gaussian(post->mean, post->cov, nullptr);
+  for (const Config& oc : objective_configs(5)) {
+    if (oc.at("objective.name") == Value(std::string("expectation"))) continue;  // no log q term
+    for (const char* name : {"stl", "dreg", "reparam", "iwae"}) {
+      Config cell = merge({base, oc, plugin_config("estimator", "estimator", name)});
+      INFO(describe(cell));
+      CellPlugins p = build_cell_plugins(cell);
+      if (p.estimator->unsupported(*p.target, *p.family, *p.objective)) continue;
+      EstimatorWorkspace ws;
+      std::vector<double> g(phi.size());
+      double largest = 0;
+      for (std::uint64_t r = 0; r < 200; ++r) {
+        Rng rng(3, 3, r, streams::estimator);
+        p.estimator->estimate(*p.target, *p.family, *p.objective, phi.data(), rng, 1, ws, g.data());
+        for (double x : g) largest = std::max(largest, std::abs(x));
+      }
+      INFO("largest |g| over 200 single estimates: " << largest);
+      if (std::string(name) == "stl" || std::string(name) == "dreg")
+        CHECK(largest <= 1e-10);
+      else
+        CHECK(largest > 1e-3);
+    }
+  }
+}
+
+TEST_CASE("ELBO <= IWAE-K <= IWAE-2K <= log p(x), measured", "[bounds]") {
+  // Burda et al. 2016, Thm. 1. Mean-field optimum of a correlated posterior, so every gap is positive.
+  // E[L̂_K] by Monte Carlo (200000 replicates, independent streams per K); ordering checked one-sided at
+  // z = Φ⁻¹(1 − 1e-4) per comparison; IWAE-1 against the closed-form ELBO (two-sided), and the first steps
+  // must be strictly increasing beyond noise, so the test fails if the bound did not depend on K.
+  Config base = merge({linear_gaussian(3, 7), plugin_config("family", "family", "gaussian_diag"),
+                       plugin_config("estimator", "estimator", "iwae")});
+  CellPlugins p0 = build_cell_plugins(merge({base, plugin_config("objective", "objective", "elbo")}));
+  std::vector<double> phi = *p0.family->elbo_optimum(*p0.target->exact_posterior());
+  const double log_z = *p0.target->log_evidence(), elbo = *p0.objective->exact_value(*p0.target, *p0.family, phi.data());
+  const double z = normal_critical_value(1 - 2e-4);
+  double prev_mean = 0, prev_se = 0;
+  for (std::int64_t k : {1, 2, 4, 8, 16, 32, 64}) {
+    CellPlugins p = build_cell_plugins(merge({base, plugin_config("objective", "objective", "iwae", {{"k", k}})}));
+    GradientStats s = gradient_statistics(*p.target, *p.family, *p.objective, *p.estimator, phi, 9,
+                                          static_cast<std::uint64_t>(k), 200000 / static_cast<std::size_t>(k) + 2000, 1);
+    const double m = s.objective.mean(), se = s.objective.standard_error();
+    INFO("K = " << k << ": IWAE-K " << m << " ± " << se << ", ELBO " << elbo << ", log p(x) " << log_z);
+    CHECK(m <= log_z + z * se);
+    if (k == 1) CHECK(std::abs(m - elbo) <= z * se);
+    if (k > 1) CHECK(m - prev_mean >= -z * std::hypot(se, prev_se));
+    if (k == 2 || k == 4) CHECK(m - prev_mean > z * std::hypot(se, prev_se));
+    prev_mean = m;
+    prev_se = se;
+  }
+  CHECK(elbo < log_z);
+}
+
+TEST_CASE("closed-form power bounds: E_q[w^gamma] against Monte Carlo, CUBO >= log p(x) >= ELBO, Renyi -> ELBO",
+          "[bounds]") {
+  Config base = merge({linear_gaussian(3, 5), plugin_config("family", "family", "gaussian_fullrank"),
+                       plugin_config("objective", "objective", "elbo")});
+  CellPlugins p = build_cell_plugins(base);
+  auto post = *p.target->exact_posterior();
+  const double log_z = *p.target->log_evidence();
+  // q wider than the posterior (cov × 1.3) and shifted: E_q[w^γ] and its Monte Carlo variance are finite
+  // for the γ below (need γΛ_p + (1−γ)Λ_q ≻ 0 and the same for 2γ).
+  Matrix cov = post.cov;
+  for (std::size_t i = 0; i < 3; ++i)
+    for (std::size_t j = 0; j < 3; ++j) cov(i, j) *= 1.3;
+  std::vector<double> mean = post.mean;
+  mean[0] += 0.2;
+  std::vector<double> phi = *p.family->from_gaussian(mean, cov, nullptr);
+  const double elbo = *p.objective->exact_value(*p.target, *p.family, phi.data());
+
+  SECTION("log E_q[w^γ] matches the Monte Carlo mean of w^γ") {
+    // z-test at 1e-4 (two-sided) per γ on the mean of exp(γ(l − log p(x))), 400000 draws.
+    const std::size_t n = 400000;
+    Rng rng(21, 0, 0, streams::estimator);
+    Matrix eps, zs;
+    p.family->sample(phi.data(), rng, n, eps, zs);
+    std::vector<double> lp(n), lq(n);
+    p.target->log_joint(zs, lp.data());
+    p.family->log_q(phi.data(), zs, lq.data());
+    for (double gamma : {0.5, 1.0, 1.5, -0.5}) {
+      Moments m;
+      for (std::size_t r = 0; r < n; ++r) m.add(std::exp(gamma * (lp[r] - lq[r] - log_z)));
+      const double exact = std::exp(*gaussian_log_weight_moment(*p.target, *p.family, phi.data(), gamma) - gamma * log_z);
+      INFO("gamma " << gamma << ": MC " << m.mean() << " ± " << m.standard_error() << ", closed form " << exact);
+      CHECK(std::abs(m.mean() - exact) <= normal_critical_value(1 - 1e-4) * m.standard_error());
+    }
+  }
+  SECTION("orderings and limits") {
+    const double cubo2 = *gaussian_power_bound(*p.target, *p.family, phi.data(), 2.0);
+    const double renyi_half = *gaussian_power_bound(*p.target, *p.family, phi.data(), 0.5);
+    INFO("ELBO " << elbo << " Renyi(0.5) " << renyi_half << " log p(x) " << log_z << " CUBO_2 " << cubo2);
+    CHECK(elbo < renyi_half);
+    CHECK(renyi_half < log_z);
+    CHECK(log_z < cubo2);
+    // γ = 1 gives log E_q[w] = log p(x) for every q: an identity of the formula, to round-off.
+    CHECK(std::abs(*gaussian_power_bound(*p.target, *p.family, phi.data(), 1.0) - log_z) <= 1e-9 * (1 + std::abs(log_z)));
+    // Rényi α → 1 (γ → 0): (1/γ) log E[w^γ] = ELBO + (γ/2) Var_q[log w] + O(γ²).
+    // The first-order terms cancel in the symmetric mean, leaving O(γ²) ≈ 1e-6·κ₃/6.
+    const double up = *gaussian_power_bound(*p.target, *p.family, phi.data(), 1e-3);
+    const double down = *gaussian_power_bound(*p.target, *p.family, phi.data(), -1e-3);
+    INFO("gamma = ±1e-3: " << up << ", " << down);
+    CHECK(std::abs(up - elbo) <= 1e-2);
+    CHECK(up > elbo);
+    CHECK(down < elbo);
+    CHECK(std::abs(0.5 * (up + down) - elbo) <= 1e-5);
+    CHECK(*gaussian_power_bound(*p.target, *p.family, phi.data(), 0.0) == elbo);
+  }
+  SECTION("an infinite moment is reported as absent, not as a number") {
+    // γ = 20 with q wider than the posterior: γΛ_p + (1 − γ)Λ_q = Λ_p(γ − (γ − 1)/1.3) ≻ 0 still; make q
+    // narrower instead, so (1 − γ)Λ_q dominates: Λ = γΛ_p − (γ − 1)Λ_q with Λ_q = Λ_p/0.5.
+    Matrix narrow = post.cov;
+    for (std::size_t i = 0; i < 3; ++i)
+      for (std::size_t j = 0; j < 3; ++j) narrow(i, j) *= 0.5;
+    std::vector<double> phi_narrow = *p.family->from_gaussian(post.mean, narrow, nullptr);
+    CHECK_FALSE(gaussian_log_weight_moment(*p.target, *p.family, phi_narrow.data(), 3.0).has_value());
+  }
+}
