@@ -236,3 +236,49 @@ TEST_CASE("closed-form power bounds: E_q[w^gamma] against Monte Carlo, CUBO >= l
     CHECK_FALSE(gaussian_log_weight_moment(*p.target, *p.family, phi_narrow.data(), 3.0).has_value());
   }
 }
+
+TEST_CASE("bound_tightness stores the bound with its exact value, limit and gap", "[bounds]") {
+  const std::string dir = fresh_dir("bound_tightness");
+  write_file(dir + "/bt.yaml", R"(name: bt
+study: bound_tightness
+seed: 3
+replicates: 20000
+fixed:
+  target: {name: linear_gaussian, dim: 3, data_seed: 0}
+  family: gaussian_diag
+  point: {kind: optimum}
+  objective: iwae
+grid:
+  objective.k: [1, 8]
+)");
+  CommandResult r = run_cli("run " + dir + "/bt.yaml --out " + dir + " --threads 2", "bt");
+  INFO(r.err);
+  REQUIRE(r.code == 0);
+  auto lock = h5::hdf5_lock();
+  h5::Handle f = h5::open_file_readonly(dir + "/bt.h5");
+  h5::Handle cells = h5::open_group(f, "cells");
+  std::map<std::int64_t, std::map<std::string, double>> by_k;
+  for (const auto& id : h5::member_names(cells)) {
+    h5::Handle g = h5::open_group(cells, id);
+    auto& row = by_k[static_cast<std::int64_t>(h5::read_attr_double(g, "objective.k"))];
+    for (const auto& d : h5::member_names(g))
+      if (!h5::dataset_is_string(g, d)) {
+        auto v = h5::read_dataset_doubles(g, d);
+        if (v.size() == 1) row[d] = v[0];
+      }
+  }
+  REQUIRE(by_k.size() == 2);
+  const double z = normal_critical_value(1 - 1e-4);
+  auto& one = by_k[1];
+  auto& eight = by_k[8];
+  INFO("K=1 bound " << one["bound_mean"] << " ± " << one["bound_se"] << " exact ELBO " << one["exact_bound"]);
+  CHECK(std::abs(one["bound_mean"] - one["exact_bound"]) <= z * one["bound_se"]);
+  CHECK(eight.count("exact_bound") == 0);  // no closed form for E[IWAE-8]
+  CHECK(eight["bound_mean"] - one["bound_mean"] > z * std::hypot(one["bound_se"], eight["bound_se"]));
+  for (auto* row : {&one, &eight}) {
+    CHECK((*row)["limit_bound"] == (*row)["exact_log_evidence"]);
+    CHECK((*row)["evidence_gap"] == (*row)["exact_log_evidence"] - (*row)["bound_mean"]);
+    CHECK((*row)["bound_ci_low"] < (*row)["bound_mean"]);
+  }
+  CHECK(eight["importance_samples"] == 8);
+}

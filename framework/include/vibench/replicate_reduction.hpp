@@ -1,0 +1,58 @@
+#pragma once
+// Deterministic parallel reduction over independent replicates: replicate r draws from
+// Rng(seed, cell_key, r, streams::estimator) and yields `width` values; their moments are accumulated in
+// fixed chunks of replicate_chunk, and the chunks merged in order. The result is bitwise identical for any
+// number of threads; the chunk size is therefore part of the numeric result (the last bits).
+#include <algorithm>
+#include <chrono>
+#include <cstdint>
+#include <vector>
+
+#include <tbb/parallel_for.h>
+
+#include "vibench/rng.hpp"
+#include "vibench/stats.hpp"
+
+namespace vibench {
+
+inline constexpr std::size_t replicate_chunk = 64;
+
+struct ReplicateMoments {
+  std::vector<Moments> values;  // one per output value
+  double thread_seconds = 0;    // summed over chunks: cost, independent of parallelism
+  std::size_t replicates = 0;
+};
+
+// `draw(state, rng, out)` writes `width` values for one replicate; each chunk owns one default-built
+// State (scratch buffers reused across its replicates).
+template <class State, class Draw>
+ReplicateMoments reduce_replicates(std::uint64_t seed, std::uint64_t cell_key, std::size_t replicates,
+                                   std::size_t width, Draw&& draw) {
+  const std::size_t chunks = (replicates + replicate_chunk - 1) / replicate_chunk;
+  std::vector<ReplicateMoments> partial(chunks);
+  tbb::parallel_for(std::size_t{0}, chunks, [&](std::size_t c) {
+    const auto t0 = std::chrono::steady_clock::now();
+    ReplicateMoments& part = partial[c];
+    part.values.assign(width, Moments{});
+    State state;
+    std::vector<double> out(width);
+    const std::size_t end = std::min(replicates, (c + 1) * replicate_chunk);
+    for (std::size_t r = c * replicate_chunk; r < end; ++r) {
+      Rng rng(seed, cell_key, r, streams::estimator);
+      draw(state, rng, out.data());
+      for (std::size_t i = 0; i < width; ++i) part.values[i].add(out[i]);
+    }
+    part.replicates = end - c * replicate_chunk;
+    part.thread_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  });
+  ReplicateMoments total;
+  total.values.assign(width, Moments{});
+  for (const ReplicateMoments& part : partial) {  // fixed order: deterministic
+    for (std::size_t i = 0; i < width; ++i) total.values[i].merge(part.values[i]);
+    total.thread_seconds += part.thread_seconds;
+    total.replicates += part.replicates;
+  }
+  return total;
+}
+
+}  // namespace vibench
