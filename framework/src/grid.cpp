@@ -1,5 +1,6 @@
 #include "vibench/grid.hpp"
 
+#include <algorithm>
 #include <cerrno>
 #include <cmath>
 #include <cstdlib>
@@ -23,6 +24,33 @@ const std::vector<std::string> top_level_keys = {"name", "study", "description",
 constexpr std::size_t max_cells = 1000000;
 
 std::string join(const std::vector<std::string>& v) { return fmt::format("{}", fmt::join(v, ", ")); }
+
+// Optimal-string-alignment distance: insertions, deletions, substitutions and adjacent transpositions.
+std::size_t edit_distance(const std::string& a, const std::string& b) {
+  std::vector<std::vector<std::size_t>> d(a.size() + 1, std::vector<std::size_t>(b.size() + 1));
+  for (std::size_t i = 0; i <= a.size(); ++i) d[i][0] = i;
+  for (std::size_t j = 0; j <= b.size(); ++j) d[0][j] = j;
+  for (std::size_t i = 1; i <= a.size(); ++i)
+    for (std::size_t j = 1; j <= b.size(); ++j) {
+      d[i][j] = std::min({d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1)});
+      if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1]) d[i][j] = std::min(d[i][j], d[i - 2][j - 2] + 1);
+    }
+  return d[a.size()][b.size()];
+}
+
+// " (did you mean 'x'?)" for the one candidate within a third of the name's length in edits, else "".
+std::string did_you_mean(const std::string& name, const std::vector<std::string>& candidates) {
+  std::string best;
+  std::size_t best_d = std::max<std::size_t>(1, name.size() / 3) + 1;
+  for (const auto& c : candidates) {
+    const std::size_t d = edit_distance(name, c);
+    if (d < best_d) {
+      best_d = d;
+      best = c;
+    }
+  }
+  return best.empty() ? "" : " (did you mean '" + best + "'?)";
+}
 
 std::vector<std::string> split_dotted(const std::string& key) {
   std::vector<std::string> parts;
@@ -275,7 +303,8 @@ void resolve_params(const RawNode& node, const std::vector<ParamSpec>& specs, co
     if (!known) {
       auto names = spec_names(specs);
       throw ConfigError(node.key_locations[i], prefix + k,
-                        names.empty() ? "unknown key; this takes no parameters" : "unknown key; allowed: " + join(names));
+                        names.empty() ? "unknown key; this takes no parameters"
+                                      : "unknown key" + did_you_mean(k, names) + "; allowed: " + join(names));
     }
   }
   for (const ParamSpec& spec : specs) {
@@ -309,7 +338,8 @@ void resolve_params(const RawNode& node, const std::vector<ParamSpec>& specs, co
         }
         const PluginInfo* info = Registry::instance().find(spec.plugin_kind, name);
         if (!info)
-          throw ConfigError(name_loc, key, fmt::format("unknown {} '{}'; registered: {}", spec.plugin_kind, name,
+          throw ConfigError(name_loc, key, fmt::format("unknown {} '{}'{}; registered: {}", spec.plugin_kind, name,
+                                                       did_you_mean(name, Registry::instance().names(spec.plugin_kind)),
                                                        join(Registry::instance().names(spec.plugin_kind))));
         out[key + ".name"] = name;
         locations[key + ".name"] = name_loc;
@@ -349,7 +379,7 @@ Experiment load_experiment_text(const std::string& text, const std::string& file
   for (std::size_t i = 0; i < root.entries.size(); ++i) {
     const std::string& k = root.entries[i].first;
     if (std::find(top_level_keys.begin(), top_level_keys.end(), k) == top_level_keys.end())
-      throw ConfigError(root.key_locations[i], k, "unknown top-level key; " + top_help);
+      throw ConfigError(root.key_locations[i], k, "unknown top-level key" + did_you_mean(k, top_level_keys) + "; " + top_help);
   }
   Experiment ex;
   ex.path = file;
@@ -371,7 +401,8 @@ Experiment load_experiment_text(const std::string& text, const std::string& file
   const RawNode& study = required_scalar("study", "a study name");
   const PluginInfo* study_info = Registry::instance().find("study", study.scalar);
   if (!study_info)
-    throw ConfigError(study.loc, "study", fmt::format("unknown study '{}'; registered: {}", study.scalar,
+    throw ConfigError(study.loc, "study", fmt::format("unknown study '{}'{}; registered: {}", study.scalar,
+                                                      did_you_mean(study.scalar, Registry::instance().names("study")),
                                                       join(Registry::instance().names("study"))));
   ex.study = study.scalar;
 
