@@ -1,14 +1,24 @@
-"""Figure: variance of single-sample score-function and pathwise gradients of E_{N(mu,sigma^2)}[(z-k)^2]
-at mu = sigma = 1 as k varies (Mohamed, Rosca, Figurnov, Mnih 2020, JMLR, Fig. 2 setting).
+"""Figure: variance of single-sample gradient estimators of E_{N(mu,sigma^2)}[(z-k)^2] at mu = sigma = 1 as k
+varies (Mohamed, Rosca, Figurnov, Mnih 2020, JMLR, Fig. 2 setting): score function (plain, with a
+moving-average baseline, with the delta-method control variate), pathwise, measure-valued (coupled, uncoupled).
 
 Reads results/estimator_variance.h5 only; writes plots/figures/estimator_variance.{png,pdf}; prints the
 plotted numbers and checks them against the closed forms. Exit status 1 if a check fails.
 
-Closed forms, a = mu - k, using E eps^2 = 1, E eps^4 = 3, E eps^6 = 15, E eps^8 = 105:
-  score function  Var d/dmu = a^4 + 14 a^2 + 15     Var d/dsigma = 2 a^4 + 60 a^2 + 74
-  pathwise        Var d/dmu = 4                     Var d/dsigma = 4 a^2 + 8
+Closed forms, a = mu - k, z = mu + eps, eps ~ N(0, 1), f = (a + eps)^2 (sigma = 1):
+  score function   Var d/dmu = a^4 + 14 a^2 + 15     Var d/dsigma = 2 a^4 + 60 a^2 + 74
+  SF + moving avg  each replicate starts a cold average from W = warmup independent draws (S = 1), so
+                   b = mean of W draws of f, independent of the sample: Var = E[(f - E f)^2 s^2] - g^2 + E[s^2] Var[f] / W
+                   (exact Gaussian polynomial moments; s = eps for mu, eps^2 - 1 for sigma)
+  SF + delta       0: f is quadratic, so its second-order Taylor expansion is exact
+  pathwise         Var d/dmu = 4                     Var d/dsigma = 4 a^2 + 8
+  MVD, mean        coupled: 16 a^2 (2 - pi/2) / (2 pi);  uncoupled: (Var (a+R)^2 + Var (a-R)^2) / (2 pi),
+                   R ~ Rayleigh (E R^n = 2^(n/2) Gamma(1 + n/2))
+  MVD, sigma       uncoupled: Var (a+M)^2 + Var (a+eps)^2 = 16 a^2 + 8, M double-sided Maxwell (E M^2 = 3,
+                   E M^4 = 15); coupled: measured only (no closed form here)
 """
 import argparse
+import math
 import os
 import sys
 from statistics import NormalDist
@@ -18,6 +28,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+from numpy.polynomial import polynomial as P  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from vibench_results import load  # noqa: E402
@@ -25,11 +36,77 @@ from vibench_results import load  # noqa: E402
 MU = 1.0
 
 
-def closed_form(estimator, param, k):
-    a2 = (MU - np.asarray(k, dtype=float)) ** 2
-    if estimator == "score_function":
-        return a2**2 + 14 * a2 + 15 if param == "mean" else 2 * a2**2 + 60 * a2 + 74
-    return 4 + 0 * a2 if param == "mean" else 4 * a2 + 8
+def gaussian_expectation(poly):
+    """E[p(eps)] for eps ~ N(0, 1) and p given by coefficients (lowest first): E eps^n = (n-1)!! for even n."""
+    return sum(c * (math.prod(range(n - 1, 0, -2)) if n % 2 == 0 else 0.0) for n, c in enumerate(poly))
+
+
+def sf_moving_average_var(a, param, warmup):
+    f = np.array([a * a, 2 * a, 1.0])  # (a + eps)^2
+    s = np.array([0.0, 1.0]) if param == "mean" else np.array([-1.0, 0.0, 1.0])
+    mean_f = gaussian_expectation(f)
+    var_f = gaussian_expectation(P.polymul(f, f)) - mean_f**2
+    centered = P.polysub(f, [mean_f])
+    g = gaussian_expectation(P.polymul(f, s))
+    second = gaussian_expectation(P.polymul(P.polymul(centered, centered), P.polymul(s, s)))
+    return second - g**2 + gaussian_expectation(P.polymul(s, s)) * var_f / warmup
+
+
+def rayleigh_moment(n):
+    return 2 ** (n / 2) * math.gamma(1 + n / 2)
+
+
+def var_square_shift(a, moments):
+    """Var (a + X)^2 given E X^n for n = 1..4."""
+    m1, m2, m3, m4 = moments
+    e2 = a * a + 2 * a * m1 + m2
+    e4 = a**4 + 4 * a**3 * m1 + 6 * a * a * m2 + 4 * a * m3 + m4
+    return e4 - e2 * e2
+
+
+def closed_form(variant, param, k, warmup):
+    """Closed-form variance, or None where there is none."""
+    a = MU - float(k)
+    a2 = a * a
+    if variant == "score_function":
+        return a2 * a2 + 14 * a2 + 15 if param == "mean" else 2 * a2 * a2 + 60 * a2 + 74
+    if variant == "score_function+moving_average":
+        return sf_moving_average_var(a, param, warmup)
+    if variant == "score_function+delta_method":
+        return 0.0
+    if variant == "reparam":
+        return 4.0 if param == "mean" else 4 * a2 + 8
+    ray = [rayleigh_moment(n) for n in (1, 2, 3, 4)]
+    if variant == "mvd+coupled":
+        return 16 * a2 * (2 - math.pi / 2) / (2 * math.pi) if param == "mean" else None
+    if variant == "mvd+uncoupled":
+        if param == "mean":
+            neg = [(-1) ** n * m for n, m in zip((1, 2, 3, 4), ray)]
+            return (var_square_shift(a, ray) + var_square_shift(a, neg)) / (2 * math.pi)
+        return 16 * a2 + 8
+    raise ValueError(variant)
+
+
+def variant_of(attrs):
+    name = attrs["estimator.name"]
+    if name == "score_function":
+        if attrs.get("estimator.control_variate") == "delta_method":
+            return "score_function+delta_method"
+        if attrs.get("estimator.baseline", "none") != "none":
+            return f"score_function+{attrs['estimator.baseline']}"
+        return name
+    if name == "mvd":
+        return "mvd+coupled" if int(attrs["estimator.coupling"]) else "mvd+uncoupled"
+    return name
+
+
+STYLE = {  # variant -> (color, marker, label)
+    "score_function": ("tab:red", "o", "score function"),
+    "score_function+moving_average": ("tab:orange", "s", "SF + moving-average baseline"),
+    "reparam": ("tab:blue", "o", "pathwise"),
+    "mvd+coupled": ("tab:green", "^", "measure-valued, coupled"),
+    "mvd+uncoupled": ("tab:olive", "v", "measure-valued, uncoupled"),
+}
 
 
 def main():
@@ -40,16 +117,18 @@ def main():
     run = load(os.path.join(args.results, "estimator_variance.h5"))
     z99 = NormalDist().inv_cdf(0.995)
 
-    rows = {}  # (estimator, param) -> list of (k, var, se)
+    rows = {}  # (variant, param) -> list of (k, var, se, warmup)
     for cell in run.cells:
         if cell.attrs["status"] != "ok":
             continue
-        est, k = cell.attrs["estimator.name"], float(cell.attrs["target.k"])
+        variant, k = variant_of(cell.attrs), float(cell.attrs["target.k"])
+        warmup = int(cell.attrs.get("estimator.warmup", 0))
         for param, name in (("mean", "mean[0]"), ("sigma", "sigma[0]")):
-            rows.setdefault((est, param), []).append((k, cell.param("grad_var", name), cell.param("grad_var_se", name)))
+            rows.setdefault((variant, param), []).append(
+                (k, cell.param("grad_var", name), cell.param("grad_var_se", name), warmup))
 
     # Checks of the issue (Mohamed et al. 2020 Fig. 2 values), each inside the run's 99% CI, and every
-    # plotted point against the closed form at a Bonferroni-corrected 99% level.
+    # point with a closed form against it at a Bonferroni-corrected 99% level.
     reference = [("score_function", "mean", 1.0, 15), ("reparam", "mean", 1.0, 4), ("score_function", "sigma", 1.0, 74),
                  ("reparam", "sigma", 1.0, 8), ("score_function", "mean", -3.0, 495), ("reparam", "mean", -3.0, 4)]
     failures = 0
@@ -61,41 +140,57 @@ def main():
             print(f"{est:<15} {param:<6} {k:>6} missing from results")
             failures += 1
             continue
-        _, var, se = match[0]
+        _, var, se, _ = match[0]
         ok = abs(var - value) <= z99 * se
         failures += not ok
         print(f"{est:<15} {param:<6} {k:>6.2f} {var:>13.4f} {z99 * se:>12.4f} {value:>10}  {'ok' if ok else 'FAIL'}")
-    n_points = sum(len(v) for v in rows.values())
-    z_all = NormalDist().inv_cdf(1 - 0.01 / (2 * n_points))
-    worst = 0.0
-    for (est, param), pts in rows.items():
-        for k, var, se in pts:
-            dev = abs(var - closed_form(est, param, k)) / se
-            worst = max(worst, dev)
-            if dev > z_all:
-                print(f"FAIL: {est} {param} k={k}: var {var:.4f} vs closed form {closed_form(est, param, k):.4f} ({dev:.2f} SE)")
-                failures += 1
-    print(f"all {n_points} points vs closed form: largest deviation {worst:.2f} SE (limit {z_all:.2f}, Bonferroni 99%)")
 
-    fig, axes = plt.subplots(1, 2, figsize=(10, 4), constrained_layout=True)
-    kk = np.linspace(-3, 3, 301)
-    style = {"score_function": ("tab:red", "score function"), "reparam": ("tab:blue", "pathwise")}
+    checked = [(v, p, r) for (v, p), pts in rows.items() for r in pts if closed_form(v, p, r[0], r[3]) is not None]
+    z_all = NormalDist().inv_cdf(1 - 0.01 / (2 * len(checked)))
+    worst = 0.0
+    for variant, param, (k, var, se, warmup) in checked:
+        exact = closed_form(variant, param, k, warmup)
+        # Round-off floor for the zero-variance delta method: var of ~1e-16-sized round-off errors.
+        dev = abs(var - exact) / se if se > 0 else (0.0 if abs(var - exact) <= 1e-20 else math.inf)
+        if exact == 0.0:
+            dev = 0.0 if var <= 1e-20 else math.inf
+        worst = max(worst, dev)
+        if dev > z_all:
+            print(f"FAIL: {variant} {param} k={k}: var {var:.6g} vs closed form {exact:.6g} ({dev:.2f} SE)")
+            failures += 1
+    print(f"all {len(checked)} points with closed forms: largest deviation {worst:.2f} SE "
+          f"(limit {z_all:.2f}, Bonferroni 99%); delta method: every variance <= 1e-20")
+    for variant in sorted({v for v, _ in rows}):
+        for param in ("mean", "sigma"):
+            pts = sorted(rows.get((variant, param), []))
+            if pts:
+                at1 = [r for r in pts if abs(r[0] - 1.0) < 1e-12]
+                print(f"  {variant:<30} {param:<6} var at k=1: {at1[0][1]:.5g}" if at1 else "")
+
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4.5), constrained_layout=True)
+    kk = np.linspace(-3, 3, 121)
     for ax, param, label in ((axes[0], "mean", r"$\partial/\partial\mu$"), (axes[1], "sigma", r"$\partial/\partial\sigma$")):
-        for est, (color, name) in style.items():
-            pts = sorted(rows.get((est, param), []))
+        for variant, (color, marker, name) in STYLE.items():
+            pts = sorted(rows.get((variant, param), []))
             if not pts:
                 continue
-            k, var, se = map(np.array, zip(*pts))
-            ax.plot(kk, closed_form(est, param, kk), color=color, lw=1.2, alpha=0.7, label=f"{name} (closed form)")
-            ax.errorbar(k, var, yerr=z99 * se, fmt="o", ms=3.5, color=color, capsize=2, label=f"{name} (measured, 99% CI)")
+            k, var, se, warmup = map(np.array, zip(*pts))
+            curve = [closed_form(variant, param, x, warmup[0]) for x in kk]
+            if curve[0] is not None:
+                ax.plot(kk, curve, color=color, lw=1.1, alpha=0.7)
+            ax.errorbar(k, var, yerr=z99 * se, fmt=marker, ms=3.5, color=color, capsize=2,
+                        label=name + ("" if curve[0] is not None else " (no closed form)"))
         ax.set_yscale("log")
+        if param == "mean":
+            ax.set_ylim(bottom=0.05)  # the coupled MVD mean variance 16a²(2 − π/2)/(2π) is 0 at k = 1
         ax.set_xlabel("k")
         ax.set_ylabel("variance of single-sample estimate")
-        ax.set_title(f"{label} of $E[(z-k)^2]$, $\\mu=\\sigma=1$")
+        ax.set_title(f"{label} of $E[(z-k)^2]$, $\\mu=\\sigma=1$; lines: closed forms")
         ax.grid(alpha=0.3, which="both")
-    axes[0].legend(fontsize=8)
+    axes[0].legend(fontsize=7.5, title="SF + delta method: variance 0 everywhere;\ncoupled MVD (mean): 0 at k = 1",
+                   title_fontsize=7.5)
     fig.suptitle(f"Gradient variance vs k (Mohamed et al. 2020, Fig. 2 setting) — scale: {run.attrs.get('scale')}, "
-                 f"{run.cells[0].attrs['replicates']} replicates/cell", fontsize=10)
+                 f"{run.cells[0].attrs['replicates']} replicates/cell, markers: measured with 99% CI", fontsize=10)
     os.makedirs(args.out, exist_ok=True)
     for ext in ("png", "pdf"):
         fig.savefig(os.path.join(args.out, f"estimator_variance.{ext}"), dpi=130)

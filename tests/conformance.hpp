@@ -10,19 +10,26 @@
 
 namespace vibench::test {
 
-// All configs of plugin `info` under `slot`, one per combination of its Choice parameters.
+// All configs of plugin `info` under `slot`, one per combination of its Choice and Boolean parameters.
 inline std::vector<Config> choice_variants(const std::string& slot, const PluginInfo& info,
                                            const std::map<std::string, Value>& overrides = {}) {
   std::vector<Config> out{plugin_config(slot, info.kind, info.name, overrides)};
   for (const ParamSpec& p : info.params) {
-    if (p.type != ParamType::Choice || overrides.count(p.name)) continue;
+    if ((p.type != ParamType::Choice && p.type != ParamType::Bool) || overrides.count(p.name)) continue;
     std::vector<Config> next;
-    for (const Config& c : out)
+    for (const Config& c : out) {
+      if (p.type == ParamType::Bool)
+        for (bool b : {false, true}) {
+          Config v = c;
+          v[slot + "." + p.name] = b;
+          next.push_back(v);
+        }
       for (const std::string& choice : p.choices) {
         Config v = c;
         v[slot + "." + p.name] = choice;
         next.push_back(v);
       }
+    }
     out = next;
   }
   return out;

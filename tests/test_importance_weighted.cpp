@@ -97,7 +97,7 @@ TEST_CASE("estimators that claim unbiasedness for K-sample objectives agree with
           if (p.estimator->unsupported(*p.target, *p.family, *p.objective) || !p.estimator->unbiased_for(*p.objective))
             continue;
           GradientStats s = gradient_statistics(*p.target, *p.family, *p.objective, *p.estimator, phi, 5, 2,
-                                                replicates, 1);
+                                                replicates, p.estimator->min_samples());
           const double z = normal_critical_value(1 - 1e-4 / static_cast<double>(phi.size()));
           for (std::size_t i = 0; i < phi.size(); ++i) {
             const double se = std::hypot(s.grad[i].standard_error(), rs.grad[i].standard_error());

@@ -52,6 +52,32 @@ TEST_CASE("target gradients match finite differences", "[target]") {
   }
 }
 
+TEST_CASE("target Hessians match finite differences of the gradient", "[target]") {
+  std::size_t checked = 0;
+  for (const auto& [name, t] : all_targets()) {
+    INFO(name);
+    const std::size_t d = t->dim();
+    Matrix z(1, d), h;
+    Rng(3, 2, 4, streams::estimator).normals(z.data(), d);
+    if (!t->hessian_log_joint(z.row(0), h)) continue;
+    REQUIRE(h.rows() == d);
+    REQUIRE(h.cols() == d);
+    for (std::size_t i = 0; i < d; ++i)
+      for (std::size_t j = 0; j < d; ++j) {
+        double fd = central_difference([&](const std::vector<double>& zr) {
+          Matrix one(1, d), g;
+          std::copy(zr.begin(), zr.end(), one.row(0));
+          double lp;
+          t->grad_log_joint(one, g, &lp);
+          return g(0, i);
+        }, std::vector<double>(z.row(0), z.row(0) + d), j);
+        CHECK(fd_close(h(i, j), fd));
+      }
+    ++checked;
+  }
+  CHECK(checked >= 2);
+}
+
 TEST_CASE("target Gaussian expectations match Monte Carlo and finite differences", "[target]") {
   for (const auto& [name, t] : all_targets()) {
     INFO(name);

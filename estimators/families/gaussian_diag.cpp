@@ -104,6 +104,18 @@ class GaussianDiag final : public Family {
     for (std::size_t i = 0; i < d_; ++i) m.cov(i, i) = sigma(phi, i) * sigma(phi, i);
     return m;
   }
+  std::optional<DiagonalGaussianView> diagonal_gaussian(const double* phi) const override {
+    DiagonalGaussianView v;
+    for (std::size_t i = 0; i < d_; ++i) {
+      v.mean.push_back(phi[i]);
+      v.sigma.push_back(sigma(phi, i));
+      v.scale_jacobian.push_back(log_scale_ ? sigma(phi, i) : 1.0);  // ∂σ/∂log σ = σ
+      v.mean_index.push_back(i);
+      v.scale_index.push_back(d_ + i);
+    }
+    return v;
+  }
+
   // C = diag σ²: ∂C_ii/∂σᵢ = 2σᵢ, ∂C_ii/∂log σᵢ = 2σᵢ²
   bool pullback_moments(const double* phi, const std::vector<double>& gm, const Matrix& gc, double* out) const override {
     for (std::size_t i = 0; i < d_; ++i) {

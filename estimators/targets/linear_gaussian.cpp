@@ -73,6 +73,12 @@ class LinearGaussian final : public Target {
     }
   }
 
+  bool hessian_log_joint(const double*, Matrix& h) const override {  // −Λ, constant
+    h = lambda_;
+    for (std::size_t i = 0; i < d_ * d_; ++i) h.data()[i] = -h.data()[i];
+    return true;
+  }
+
   std::optional<double> log_evidence() const override {
     Matrix cov = linalg::matmul(a_, linalg::transpose(a_));
     for (std::size_t j = 0; j < m_; ++j) cov(j, j) += noise_var_[j];

@@ -28,6 +28,12 @@ class Quadratic final : public Target {
       for (std::size_t i = 0; i < dim_; ++i) g(s, i) = 2 * (z(s, i) - k_);
   }
 
+  bool hessian_log_joint(const double*, Matrix& h) const override {  // 2I
+    h = Matrix::identity(dim_);
+    for (std::size_t i = 0; i < dim_; ++i) h(i, i) = 2.0;
+    return true;
+  }
+
   // E_{N(m,C)} Σ (zᵢ − k)² = Σ (mᵢ − k)² + Cᵢᵢ
   std::optional<GaussianExpectation> gaussian_expectation(const std::vector<double>& m, const Matrix& c) const override {
     GaussianExpectation e;

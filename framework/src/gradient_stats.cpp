@@ -1,14 +1,20 @@
 #include "vibench/gradient_stats.hpp"
 
+#include <stdexcept>
+#include <string>
+
 namespace vibench {
 
 GradientStats gradient_statistics(const Target& t, const Family& q, const Objective& o, const Estimator& e,
                                   const std::vector<double>& phi, std::uint64_t seed, std::uint64_t cell_key,
                                   std::size_t replicates, std::size_t samples) {
+  if (samples < e.min_samples())
+    throw std::invalid_argument("this estimator needs samples >= " + std::to_string(e.min_samples()));
   const std::size_t p = q.num_params();
   // Values per replicate: the P gradient components, then the objective estimate.
   ReplicateMoments m = reduce_replicates<EstimatorWorkspace>(
       seed, cell_key, replicates, p + 1, [&](EstimatorWorkspace& ws, Rng& rng, double* out) {
+        ws.reset_state();  // replicates are independent
         out[p] = e.estimate(t, q, o, phi.data(), rng, samples, ws, out);
       });
   GradientStats s;

@@ -17,6 +17,14 @@ struct EstimatorWorkspace {
   Matrix eps, z, grad_z, grad_q, per_sample;
   std::vector<double> log_p, log_q, f;
   std::vector<double> log_w, w_tilde, coef, prefix, suffix;  // K-sample objectives
+  std::vector<double> bound, baseline, score_sum;          // score-function baselines
+  Matrix points, h;                                        // extra evaluation points; a Hessian
+
+  // State an estimator carries from one call to the next (a moving-average baseline). Studies that need
+  // independent replicates call reset_state() before each; an optimizer keeps it across steps.
+  bool state_warm = false;
+  double moving_average = 0;
+  void reset_state() { state_warm = false; }
 };
 
 class Estimator : public PluginBase {
@@ -25,6 +33,8 @@ class Estimator : public PluginBase {
 
   // Why this estimator cannot estimate this objective for this family/target; nullopt if it can.
   virtual std::optional<std::string> unsupported(const Target& t, const Family& q, const Objective& o) const = 0;
+  // Smallest `samples` S the estimator works with (e.g. 2 for leave-one-out baselines).
+  virtual std::size_t min_samples() const { return 1; }
   // Whether E[ĝ] = ∇_φ E[L̂_K] for this objective; biased estimators have their bias measured, and the
   // conformance suite tests unbiasedness only where this is true.
   virtual bool unbiased_for(const Objective&) const { return true; }

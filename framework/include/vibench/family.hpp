@@ -17,6 +17,14 @@ struct GaussianMoments {
   Matrix cov;
 };
 
+// A diagonal Gaussian member seen coordinate by coordinate, for estimators that perturb one coordinate
+// at a time (measure-valued derivatives): z_i ~ N(mean_i, sigma_i²); φ[mean_index[i]] is mean_i and
+// ∂sigma_i/∂φ[scale_index[i]] = scale_jacobian[i].
+struct DiagonalGaussianView {
+  std::vector<double> mean, sigma, scale_jacobian;
+  std::vector<std::size_t> mean_index, scale_index;
+};
+
 class Family : public PluginBase {
  public:
   static constexpr const char* kind = "family";
@@ -42,6 +50,8 @@ class Family : public PluginBase {
   virtual std::optional<double> entropy(const double* phi) const { return std::nullopt; }
   virtual bool grad_entropy(const double* phi, double* out) const { return false; }
   virtual std::optional<GaussianMoments> gaussian_moments(const double* phi) const { return std::nullopt; }
+  // Only for families whose every member is a diagonal Gaussian with φ = (means, scales).
+  virtual std::optional<DiagonalGaussianView> diagonal_gaussian(const double* phi) const { return std::nullopt; }
   // out = ∇_φ of a function of (mean, cov) given its gradients (gm, gC) at this φ.
   virtual bool pullback_moments(const double* phi, const std::vector<double>& gm, const Matrix& gc,
                                 double* out) const {

@@ -33,6 +33,9 @@ class Target : public PluginBase {
   // Row s of G = ∇_z log p(x, z_s); also writes lp like log_joint.
   virtual void grad_log_joint(const Matrix& z, Matrix& g, double* lp) const = 0;
 
+  // H = ∇²_z log p(x, z) at one point z (D×D); false if the target does not provide it.
+  virtual bool hessian_log_joint(const double* z, Matrix& h) const { return false; }
+
   // Closed forms, where they exist.
   virtual std::optional<double> log_evidence() const { return std::nullopt; }
   virtual std::optional<GaussianPosterior> exact_posterior() const { return std::nullopt; }
