@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "helpers.hpp"
+#include "vibench/cell_plugins.hpp"
 #include "vibench/family.hpp"
 #include "vibench/registry.hpp"
 
@@ -73,6 +74,29 @@ inline std::vector<double> off_optimum_point(const Family& q) {
   if (auto phi = q.from_gaussian(mean, correlated, nullptr)) return *phi;
   auto phi = q.from_gaussian(mean, cov, nullptr);
   return phi ? *phi : q.init();
+}
+
+// Names of every estimated parameter of a cell: φ, then the target's model parameters θ.
+inline std::vector<std::string> all_param_names(const CellPlugins& p) {
+  std::vector<std::string> n = p.family->param_names();
+  for (const auto& m : p.target->model_param_names()) n.push_back(m);
+  return n;
+}
+
+// x = (φ, θ) as one vector; f(phi pointer) evaluated with the target's θ set from x, θ restored after.
+inline std::vector<double> joint_point(const CellPlugins& p, const std::vector<double>& phi) {
+  std::vector<double> x = phi, theta = p.target->model_params();
+  x.insert(x.end(), theta.begin(), theta.end());
+  return x;
+}
+template <class F>
+double at_joint(CellPlugins& p, const std::vector<double>& x, F&& f) {
+  const std::size_t n_phi = p.family->num_params();
+  const std::vector<double> saved = p.target->model_params();
+  if (!saved.empty()) p.target->set_model_params(x.data() + n_phi);
+  const double v = f(x.data());
+  if (!saved.empty()) p.target->set_model_params(saved.data());
+  return v;
 }
 
 }  // namespace vibench::test

@@ -116,7 +116,7 @@ grid:
   REQUIRE(a.code == 0);
   REQUIRE(b.code == 0);
   auto ma = metric_bits(dir + "/one/det.h5"), mb = metric_bits(dir + "/two/det.h5");
-  CHECK(ma.size() == 8 * 17);  // 8 cells × 17 datasets
+  CHECK(ma.size() == 8 * 18);  // 8 cells × 18 datasets (theta: linear_gaussian's prior mean)
   CHECK(ma == mb);
 }
 

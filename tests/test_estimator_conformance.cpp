@@ -17,7 +17,8 @@ namespace {
 
 std::vector<Config> target_configs() {
   return {plugin_config("target", "target", "quadratic", {{"dim", std::int64_t{2}}, {"k", 0.7}}),
-          plugin_config("target", "target", "linear_gaussian", {{"dim", std::int64_t{3}}, {"data_seed", std::int64_t{4}}})};
+          plugin_config("target", "target", "linear_gaussian",
+                        {{"dim", std::int64_t{3}}, {"data_seed", std::int64_t{4}}, {"prior_mean", std::vector<double>{0.3, -0.2, 0.1}}})};
 }
 
 }  // namespace
@@ -33,10 +34,14 @@ TEST_CASE("exact objective gradients match finite differences of exact values", 
           std::vector<double> phi = off_optimum_point(*p.family);
           auto g = p.objective->exact_gradient(*p.target, *p.family, phi.data());
           if (!g) continue;
-          for (std::size_t i = 0; i < phi.size(); ++i)
+          const std::vector<double> x0 = joint_point(p, phi);
+          REQUIRE(g->size() == x0.size());
+          for (std::size_t i = 0; i < x0.size(); ++i) {
+            INFO("param " << all_param_names(p)[i]);
             CHECK(fd_close((*g)[i], central_difference([&](const std::vector<double>& x) {
-              return *p.objective->exact_value(*p.target, *p.family, x.data());
-            }, phi, i)));
+              return at_joint(p, x, [&](const double* phi_x) { return *p.objective->exact_value(*p.target, *p.family, phi_x); });
+            }, x0, i)));
+          }
         }
 }
 
@@ -60,9 +65,11 @@ TEST_CASE("every estimator is unbiased for every objective it supports", "[estim
               if (!exact) continue;
               GradientStats s = gradient_statistics(*p.target, *p.family, *p.objective, *p.estimator, phi, 99, 1,
                                                     20000, 3);
-              const double z = normal_critical_value(1 - 1e-4 / static_cast<double>(phi.size()));
-              for (std::size_t i = 0; i < phi.size(); ++i) {
-                INFO("param " << p.family->param_names()[i] << ": mean " << s.grad[i].mean() << " exact "
+              const std::size_t n = s.grad.size();
+              REQUIRE(exact->size() == n);
+              const double z = normal_critical_value(1 - 1e-4 / static_cast<double>(n));
+              for (std::size_t i = 0; i < n; ++i) {
+                INFO("param " << all_param_names(p)[i] << ": mean " << s.grad[i].mean() << " exact "
                               << (*exact)[i] << " se " << s.grad[i].standard_error());
                 // + a round-off floor: zero-variance estimators (the delta method on a quadratic f) have se ≈ 0.
                 CHECK(std::abs(s.grad[i].mean() - (*exact)[i]) <=

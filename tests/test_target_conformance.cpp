@@ -168,3 +168,49 @@ TEST_CASE("linear_gaussian rejects data of the wrong size", "[target]") {
   Config c = plugin_config("target", "target", "linear_gaussian", {{"dim", std::int64_t{2}}, {"b", std::vector<double>{1, 2, 3}}});
   CHECK_THROWS_WITH(make_plugin<Target>(Params(c, "target.")), Catch::Contains("expected 2 numbers, got 3"));
 }
+
+TEST_CASE("model-parameter gradients, the evidence optimum and the affine posterior mean", "[target]") {
+  std::size_t checked = 0;
+  for (auto& [name, t] : all_targets()) {
+    INFO(name);
+    const std::size_t n_theta = t->num_model_params(), d = t->dim();
+    if (n_theta == 0) continue;
+    REQUIRE(t->model_param_names().size() == n_theta);
+    std::vector<double> theta = t->model_params();
+    for (std::size_t i = 0; i < n_theta; ++i) theta[i] += 0.1 * static_cast<double>(i + 1);
+    t->set_model_params(theta.data());
+    Matrix z(4, d), g;
+    Rng(5, 1, 4, streams::estimator).normals(z.data(), 4 * d);
+    t->grad_theta_log_joint(z, g);
+    for (std::size_t r = 0; r < 4; ++r)
+      for (std::size_t i = 0; i < n_theta; ++i) {
+        double fd = central_difference([&](const std::vector<double>& th) {
+          t->set_model_params(th.data());
+          Matrix one(1, d);
+          std::copy(z.row(r), z.row(r) + d, one.row(0));
+          double v;
+          t->log_joint(one, &v);
+          t->set_model_params(theta.data());
+          return v;
+        }, theta, i);
+        CHECK(fd_close(g(r, i), fd));
+      }
+    if (auto opt = t->model_optimum()) {  // ∇_θ log p_θ(x) = 0 there
+      for (std::size_t i = 0; i < n_theta; ++i) {
+        double fd = central_difference([&](const std::vector<double>& th) {
+          t->set_model_params(th.data());
+          return *t->log_evidence();
+        }, *opt, i);
+        CHECK(std::abs(fd) <= 1e-6);
+      }
+      t->set_model_params(theta.data());
+    }
+    if (auto post = t->exact_posterior(); post && post->mean_map.rows() > 0) {
+      const std::vector<double> x = *t->observation();
+      std::vector<double> m = linalg::matvec(post->mean_map, x);
+      for (std::size_t i = 0; i < d; ++i) CHECK(m[i] + post->mean_offset[i] == Approx(post->mean[i]).epsilon(1e-12).margin(1e-12));
+    }
+    ++checked;
+  }
+  CHECK(checked >= 1);
+}

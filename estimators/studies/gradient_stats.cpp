@@ -1,5 +1,6 @@
 // study `gradient_stats`: at a fixed φ, draw `replicates` independent gradient estimates (each from
-// `samples` samples) and store per-parameter mean, variance, standard errors, confidence intervals,
+// `samples` samples) and store per-parameter (φ, then the target's model parameters θ) mean, variance,
+// standard errors, confidence intervals,
 // SNR = |mean|/std, and bias against the exact gradient where the objective has a closed form.
 #include <cmath>
 #include <limits>
@@ -40,7 +41,7 @@ class GradientStatsStudy final : public Study {
     GradientStats stats = gradient_statistics(*p.target, *p.family, *p.objective, *p.estimator, phi, ctx.seed,
                                               ctx.cell_key, replicates, samples);
     auto exact = p.objective->exact_gradient(*p.target, *p.family, phi.data());
-    const std::size_t n = phi.size();
+    const std::size_t n = stats.grad.size();  // φ, then the target's θ
     const double nan = std::numeric_limits<double>::quiet_NaN();
     std::vector<double> mean(n), var(n), var_se(n), se(n), lo(n), hi(n), snr(n), bias(n, nan), bias_z(n, nan);
     double max_abs_bias_z = exact ? 0.0 : nan;
@@ -60,8 +61,11 @@ class GradientStatsStudy final : public Study {
       }
     }
     CellResult r;
-    r.add_strings("param_names", p.family->param_names());
+    std::vector<std::string> names = p.family->param_names();
+    for (const auto& m : p.target->model_param_names()) names.push_back(m);
+    r.add_strings("param_names", names);
     r.add("phi", phi);
+    if (p.target->num_model_params() > 0) r.add("theta", p.target->model_params());
     r.add("grad_mean", mean);
     r.add("grad_var", var);
     r.add("grad_var_se", var_se);

@@ -1,5 +1,9 @@
-// target `linear_gaussian`: p(z) = N(0, I_D), p(x | z) = N(Az + b, Σ), Σ = diag(noise_var), x ∈ R^M.
-// Exact: log p(x) = log N(x; b, AAᵀ + Σ); posterior N(Λ⁻¹h, Λ⁻¹) with Λ = I + AᵀΣ⁻¹A, h = AᵀΣ⁻¹(x − b).
+// target `linear_gaussian`: p_θ(z) = N(μ, I_D), p(x | z) = N(Az + b, Σ), Σ = diag(noise_var), x ∈ R^M,
+// with the model parameter θ = μ (prior_mean, default 0).
+// Exact: log p(x) = log N(x; Aμ + b, AAᵀ + Σ); posterior N(Λ⁻¹h, Λ⁻¹) with Λ = I + AᵀΣ⁻¹A,
+// h = μ + AᵀΣ⁻¹(x − b), so the posterior mean is affine in x: Λ⁻¹AᵀΣ⁻¹·x + Λ⁻¹(μ − AᵀΣ⁻¹b).
+// ∇_μ log p(x, z) = z − μ;  the θ maximizing log p(x) solves (AᵀS⁻¹A)μ = AᵀS⁻¹(x − b), S = AAᵀ + Σ.
+// likelihood: identity sets A = I, b = 0, Σ = I (M = D): the model of Rainforth et al. 2018, §4.
 #include <cmath>
 #include <numbers>
 
@@ -17,7 +21,15 @@ class LinearGaussian final : public Target {
  public:
   explicit LinearGaussian(const Params& p) {
     d_ = static_cast<std::size_t>(p.get_int("dim"));
+    identity_ = p.get_string("likelihood") == "identity";
+    if (identity_ && p.get_int("obs_dim") > 0 && static_cast<std::size_t>(p.get_int("obs_dim")) != d_)
+      throw ParamError(p.full_key("obs_dim"), "likelihood 'identity' needs obs_dim = dim (or 0)");
     m_ = p.get_int("obs_dim") > 0 ? static_cast<std::size_t>(p.get_int("obs_dim")) : d_;
+    mu_ = p.get_doubles("prior_mean");
+    if (mu_.empty()) mu_.assign(d_, 0.0);
+    if (mu_.size() == 1) mu_.assign(d_, mu_[0]);
+    if (mu_.size() != d_)
+      throw ParamError(p.full_key("prior_mean"), fmt::format("expected 1 or {} numbers (dim), got {}", d_, mu_.size()));
     generate(static_cast<std::uint64_t>(p.get_int("data_seed")));
     // Given values replace generated ones, each checked for size.
     auto given = [&](const char* key, std::size_t n, std::vector<double>& dst) {
@@ -40,12 +52,42 @@ class LinearGaussian final : public Target {
 
   std::size_t dim() const override { return d_; }
 
-  // Direct form of the model: log N(z; 0, I) + log N(x; Az + b, Σ).
+  std::size_t num_model_params() const override { return d_; }
+  std::vector<std::string> model_param_names() const override {
+    std::vector<std::string> n;
+    for (std::size_t i = 0; i < d_; ++i) n.push_back(fmt::format("prior_mean[{}]", i));
+    return n;
+  }
+  std::vector<double> model_params() const override { return mu_; }
+  void set_model_params(const double* theta) override {
+    mu_.assign(theta, theta + d_);
+    precompute();
+  }
+  void grad_theta_log_joint(const Matrix& z, Matrix& out) const override {
+    out.resize(z.rows(), d_);
+    for (std::size_t s = 0; s < z.rows(); ++s)
+      for (std::size_t i = 0; i < d_; ++i) out(s, i) = z(s, i) - mu_[i];
+  }
+  std::optional<std::vector<double>> model_optimum() const override {
+    const Matrix s_inv = linalg::spd_inverse(marginal_cov());
+    const Matrix at_s = linalg::matmul(linalg::transpose(a_), s_inv);  // AᵀS⁻¹ (D×M)
+    std::vector<double> r(m_);
+    for (std::size_t j = 0; j < m_; ++j) r[j] = x_[j] - b_[j];
+    try {
+      const Matrix l = linalg::cholesky(linalg::matmul(at_s, a_));
+      return linalg::cholesky_solve(l, linalg::matvec(at_s, r));
+    } catch (const std::exception&) {
+      return std::nullopt;  // AᵀS⁻¹A singular (M < D): not unique
+    }
+  }
+  std::optional<std::vector<double>> observation() const override { return x_; }
+
+  // Direct form of the model: log N(z; μ, I) + log N(x; Az + b, Σ).
   void log_joint(const Matrix& z, double* lp) const override {
     for (std::size_t s = 0; s < z.rows(); ++s) {
       const double* zs = z.row(s);
       double prior = 0, lik = 0;
-      for (std::size_t i = 0; i < d_; ++i) prior += zs[i] * zs[i];
+      for (std::size_t i = 0; i < d_; ++i) prior += (zs[i] - mu_[i]) * (zs[i] - mu_[i]);
       for (std::size_t j = 0; j < m_; ++j) {
         double r = x_[j] - b_[j];
         for (std::size_t i = 0; i < d_; ++i) r -= a_(j, i) * zs[i];
@@ -80,9 +122,9 @@ class LinearGaussian final : public Target {
   }
 
   std::optional<double> log_evidence() const override {
-    Matrix cov = linalg::matmul(a_, linalg::transpose(a_));
-    for (std::size_t j = 0; j < m_; ++j) cov(j, j) += noise_var_[j];
-    return linalg::gaussian_logpdf(x_, b_, cov);
+    std::vector<double> mean = linalg::matvec(a_, mu_);
+    for (std::size_t j = 0; j < m_; ++j) mean[j] += b_[j];
+    return linalg::gaussian_logpdf(x_, mean, marginal_cov());
   }
 
   std::optional<GaussianPosterior> exact_posterior() const override {
@@ -90,6 +132,14 @@ class LinearGaussian final : public Target {
     post.precision = lambda_;
     post.cov = linalg::spd_inverse(lambda_);
     post.mean = linalg::matvec(post.cov, h_);
+    // mean_map = Λ⁻¹AᵀΣ⁻¹, mean_offset = Λ⁻¹(μ − AᵀΣ⁻¹b)
+    Matrix at_si = linalg::transpose(a_);
+    for (std::size_t i = 0; i < d_; ++i)
+      for (std::size_t j = 0; j < m_; ++j) at_si(i, j) /= noise_var_[j];
+    post.mean_map = linalg::matmul(post.cov, at_si);
+    std::vector<double> off = mu_, at_si_b = linalg::matvec(at_si, b_);
+    for (std::size_t i = 0; i < d_; ++i) off[i] -= at_si_b[i];
+    post.mean_offset = linalg::matvec(post.cov, off);
     return post;
   }
 
@@ -109,15 +159,39 @@ class LinearGaussian final : public Target {
       quad += m[i] * lm;
       lin += h_[i] * m[i];
       e.grad_mean[i] = h_[i] - lm;
+      e.grad_theta.push_back(m[i] - mu_[i]);  // E_q[z − μ]
     }
     e.value = -0.5 * (quad + trace) + lin + c_;
     return e;
   }
 
  private:
+  Matrix marginal_cov() const {  // S = AAᵀ + Σ
+    Matrix cov = linalg::matmul(a_, linalg::transpose(a_));
+    for (std::size_t j = 0; j < m_; ++j) cov(j, j) += noise_var_[j];
+    return cov;
+  }
+
   void generate(std::uint64_t data_seed) {
     // Stream keyed by data_seed alone: the same data whatever the experiment's seed or cell.
     Rng rng(data_seed, 0, 0, streams::data);
+    if (identity_) {
+      a_ = Matrix::identity(d_);
+      b_.assign(m_, 0.0);
+      noise_var_.assign(m_, 1.0);
+    } else {
+      draw_random_likelihood(rng);
+    }
+    std::vector<double> z_true(d_), eta(m_);
+    rng.normals(z_true.data(), d_);
+    for (std::size_t i = 0; i < d_; ++i) z_true[i] += mu_[i];
+    rng.normals(eta.data(), m_);
+    std::vector<double> az = linalg::matvec(a_, z_true);
+    x_.resize(m_);
+    for (std::size_t j = 0; j < m_; ++j) x_[j] = az[j] + b_[j] + std::sqrt(noise_var_[j]) * eta[j];
+  }
+
+  void draw_random_likelihood(Rng& rng) {
     a_.resize(m_, d_);
     rng.normals(a_.data(), m_ * d_);
     const double scale = 1.0 / std::sqrt(static_cast<double>(d_));  // keeps AAᵀ of order 1 for any D
@@ -127,12 +201,6 @@ class LinearGaussian final : public Target {
     noise_var_.resize(m_);
     rng.uniforms(noise_var_.data(), m_);
     for (double& v : noise_var_) v += 0.5;  // Σᵢᵢ ∈ [0.5, 1.5)
-    std::vector<double> z_true(d_), eta(m_);
-    rng.normals(z_true.data(), d_);
-    rng.normals(eta.data(), m_);
-    std::vector<double> az = linalg::matvec(a_, z_true);
-    x_.resize(m_);
-    for (std::size_t j = 0; j < m_; ++j) x_[j] = az[j] + b_[j] + std::sqrt(noise_var_[j]) * eta[j];
   }
 
   void precompute() {
@@ -140,7 +208,7 @@ class LinearGaussian final : public Target {
     log_norm_ = -0.5 * static_cast<double>(d_ + m_) * log2pi;
     for (double v : noise_var_) log_norm_ -= 0.5 * std::log(v);
     lambda_ = Matrix::identity(d_);
-    h_.assign(d_, 0.0);
+    h_ = mu_;
     double rr = 0;
     for (std::size_t j = 0; j < m_; ++j) {
       double r = x_[j] - b_[j];
@@ -150,22 +218,28 @@ class LinearGaussian final : public Target {
         for (std::size_t k = 0; k < d_; ++k) lambda_(i, k) += a_(j, i) * a_(j, k) / noise_var_[j];
       }
     }
-    c_ = log_norm_ - 0.5 * rr;
+    double mm = 0;
+    for (double v : mu_) mm += v * v;
+    c_ = log_norm_ - 0.5 * (rr + mm);
   }
 
   std::size_t d_ = 0, m_ = 0;
   Matrix a_, lambda_;
-  std::vector<double> b_, noise_var_, x_, h_;
+  std::vector<double> b_, noise_var_, x_, h_, mu_;
+  bool identity_ = false;
   double log_norm_ = 0, c_ = 0;
 };
 
 const Register<Target, LinearGaussian> registration{{
     .name = "linear_gaussian",
-    .description = "p(z)=N(0,I), p(x|z)=N(Az+b, diag noise); exact log p(x) and Gaussian posterior",
-    .reference = "log p(x) = log N(x; b, AA^T + Sigma) (e.g. Bishop 2006, PRML §2.3.3)",
+    .description = "p(z)=N(mu,I), p(x|z)=N(Az+b, diag noise), theta = mu; exact log p(x) and Gaussian posterior",
+    .reference = "log p(x) = log N(x; A mu + b, AA^T + Sigma) (e.g. Bishop 2006, PRML §2.3.3); identity: Rainforth et al. 2018 §4",
     .params = {ParamSpec::integer("dim", 2, "latent dimension D").at_least(1),
+               ParamSpec::choice("likelihood", {"random", "identity"}, "random",
+                                 "random: A, b, noise_var drawn from data_seed; identity: A = I, b = 0, noise_var = 1"),
+               ParamSpec::reals("prior_mean", "prior mean mu = the model parameter theta (length D, or 1 = broadcast; default 0)"),
                ParamSpec::integer("obs_dim", 0, "observed dimension M (0: M = D)").at_least(0),
-               ParamSpec::integer("data_seed", 0, "seed generating A ~ N(0,1/D), b ~ N(0,1), noise_var ~ U[0.5,1.5), x ~ model").at_least(0),
+               ParamSpec::integer("data_seed", 0, "seed generating A ~ N(0,1/D), b ~ N(0,1), noise_var ~ U[0.5,1.5) (random), and x ~ model").at_least(0),
                ParamSpec::reals("A", "given A, row-major M×D (replaces the generated one)"),
                ParamSpec::reals("b", "given b (length M)"),
                ParamSpec::reals("noise_var", "given diagonal of Σ (length M, each > 0)"),

@@ -10,8 +10,8 @@ GradientStats gradient_statistics(const Target& t, const Family& q, const Object
                                   std::size_t replicates, std::size_t samples) {
   if (samples < e.min_samples())
     throw std::invalid_argument("this estimator needs samples >= " + std::to_string(e.min_samples()));
-  const std::size_t p = q.num_params();
-  // Values per replicate: the P gradient components, then the objective estimate.
+  const std::size_t p = q.num_params() + t.num_model_params();
+  // Values per replicate: the P + T gradient components (φ, then θ), then the objective estimate.
   ReplicateMoments m = reduce_replicates<EstimatorWorkspace>(
       seed, cell_key, replicates, p + 1, [&](EstimatorWorkspace& ws, Rng& rng, double* out) {
         ws.reset_state();  // replicates are independent

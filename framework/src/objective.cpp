@@ -24,13 +24,16 @@ std::optional<std::vector<double>> gaussian_integrand_gradient(const Target& t, 
   if (!moments) return std::nullopt;
   auto e = t.gaussian_expectation(moments->mean, moments->cov);
   if (!e) return std::nullopt;
-  std::vector<double> grad(q.num_params());
+  const std::size_t p = q.num_params(), n_theta = t.num_model_params();
+  if (e->grad_theta.size() != n_theta) return std::nullopt;
+  std::vector<double> grad(p + n_theta);
   if (!q.pullback_moments(phi, e->grad_mean, e->grad_cov, grad.data())) return std::nullopt;
   if (c != 0.0) {
-    std::vector<double> gh(q.num_params());
+    std::vector<double> gh(p);
     if (!q.grad_entropy(phi, gh.data())) return std::nullopt;
-    for (std::size_t i = 0; i < grad.size(); ++i) grad[i] += c * gh[i];
+    for (std::size_t i = 0; i < p; ++i) grad[i] += c * gh[i];
   }
+  std::copy(e->grad_theta.begin(), e->grad_theta.end(), grad.begin() + static_cast<long>(p));  // θ: no log q term
   return grad;
 }
 

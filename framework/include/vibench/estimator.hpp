@@ -19,6 +19,8 @@ struct EstimatorWorkspace {
   std::vector<double> log_w, w_tilde, coef, prefix, suffix;  // K-sample objectives
   std::vector<double> bound, baseline, score_sum;          // score-function baselines
   Matrix points, h;                                        // extra evaluation points; a Hessian
+  Matrix grad_theta;                                       // ∇_θ log p rows
+  std::vector<double> row_weight;
 
   // State an estimator carries from one call to the next (a moving-average baseline). Studies that need
   // independent replicates call reset_state() before each; an optimizer keeps it across steps.
@@ -38,10 +40,16 @@ class Estimator : public PluginBase {
   // Whether E[ĝ] = ∇_φ E[L̂_K] for this objective; biased estimators have their bias measured, and the
   // conformance suite tests unbiasedness only where this is true.
   virtual bool unbiased_for(const Objective&) const { return true; }
-  // Writes the gradient estimate (P values) to grad and returns the matching objective estimate.
+  // Writes the gradient estimate to grad — P = q.num_params() values for φ, then T = t.num_model_params()
+  // values for the model parameters θ — and returns the matching objective estimate.
   // `samples` = S independent estimates of L̂_K averaged, i.e. S·K draws from q_φ.
   virtual double estimate(const Target& t, const Family& q, const Objective& o, const double* phi, Rng& rng,
                           std::size_t samples, EstimatorWorkspace& ws, double* grad) const = 0;
 };
+
+// grad_theta += Σ_r weight[r]·∇_θ log p_θ(x, z_r): the θ-gradient of E[L̂_K] is E[Σ_k w̃_k ∇_θ log p_θ(x, z_k)]
+// for every estimator (z does not depend on θ), so weight = w̃/S. No-op for targets without θ.
+void add_model_gradient(const Target& t, const Matrix& z, const std::vector<double>& weight, EstimatorWorkspace& ws,
+                        double* grad_theta);
 
 }  // namespace vibench

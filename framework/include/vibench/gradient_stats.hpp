@@ -10,7 +10,7 @@
 namespace vibench {
 
 struct GradientStats {
-  std::vector<Moments> grad;  // one per parameter
+  std::vector<Moments> grad;  // one per parameter: φ, then the target's θ
   Moments objective;
   double thread_seconds = 0;  // summed over chunks: cost, independent of parallelism
   std::size_t replicates = 0;

@@ -27,7 +27,8 @@ class Objective : public PluginBase {
   virtual std::size_t num_importance_samples() const { return 1; }  // K above
   virtual double weight_exponent() const { return 1.0; }           // γ above (used when K > 1)
 
-  // Exact E[L̂_K] and its gradient, where a closed form exists (K = 1 with Gaussian q and target).
+  // Exact E[L̂_K] and its gradient (φ, then the target's θ), where a closed form exists (K = 1 with
+  // Gaussian q and target).
   virtual std::optional<double> exact_value(const Target& t, const Family& q, const double* phi) const = 0;
   virtual std::optional<std::vector<double>> exact_gradient(const Target& t, const Family& q,
                                                             const double* phi) const = 0;

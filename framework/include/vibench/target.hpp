@@ -1,6 +1,7 @@
 #pragma once
 // Kind `target`: a model p(x, z) with the data x fixed, over latent z ∈ R^D.
 #include <optional>
+#include <string>
 #include <vector>
 
 #include "vibench/matrix.hpp"
@@ -8,11 +9,15 @@
 
 namespace vibench {
 
-// Exact Gaussian posterior p(z | x) = N(mean, cov); precision = cov⁻¹.
+// Exact Gaussian posterior p(z | x) = N(mean, cov); precision = cov⁻¹. Where the posterior mean is affine
+// in the observation x, mean = mean_map·x + mean_offset (mean_map empty otherwise): amortized families
+// use it for their optimum.
 struct GaussianPosterior {
   std::vector<double> mean;
   Matrix cov;
   Matrix precision;
+  Matrix mean_map;
+  std::vector<double> mean_offset;
 };
 
 // E_{z~N(m,C)}[log p(x, z)] and its gradients with respect to m and C (C treated as unconstrained,
@@ -21,6 +26,7 @@ struct GaussianExpectation {
   double value = 0.0;
   std::vector<double> grad_mean;
   Matrix grad_cov;
+  std::vector<double> grad_theta;  // ∇_θ of the value, one per model parameter
 };
 
 class Target : public PluginBase {
@@ -32,6 +38,18 @@ class Target : public PluginBase {
   virtual void log_joint(const Matrix& z, double* lp) const = 0;
   // Row s of G = ∇_z log p(x, z_s); also writes lp like log_joint.
   virtual void grad_log_joint(const Matrix& z, Matrix& g, double* lp) const = 0;
+
+  // Model parameters θ (e.g. a prior mean), estimated alongside φ: gradients are ∇_θ of the objective.
+  virtual std::size_t num_model_params() const { return 0; }
+  virtual std::vector<std::string> model_param_names() const { return {}; }
+  virtual std::vector<double> model_params() const { return {}; }
+  virtual void set_model_params(const double* theta) {}
+  // Row s = ∇_θ log p_θ(x, z_s) (S×T).
+  virtual void grad_theta_log_joint(const Matrix& z, Matrix& out) const {}
+  // θ maximizing log p_θ(x), where it has a closed form and is unique.
+  virtual std::optional<std::vector<double>> model_optimum() const { return std::nullopt; }
+  // The observation x, for amortized families q(z | x).
+  virtual std::optional<std::vector<double>> observation() const { return std::nullopt; }
 
   // H = ∇²_z log p(x, z) at one point z (D×D); false if the target does not provide it.
   virtual bool hessian_log_joint(const double* z, Matrix& h) const { return false; }
