@@ -76,6 +76,15 @@ inline std::vector<double> off_optimum_point(const Family& q) {
   return phi ? *phi : q.init();
 }
 
+// The cell's plugins, or nothing when the combination is unsupported (the runner would skip the cell).
+inline std::optional<CellPlugins> try_build(const Config& cell) {
+  try {
+    return build_cell_plugins(cell);
+  } catch (const Unsupported&) {
+    return std::nullopt;
+  }
+}
+
 // Names of every estimated parameter of a cell: φ, then the target's model parameters θ.
 inline std::vector<std::string> all_param_names(const CellPlugins& p) {
   std::vector<std::string> n = p.family->param_names();

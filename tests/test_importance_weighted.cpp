@@ -287,3 +287,41 @@ grid:
   }
   CHECK(eight["importance_samples"] == 8);
 }
+
+TEST_CASE("the joint optimum of Rainforth et al.'s model: theta = x, A = I/2, b = x/2, zero ELBO gradient",
+          "[bounds]") {
+  // z ~ N(μ, I), x | z ~ N(z, I): log p(x) = log N(x; μ, 2I) is maximized at μ = x; the posterior is
+  // N((μ + x)/2, I/2), so the encoder's optimal mean map is A = I/2, b = μ/2 (Rainforth et al. 2018, §4).
+  Config cell = merge({plugin_config("target", "target", "linear_gaussian",
+                                     {{"dim", std::int64_t{4}}, {"likelihood", std::string("identity")}, {"data_seed", std::int64_t{3}}}),
+                       plugin_config("family", "family", "gaussian_affine_encoder"),
+                       plugin_config("objective", "objective", "elbo")});
+  cell["point.kind"] = std::string("optimum");
+  cell["point.theta"] = std::string("optimum");
+  cell["point.sd"] = 0.0;
+  cell["point.mean"] = std::vector<double>{};
+  cell["point.sigma"] = std::vector<double>{};
+  CellPlugins p = build_cell_plugins(cell);
+  const std::vector<double> x = *p.target->observation();
+  std::vector<double> phi = evaluation_point(Params(cell, "point."), *p.target, *p.family, 1, 1);
+  const std::vector<double> theta = p.target->model_params();
+  const std::size_t d = 4;
+  for (std::size_t i = 0; i < d; ++i) {
+    CHECK(theta[i] == Approx(x[i]).margin(1e-12));
+    for (std::size_t j = 0; j < d; ++j) CHECK(phi[i * d + j] == Approx(i == j ? 0.5 : 0.0).margin(1e-12));
+    CHECK(phi[d * d + i] == Approx(x[i] / 2).margin(1e-12));
+  }
+  auto g = *p.objective->exact_gradient(*p.target, *p.family, phi.data());
+  for (double v : g) CHECK(std::abs(v) <= 1e-12);
+  // Perturbed: sd moves φ and θ by one draw from the point stream.
+  cell["point.sd"] = 0.01;
+  CellPlugins q = build_cell_plugins(cell);
+  std::vector<double> phi2 = evaluation_point(Params(cell, "point."), *q.target, *q.family, 1, 1);
+  double moved_phi = 0, moved_theta = 0;
+  for (std::size_t i = 0; i < phi.size(); ++i) moved_phi = std::max(moved_phi, std::abs(phi2[i] - phi[i]));
+  for (std::size_t i = 0; i < d; ++i) moved_theta = std::max(moved_theta, std::abs(q.target->model_params()[i] - theta[i]));
+  CHECK(moved_phi > 0);
+  CHECK(moved_phi < 0.06);
+  CHECK(moved_theta > 0);
+  CHECK(moved_theta < 0.06);
+}

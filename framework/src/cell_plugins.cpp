@@ -9,7 +9,7 @@ namespace vibench {
 CellPlugins build_cell_plugins(const Config& cell) {
   CellPlugins p;
   p.target = make_plugin<Target>(Params(cell, "target."));
-  PluginContext ctx{.dim = p.target->dim()};
+  PluginContext ctx{.dim = p.target->dim(), .target = p.target.get()};
   p.family = make_plugin<Family>(Params(cell, "family."), ctx);
   if (cell.count("objective.name")) p.objective = make_plugin<Objective>(Params(cell, "objective."), ctx);
   if (cell.count("estimator.name")) p.estimator = make_plugin<Estimator>(Params(cell, "estimator."), ctx);
@@ -24,14 +24,25 @@ ParamSpec point_param() {
                          "contain it); optimum / perturbed_optimum: the family's ELBO optimum for a Gaussian posterior"),
        ParamSpec::reals("mean", "given: mean (length D, or 1 = broadcast; default 0)"),
        ParamSpec::reals("sigma", "given: standard deviations (length D, or 1 = broadcast; default 1)"),
-       ParamSpec::real("sd", 0.0, "standard deviation of a Gaussian perturbation added to every coordinate of phi")
+       ParamSpec::choice("theta", {"given", "optimum"}, "given",
+                         "model parameters theta of targets that have them: given = the target's own; optimum = the "
+                         "theta maximizing log p(x) (set before phi is built, so phi's optimum is for that theta)"),
+       ParamSpec::real("sd", 0.0, "standard deviation of a Gaussian perturbation added to every coordinate of phi "
+                                  "(and of theta)")
            .at_least(0)},
       "where phi is evaluated");
 }
 
-std::vector<double> evaluation_point(const Params& point, const Target& t, const Family& q, std::uint64_t seed,
+std::vector<double> evaluation_point(const Params& point, Target& t, const Family& q, std::uint64_t seed,
                                      std::uint64_t cell_key) {
   const std::string& kind = point.get_string("kind");
+  if (point.get_string("theta") == "optimum") {
+    if (t.num_model_params() == 0)
+      throw ParamError(point.full_key("theta"), "'optimum' needs a target with model parameters");
+    auto theta = t.model_optimum();
+    if (!theta) throw ParamError(point.full_key("theta"), "this target has no unique closed-form optimum of log p(x)");
+    t.set_model_params(theta->data());
+  }
   const std::size_t d = t.dim();
   std::optional<std::vector<double>> phi;
   std::string why;
@@ -63,10 +74,13 @@ std::vector<double> evaluation_point(const Params& point, const Target& t, const
   }
   if (!phi) throw ParamError(point.full_key("kind"), why);
   const double sd = point.get_double("sd");
-  if (sd > 0) {
-    std::vector<double> noise(phi->size());
+  if (sd > 0) {  // one draw for (φ, θ): φ first
+    const std::size_t n_theta = t.num_model_params();
+    std::vector<double> noise(phi->size() + n_theta), theta = t.model_params();
     Rng(seed, cell_key, 0, streams::point).normals(noise.data(), noise.size());
-    for (std::size_t i = 0; i < noise.size(); ++i) (*phi)[i] += sd * noise[i];
+    for (std::size_t i = 0; i < phi->size(); ++i) (*phi)[i] += sd * noise[i];
+    for (std::size_t i = 0; i < n_theta; ++i) theta[i] += sd * noise[phi->size() + i];
+    if (n_theta > 0) t.set_model_params(theta.data());
   }
   return *phi;
 }

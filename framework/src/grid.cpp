@@ -533,6 +533,8 @@ Experiment load_experiment_text(const std::string& text, const std::string& file
     cell.id = hex_id(cell.key);
     try {
       cell.skip_reason = study_impl->unsupported(cell.config);
+    } catch (const Unsupported& e) {
+      cell.skip_reason = e.what();
     } catch (const ParamError& e) {
       throw ConfigError(location_of(cell.locations, e.key(), root.loc), e.key(), e.what());
     }

@@ -23,9 +23,10 @@ CellPlugins build_cell_plugins(const Config& cell);
 ParamSpec point_param();
 
 // φ for the cell's `point`: given mean/sigma, the exact posterior, or the family's ELBO optimum, plus an
-// optional N(0, sd²) perturbation drawn from Rng(seed, cell_key, 0, streams::point).
+// optional N(0, sd²) perturbation drawn from Rng(seed, cell_key, 0, streams::point). Sets the target's model
+// parameters θ first when point.theta = optimum, and perturbs them with the same sd.
 // Throws ParamError (naming point.*) when the point cannot be built.
-std::vector<double> evaluation_point(const Params& point, const Target& t, const Family& q, std::uint64_t seed,
+std::vector<double> evaluation_point(const Params& point, Target& t, const Family& q, std::uint64_t seed,
                                      std::uint64_t cell_key);
 
 }  // namespace vibench

@@ -37,4 +37,11 @@ class ParamError : public std::runtime_error {
   std::string key_;
 };
 
+// Thrown while building a cell's plugins when the combination cannot work (e.g. an amortized family on a
+// target without observations): the cell is skipped with this reason, not an input error.
+class Unsupported : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
 }  // namespace vibench
