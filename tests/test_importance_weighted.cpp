@@ -35,8 +35,8 @@ std::vector<Config> reparameterizable_families() {
   std::vector<Config> out;
   for (const PluginInfo* fi : Registry::instance().list("family"))
     for (const Config& fc : choice_variants("family", *fi)) {
-      CellPlugins p = build_cell_plugins(merge({linear_gaussian(2), fc}));
-      if (p.family->reparameterizable()) out.push_back(fc);
+      auto p = try_build(merge({linear_gaussian(2), fc}));
+      if (p && p->family->reparameterizable()) out.push_back(fc);
     }
   return out;
 }

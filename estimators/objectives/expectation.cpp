@@ -11,10 +11,10 @@ class Expectation final : public Objective {
   explicit Expectation(const Params&) {}
   double log_q_coefficient() const override { return 0.0; }
   std::optional<double> exact_value(const Target& t, const Family& q, const double* phi) const override {
-    return gaussian_integrand_value(t, q, phi, 0.0);
+    return exact_integrand_value(t, q, phi, 0.0);
   }
   std::optional<std::vector<double>> exact_gradient(const Target& t, const Family& q, const double* phi) const override {
-    return gaussian_integrand_gradient(t, q, phi, 0.0);
+    return exact_integrand_gradient(t, q, phi, 0.0);
   }
 };
 

@@ -1,5 +1,8 @@
 // target `quadratic`: f(z) = Σᵢ (zᵢ − k)², the test cost of Mohamed et al. 2020 §3 (Fig. 2).
 // It is not a density: "log p(x, z)" here is the cost f, so objective `expectation` gives ∇_φ E_q[f(z)].
+// Registered a second time as `bernoulli_toy`, f(b) = Σᵢ (bᵢ − t)² with t = 0.499: the toy problem of
+// Tucker et al. 2017 (REBAR) and Grathwohl et al. 2018 (RELAX), meant for discrete families, whose exact
+// gradient for b ~ Bern(σ(η)) is (1 − 2t)·σ(η)(1 − σ(η)) per coordinate.
 #include "vibench/target.hpp"
 
 namespace {
@@ -8,7 +11,8 @@ using namespace vibench;
 
 class Quadratic final : public Target {
  public:
-  explicit Quadratic(const Params& p) : dim_(static_cast<std::size_t>(p.get_int("dim"))), k_(p.get_double("k")) {}
+  explicit Quadratic(const Params& p)
+      : dim_(static_cast<std::size_t>(p.get_int("dim"))), k_(p.get_double(p.has("t") ? "t" : "k")) {}
 
   std::size_t dim() const override { return dim_; }
 
@@ -57,6 +61,14 @@ const Register<Target, Quadratic> registration{{
     .reference = "Mohamed, Rosca, Figurnov, Mnih 2020, Monte Carlo Gradient Estimation in ML, JMLR, §3 and Fig. 2",
     .params = {ParamSpec::integer("dim", 1, "dimension D of z").at_least(1),
                ParamSpec::real("k", 0.0, "location of the minimum")},
+}};
+
+const Register<Target, Quadratic> bernoulli_toy{{
+    .name = "bernoulli_toy",
+    .description = "f(b) = sum_i (b_i - t)^2 with t = 0.499 (the REBAR/RELAX toy); use with discrete families",
+    .reference = "Tucker et al. 2017, REBAR, §6.1; Grathwohl et al. 2018, RELAX, §6.1",
+    .params = {ParamSpec::integer("dim", 1, "dimension D of b").at_least(1),
+               ParamSpec::real("t", 0.499, "target value t")},
 }};
 
 }  // namespace

@@ -7,33 +7,70 @@
 
 namespace vibench {
 
-std::optional<double> gaussian_integrand_value(const Target& t, const Family& q, const double* phi, double c) {
-  auto moments = q.gaussian_moments(phi);
-  if (!moments) return std::nullopt;
-  auto e = t.gaussian_expectation(moments->mean, moments->cov);
-  if (!e) return std::nullopt;
-  if (c == 0.0) return e->value;
-  auto h = q.entropy(phi);
-  if (!h) return std::nullopt;
-  return e->value + c * *h;  // −c·E_q[log q] = c·H[q]
+namespace {
+
+// q(z) and f(z) = log p(x, z) − c·log q(z) over a finite support.
+struct Enumeration {
+  Matrix points;
+  std::vector<double> prob, f;
+};
+std::optional<Enumeration> enumerate(const Target& t, const Family& q, const double* phi, double c) {
+  auto support = q.support();
+  if (!support) return std::nullopt;
+  Enumeration e{*support, std::vector<double>(support->rows()), std::vector<double>(support->rows())};
+  std::vector<double> lq(support->rows());
+  q.log_q(phi, e.points, lq.data());
+  t.log_joint(e.points, e.f.data());
+  for (std::size_t r = 0; r < lq.size(); ++r) {
+    e.prob[r] = std::exp(lq[r]);
+    e.f[r] -= c * lq[r];
+  }
+  return e;
 }
 
-std::optional<std::vector<double>> gaussian_integrand_gradient(const Target& t, const Family& q, const double* phi,
-                                                               double c) {
-  auto moments = q.gaussian_moments(phi);
-  if (!moments) return std::nullopt;
-  auto e = t.gaussian_expectation(moments->mean, moments->cov);
-  if (!e) return std::nullopt;
-  const std::size_t p = q.num_params(), n_theta = t.num_model_params();
-  if (e->grad_theta.size() != n_theta) return std::nullopt;
-  std::vector<double> grad(p + n_theta);
-  if (!q.pullback_moments(phi, e->grad_mean, e->grad_cov, grad.data())) return std::nullopt;
-  if (c != 0.0) {
-    std::vector<double> gh(p);
-    if (!q.grad_entropy(phi, gh.data())) return std::nullopt;
-    for (std::size_t i = 0; i < p; ++i) grad[i] += c * gh[i];
+}  // namespace
+
+std::optional<double> exact_integrand_value(const Target& t, const Family& q, const double* phi, double c) {
+  if (auto moments = q.gaussian_moments(phi)) {
+    auto e = t.gaussian_expectation(moments->mean, moments->cov);
+    if (!e) return std::nullopt;
+    if (c == 0.0) return e->value;
+    auto h = q.entropy(phi);
+    if (!h) return std::nullopt;
+    return e->value + c * *h;  // −c·E_q[log q] = c·H[q]
   }
-  std::copy(e->grad_theta.begin(), e->grad_theta.end(), grad.begin() + static_cast<long>(p));  // θ: no log q term
+  auto e = enumerate(t, q, phi, c);
+  if (!e) return std::nullopt;
+  double v = 0;
+  for (std::size_t r = 0; r < e->prob.size(); ++r) v += e->prob[r] * e->f[r];
+  return v;
+}
+
+std::optional<std::vector<double>> exact_integrand_gradient(const Target& t, const Family& q, const double* phi,
+                                                             double c) {
+  const std::size_t p = q.num_params(), n_theta = t.num_model_params();
+  std::vector<double> grad(p + n_theta, 0.0);
+  if (auto moments = q.gaussian_moments(phi)) {
+    auto e = t.gaussian_expectation(moments->mean, moments->cov);
+    if (!e || e->grad_theta.size() != n_theta) return std::nullopt;
+    if (!q.pullback_moments(phi, e->grad_mean, e->grad_cov, grad.data())) return std::nullopt;
+    if (c != 0.0) {
+      std::vector<double> gh(p);
+      if (!q.grad_entropy(phi, gh.data())) return std::nullopt;
+      for (std::size_t i = 0; i < p; ++i) grad[i] += c * gh[i];
+    }
+    std::copy(e->grad_theta.begin(), e->grad_theta.end(), grad.begin() + static_cast<long>(p));  // θ: no log q term
+    return grad;
+  }
+  auto e = enumerate(t, q, phi, c);
+  if (!e) return std::nullopt;
+  Matrix score, grad_theta;
+  q.score(phi, e->points, score);
+  if (n_theta) t.grad_theta_log_joint(e->points, grad_theta);
+  for (std::size_t r = 0; r < e->prob.size(); ++r) {
+    for (std::size_t i = 0; i < p; ++i) grad[i] += e->prob[r] * e->f[r] * score(r, i);
+    for (std::size_t i = 0; i < n_theta; ++i) grad[p + i] += e->prob[r] * grad_theta(r, i);
+  }
   return grad;
 }
 
@@ -83,21 +120,73 @@ std::optional<double> gaussian_log_weight_moment(const Target& t, const Family& 
 }
 
 std::optional<double> gaussian_power_bound(const Target& t, const Family& q, const double* phi, double gamma) {
-  if (gamma == 0.0) return gaussian_integrand_value(t, q, phi, 1.0);
+  if (gamma == 0.0) return exact_integrand_value(t, q, phi, 1.0);
   auto m = gaussian_log_weight_moment(t, q, phi, gamma);
   if (!m) return std::nullopt;
   return *m / gamma;
 }
 
+namespace {
+
+// E[L̂_K] and its gradient (φ, then θ) by enumerating every K-tuple of a finite support, when there are at
+// most Family::max_support_size tuples: the value Σ Π_k q(z_k)·L̂, and by the score-function identity the
+// gradient Σ Π_k q(z_k) [L̂ Σ_k s_k − c Σ_k w̃_k s_k ; Σ_k w̃_k ∇_θ log p(z_k)].
+struct TupleExpectation {
+  double value = 0;
+  std::vector<double> grad;
+};
+std::optional<TupleExpectation> enumerate_tuples(const Target& t, const Family& q, const double* phi, std::size_t k,
+                                                 double gamma, double c) {
+  auto support = q.support();
+  if (!support) return std::nullopt;
+  const std::size_t n = support->rows();
+  std::size_t tuples = 1;
+  for (std::size_t j = 0; j < k; ++j)
+    if ((tuples *= n) > Family::max_support_size) return std::nullopt;
+  const std::size_t p = q.num_params(), n_theta = t.num_model_params();
+  std::vector<double> lq(n), lp(n);
+  q.log_q(phi, *support, lq.data());
+  t.log_joint(*support, lp.data());
+  Matrix score, grad_theta;
+  q.score(phi, *support, score);
+  if (n_theta) t.grad_theta_log_joint(*support, grad_theta);
+  TupleExpectation out{0, std::vector<double>(p + n_theta, 0.0)};
+  std::vector<std::size_t> idx(k);
+  std::vector<double> l(k), w(k);
+  for (std::size_t code = 0; code < tuples; ++code) {
+    std::size_t rest = code;
+    double log_prob = 0;
+    for (std::size_t j = 0; j < k; ++j, rest /= n) {
+      idx[j] = rest % n;
+      log_prob += lq[idx[j]];
+      l[j] = lp[idx[j]] - c * lq[idx[j]];
+    }
+    const double prob = std::exp(log_prob), bound = log_mean_exp_weights(l.data(), k, gamma, w.data());
+    out.value += prob * bound;
+    for (std::size_t j = 0; j < k; ++j) {
+      const double a = prob * (bound - c * w[j]);
+      for (std::size_t i = 0; i < p; ++i) out.grad[i] += a * score(idx[j], i);
+      for (std::size_t i = 0; i < n_theta; ++i) out.grad[p + i] += prob * w[j] * grad_theta(idx[j], i);
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
 std::optional<double> KSampleObjective::exact_value(const Target& t, const Family& q, const double* phi) const {
-  if (k_ != 1) return std::nullopt;
-  return gaussian_integrand_value(t, q, phi, 1.0);
+  if (k_ == 1) return exact_integrand_value(t, q, phi, 1.0);
+  auto e = enumerate_tuples(t, q, phi, k_, gamma_, 1.0);
+  if (!e) return std::nullopt;
+  return e->value;
 }
 
 std::optional<std::vector<double>> KSampleObjective::exact_gradient(const Target& t, const Family& q,
                                                                     const double* phi) const {
-  if (k_ != 1) return std::nullopt;
-  return gaussian_integrand_gradient(t, q, phi, 1.0);
+  if (k_ == 1) return exact_integrand_gradient(t, q, phi, 1.0);
+  auto e = enumerate_tuples(t, q, phi, k_, gamma_, 1.0);
+  if (!e) return std::nullopt;
+  return e->grad;
 }
 
 std::optional<double> KSampleObjective::limit_value(const Target& t, const Family& q, const double* phi) const {

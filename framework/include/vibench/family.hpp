@@ -41,10 +41,26 @@ class Family : public PluginBase {
   virtual void log_q(const double* phi, const Matrix& z, double* out) const = 0;
   // Row s = ∇_φ log q_φ(z_s) (S×P), z held fixed.
   virtual void score(const double* phi, const Matrix& z, Matrix& out) const = 0;
-  // Row s = ∇_z log q_φ(z_s) (S×D).
+  // Row s = ∇_z log q_φ(z_s) (S×D); continuous (reparameterizable) families only.
   virtual void grad_z_log_q(const double* phi, const Matrix& z, Matrix& out) const = 0;
-  // Row s = (∂z_s/∂φ)ᵀ v_s at ε_s (S×P), for V (S×D): the pathwise chain rule.
+  // Row s = (∂z_s/∂φ)ᵀ v_s at ε_s (S×P), for V (S×D): the pathwise chain rule (reparameterizable only).
   virtual void reparam_pullback(const double* phi, const Matrix& eps, const Matrix& v, Matrix& out) const = 0;
+
+  // Every point of a finite support (one per row) when there are at most max_support_size of them:
+  // exact expectations then enumerate it.
+  static constexpr std::size_t max_support_size = 4096;
+  virtual std::optional<Matrix> support() const { return std::nullopt; }
+
+  // The continuous relaxation of a discrete family (Gumbel-softmax / concrete: Jang et al. 2017, Maddison et
+  // al. 2017): from one noise draw, the discrete sample `hard` (distributed as q_φ) and the relaxed sample
+  // `soft` at temperature λ. False if the family has none.
+  virtual bool relaxed_sample(const double* phi, Rng& rng, std::size_t s, double temperature, Matrix& noise,
+                              Matrix& soft, Matrix& hard) const {
+    return false;
+  }
+  // Row s = (∂soft_s/∂φ)ᵀ v_s at fixed noise.
+  virtual void relaxed_pullback(const double* phi, const Matrix& noise, double temperature, const Matrix& v,
+                                Matrix& out) const {}
 
   // Closed forms, where they exist.
   virtual std::optional<double> entropy(const double* phi) const { return std::nullopt; }

@@ -38,8 +38,9 @@ class Objective : public PluginBase {
   }
 };
 
-// Base of the K-sample objectives with c = 1 (iwae, renyi, cubo): exact values only for K = 1, where
-// E[L̂_1] is the ELBO; the K → ∞ limit (1/γ) log E_q[w^γ] in closed form for Gaussian q and target.
+// Base of the K-sample objectives with c = 1 (iwae, renyi, cubo): exact values for K = 1 (E[L̂_1] is the
+// ELBO) and, for families with a small finite support, by enumerating K-tuples; the K → ∞ limit
+// (1/γ) log E_q[w^γ] in closed form for Gaussian q and target.
 class KSampleObjective : public Objective {
  public:
   KSampleObjective(std::size_t k, double gamma) : k_(k), gamma_(gamma) {}
@@ -55,10 +56,11 @@ class KSampleObjective : public Objective {
   double gamma_;
 };
 
-// Closed forms for E_{q_φ}[log p(x,z)] − c·E_{q_φ}[log q_φ(z)] when q_φ is Gaussian and the target
-// provides Gaussian expectations: value and ∇_φ. nullopt when a piece has no closed form.
-std::optional<double> gaussian_integrand_value(const Target& t, const Family& q, const double* phi, double c);
-std::optional<std::vector<double>> gaussian_integrand_gradient(const Target& t, const Family& q,
+// Exact E_{q_φ}[log p(x,z)] − c·E_{q_φ}[log q_φ(z)] and its gradient (φ, then θ): in closed form when q_φ
+// is Gaussian and the target provides Gaussian expectations, or by enumerating a finite support
+// (∇_φ = Σ_z q(z) f(z) ∇_φ log q(z), since Σ_z q(z) ∇_φ log q(z) = 0). nullopt when neither applies.
+std::optional<double> exact_integrand_value(const Target& t, const Family& q, const double* phi, double c);
+std::optional<std::vector<double>> exact_integrand_gradient(const Target& t, const Family& q,
                                                                const double* phi, double c);
 
 // log E_{q_φ}[w^γ], w = p(x, z)/q_φ(z), in closed form when q_φ is Gaussian and the target has an exact
