@@ -14,6 +14,7 @@ namespace streams {
 inline constexpr std::uint64_t estimator = 0;  // samples ε used by a gradient estimator
 inline constexpr std::uint64_t point = 1;      // perturbation of the evaluation point φ
 inline constexpr std::uint64_t data = 2;       // synthetic model data (key = data_seed)
+inline constexpr std::uint64_t probe = 3;      // extra estimates that measure, never steer (optimize's variance probes)
 }  // namespace streams
 
 class Rng {

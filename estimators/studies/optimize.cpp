@@ -1,0 +1,185 @@
+// study `optimize`: stochastic-gradient trajectories. From the cell's `point`, `steps` updates of φ (and of
+// the target's model parameters θ when `learn_theta`) with Adam (Kingma & Ba 2015, Alg. 1, bias-corrected)
+// or plain SGD, each from one gradient estimate of `samples` samples, ascending (or descending) the
+// objective. Step t draws from Rng(seed, cell, t, estimator); the estimator's state (a moving-average
+// baseline) carries over from step to step. Every `log_every` steps it records the mean objective
+// estimate since the last record, the exact objective and KL(q_φ ‖ p(z|x)) where closed forms exist, the
+// norm of the last gradient estimate, and — with `variance_replicates` > 0 — the mean per-parameter variance of the gradient at
+// the current point from that many extra estimates on the `probe` stream (they never steer the path).
+// A non-finite estimate stops the run: `diverged_at_step` records where (−1: never).
+#include <chrono>
+#include <cmath>
+#include <limits>
+
+#include <fmt/format.h>
+
+#include "vibench/cell_plugins.hpp"
+#include "vibench/linalg.hpp"
+#include "vibench/stats.hpp"
+#include "vibench/study.hpp"
+
+namespace {
+
+using namespace vibench;
+
+// KL(N(m_q, C_q) ‖ N(m_p, C_p)) = ½[tr(Λ_p C_q) + (m_p − m_q)ᵀΛ_p(m_p − m_q) − D + log|C_p| − log|C_q|]
+std::optional<double> gaussian_kl_to_posterior(const Family& q, const Target& t, const double* phi) {
+  auto mq = q.gaussian_moments(phi);
+  auto post = t.exact_posterior();
+  if (!mq || !post) return std::nullopt;
+  const std::size_t d = mq->mean.size();
+  double trace = 0, quad = 0;
+  std::vector<double> diff(d);
+  for (std::size_t i = 0; i < d; ++i) diff[i] = post->mean[i] - mq->mean[i];
+  for (std::size_t i = 0; i < d; ++i)
+    for (std::size_t j = 0; j < d; ++j) {
+      trace += post->precision(i, j) * mq->cov(j, i);
+      quad += diff[i] * post->precision(i, j) * diff[j];
+    }
+  const double logdet_p = linalg::logdet_from_cholesky(linalg::cholesky(post->cov));
+  const double logdet_q = linalg::logdet_from_cholesky(linalg::cholesky(mq->cov));
+  return 0.5 * (trace + quad - static_cast<double>(d) + logdet_p - logdet_q);
+}
+
+class OptimizeStudy final : public Study {
+ public:
+  explicit OptimizeStudy(const Params&) {}
+
+  std::optional<std::string> unsupported(const Config& cell) const override {
+    CellPlugins p = build_cell_plugins(cell);
+    if (auto why = p.estimator->unsupported(*p.target, *p.family, *p.objective)) return why;
+    const auto samples = static_cast<std::size_t>(Params(cell, "").get_int("samples"));
+    if (samples < p.estimator->min_samples())
+      return fmt::format("{} needs samples >= {} (this cell has {})", Params(cell, "estimator.").get_string("name"),
+                         p.estimator->min_samples(), samples);
+    evaluation_point(Params(cell, "point."), *p.target, *p.family, 0, 0);
+    return std::nullopt;
+  }
+
+  CellResult run(const CellContext& ctx) const override {
+    CellPlugins p = build_cell_plugins(ctx.config);
+    Params cell(ctx.config, "");
+    std::vector<double> phi = evaluation_point(Params(ctx.config, "point."), *p.target, *p.family, ctx.seed, ctx.cell_key);
+    Target& t = *p.target;
+    const Family& q = *p.family;
+    const Objective& o = *p.objective;
+    const Estimator& e = *p.estimator;
+    const auto steps = static_cast<std::size_t>(cell.get_int("steps"));
+    const auto samples = static_cast<std::size_t>(cell.get_int("samples"));
+    const auto log_every = static_cast<std::size_t>(cell.get_int("log_every"));
+    const auto probes = static_cast<std::size_t>(cell.get_int("variance_replicates"));
+    const double lr = cell.get_double("learning_rate"), beta1 = cell.get_double("beta1"), beta2 = cell.get_double("beta2");
+    const bool adam = cell.get_string("optimizer") == "adam";
+    const double sign = cell.get_string("direction") == "maximize" ? 1.0 : -1.0;
+    const std::size_t n_phi = q.num_params(), n_theta = cell.get_bool("learn_theta") ? t.num_model_params() : 0;
+    const std::size_t n = n_phi + t.num_model_params();
+    std::vector<double> theta = t.model_params();
+
+    std::vector<double> g(n), m(n, 0.0), v(n, 0.0);
+    EstimatorWorkspace ws, probe_ws;
+    std::vector<double> rec_step, rec_estimate, rec_exact, rec_kl, rec_grad_norm, rec_grad_var;
+    double diverged_at = -1;
+    Moments since_record;
+    const double nan = std::numeric_limits<double>::quiet_NaN();
+    auto record = [&](std::size_t step) {
+      rec_step.push_back(static_cast<double>(step));
+      rec_estimate.push_back(since_record.count() ? since_record.mean() : nan);
+      since_record = Moments{};
+      auto exact = o.exact_value(t, q, phi.data());
+      rec_exact.push_back(exact ? *exact : nan);
+      auto kl = gaussian_kl_to_posterior(q, t, phi.data());
+      rec_kl.push_back(kl ? *kl : nan);
+      double norm = 0;  // of the last estimate, over the parameters being updated
+      for (std::size_t i = 0; i < n_phi + n_theta; ++i) norm += g[i] * g[i];
+      rec_grad_norm.push_back(std::sqrt(norm));
+      if (probes > 0) {
+        std::vector<Moments> var(n_phi + n_theta);  // over the parameters being updated
+        std::vector<double> pg(n);
+        for (std::size_t r = 0; r < probes; ++r) {
+          Rng rng(ctx.seed, ctx.cell_key, step * probes + r, streams::probe);
+          probe_ws.reset_state();
+          e.estimate(t, q, o, phi.data(), rng, samples, probe_ws, pg.data());
+          for (std::size_t i = 0; i < var.size(); ++i) var[i].add(pg[i]);
+        }
+        double mean_var = 0;
+        for (const Moments& mv : var) mean_var += mv.variance();
+        rec_grad_var.push_back(mean_var / static_cast<double>(var.size()));
+      }
+    };
+
+    const auto t0 = std::chrono::steady_clock::now();
+    std::size_t step = 0;
+    for (; step < steps; ++step) {
+      if (step % log_every == 0) record(step);
+      Rng rng(ctx.seed, ctx.cell_key, step, streams::estimator);
+      const double value = e.estimate(t, q, o, phi.data(), rng, samples, ws, g.data());
+      bool finite = std::isfinite(value);
+      for (double x : g) finite = finite && std::isfinite(x);
+      if (!finite) {
+        diverged_at = static_cast<double>(step);
+        break;
+      }
+      since_record.add(value);
+      // Adam: m ← β₁m + (1−β₁)g, v ← β₂v + (1−β₂)g², step lr·m̂/(√v̂ + ε) with bias-corrected m̂, v̂.
+      const double c1 = 1 - std::pow(beta1, static_cast<double>(step + 1)), c2 = 1 - std::pow(beta2, static_cast<double>(step + 1));
+      for (std::size_t i = 0; i < n_phi + n_theta; ++i) {
+        double delta = g[i];
+        if (adam) {
+          m[i] = beta1 * m[i] + (1 - beta1) * g[i];
+          v[i] = beta2 * v[i] + (1 - beta2) * g[i] * g[i];
+          delta = (m[i] / c1) / (std::sqrt(v[i] / c2) + 1e-8);
+        }
+        if (i < n_phi)
+          phi[i] += sign * lr * delta;
+        else
+          theta[i - n_phi] += sign * lr * delta;
+      }
+      if (n_theta > 0) t.set_model_params(theta.data());
+    }
+    if (diverged_at < 0) record(step);
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+
+    CellResult r;
+    std::vector<std::string> names = q.param_names();
+    for (const auto& name : t.model_param_names()) names.push_back(name);
+    r.add_strings("param_names", names);
+    r.add("phi_final", phi);
+    if (t.num_model_params() > 0) r.add("theta_final", t.model_params());
+    r.add("trajectory_step", rec_step);
+    r.add("trajectory_objective_estimate", rec_estimate);
+    r.add("trajectory_exact_objective", rec_exact);
+    r.add("trajectory_kl_to_posterior", rec_kl);
+    r.add("trajectory_grad_norm", rec_grad_norm);
+    if (probes > 0) r.add("trajectory_grad_variance", rec_grad_var);
+    r.add_scalar("final_exact_objective", rec_exact.back());
+    r.add_scalar("final_kl_to_posterior", rec_kl.back());
+    r.add_scalar("diverged_at_step", diverged_at);
+    if (auto lz = t.log_evidence()) r.add_scalar("exact_log_evidence", *lz);
+    r.timings.emplace_back("seconds_per_step", seconds / static_cast<double>(std::max<std::size_t>(step, 1)));
+    return r;
+  }
+};
+
+const Register<Study, OptimizeStudy> registration{{
+    .name = "optimize",
+    .description = "Adam or SGD trajectories: objective, exact KL to the posterior, gradient norm and variance",
+    .reference = "Kingma & Ba 2015 (Adam); Ranganath et al. 2014; Kucukelbir et al. 2017",
+    .params = {ParamSpec::plugin("target", "target", std::nullopt, "the model p(x, z)"),
+               ParamSpec::plugin("family", "family", std::string("gaussian_diag"), "the variational family q_phi"),
+               ParamSpec::plugin("objective", "objective", std::string("elbo"), "what is optimized"),
+               ParamSpec::plugin("estimator", "estimator", std::nullopt, "the gradient estimator"),
+               point_param(),
+               ParamSpec::integer("samples", 1, "samples S per gradient estimate").at_least(1),
+               ParamSpec::integer("steps", 1000, "optimizer steps").at_least(1),
+               ParamSpec::choice("optimizer", {"adam", "sgd"}, "adam", "update rule"),
+               ParamSpec::real("learning_rate", 0.01, "step size").positive(),
+               ParamSpec::real("beta1", 0.9, "Adam: first-moment decay").at_least(0).at_most(0.999999),
+               ParamSpec::real("beta2", 0.999, "Adam: second-moment decay").at_least(0).at_most(0.999999),
+               ParamSpec::choice("direction", {"maximize", "minimize"}, "maximize",
+                                 "maximize (bounds such as the ELBO) or minimize (costs with objective 'expectation')"),
+               ParamSpec::boolean("learn_theta", true, "also update the target's model parameters theta, if any"),
+               ParamSpec::integer("log_every", 10, "steps between trajectory records").at_least(1),
+               ParamSpec::integer("variance_replicates", 0, "extra estimates per record to measure gradient variance (0: off)").at_least(0)},
+}};
+
+}  // namespace
