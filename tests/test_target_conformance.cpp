@@ -214,3 +214,48 @@ TEST_CASE("model-parameter gradients, the evidence optimum and the affine poster
   }
   CHECK(checked >= 1);
 }
+
+TEST_CASE("normalized targets integrate to one (2-D trapezoid quadrature)", "[target]") {
+  // banana and gaussian_mixture_posterior claim log Z = 0. Both have Gaussian tails, so the trapezoid rule
+  // on a box covering ±8 standard deviations is accurate far below the 1e-6 tolerance.
+  struct Box {
+    const char* name;
+    std::map<std::string, Value> params;
+    double lo0, hi0, lo1, hi1;
+  };
+  for (const Box& box : {Box{"banana", {{"dim", std::int64_t{2}}, {"b", 0.1}, {"sigma1", 3.0}}, -24, 24, -10, 10 + 0.1 * 24 * 24},
+                         Box{"gaussian_mixture_posterior", {{"dim", std::int64_t{2}}, {"components", std::int64_t{3}}}, -12, 12, -12, 12}}) {
+    INFO(box.name);
+    auto t = make_plugin<Target>(Params(plugin_config("target", "target", box.name, box.params), "target."));
+    REQUIRE(t->log_evidence());
+    const std::size_t n0 = 1200, n1 = 1500;
+    const double h0 = (box.hi0 - box.lo0) / static_cast<double>(n0), h1 = (box.hi1 - box.lo1) / static_cast<double>(n1);
+    Matrix z((n0 + 1) * (n1 + 1), 2);
+    for (std::size_t i = 0; i <= n0; ++i)
+      for (std::size_t j = 0; j <= n1; ++j) {
+        z(i * (n1 + 1) + j, 0) = box.lo0 + h0 * static_cast<double>(i);
+        z(i * (n1 + 1) + j, 1) = box.lo1 + h1 * static_cast<double>(j);
+      }
+    std::vector<double> lp(z.rows());
+    t->log_joint(z, lp.data());
+    double total = 0;
+    for (std::size_t i = 0; i <= n0; ++i)
+      for (std::size_t j = 0; j <= n1; ++j)
+        total += (i == 0 || i == n0 ? 0.5 : 1.0) * (j == 0 || j == n1 ? 0.5 : 1.0) * std::exp(lp[i * (n1 + 1) + j]);
+    CHECK(std::abs(total * h0 * h1 - std::exp(*t->log_evidence())) < 1e-6);
+  }
+}
+
+TEST_CASE("logistic_regression loads breast_cancer as 569 x 31 and names a missing file", "[target]") {
+  auto t = make_plugin<Target>(Params(plugin_config("target", "target", "logistic_regression"), "target."));
+  CHECK(t->dim() == 31);
+  // At w = 0 every η = 0: log p = −569·log 2 − (31/2)·log 2π (prior variance 1), whatever the data.
+  Matrix zero(1, 31);
+  double lp;
+  t->log_joint(zero, &lp);
+  CHECK(lp == Approx(-569 * std::log(2.0) - 15.5 * std::log(2 * std::numbers::pi)).epsilon(1e-12));
+  CHECK_THROWS_WITH(make_plugin<Target>(Params(plugin_config("target", "target", "logistic_regression",
+                                                             {{"data_path", std::string("/nonexistent/bc.csv")}}),
+                                               "target.")),
+                    Catch::Contains("cannot read '/nonexistent/bc.csv'"));
+}
