@@ -30,6 +30,7 @@ class Bernoulli final : public Family {
     return n;
   }
   bool reparameterizable() const override { return false; }
+  bool discrete() const override { return true; }
   std::vector<double> init() const override { return std::vector<double>(d_, 0.0); }  // p = 1/2
 
   void sample(const double* phi, Rng& rng, std::size_t s, Matrix& eps, Matrix& z) const override {

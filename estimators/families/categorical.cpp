@@ -35,6 +35,7 @@ class Categorical final : public Family {
     return n;
   }
   bool reparameterizable() const override { return false; }
+  bool discrete() const override { return true; }
   std::vector<double> init() const override { return std::vector<double>(d_, 0.0); }  // uniform
 
   void sample(const double* phi, Rng& rng, std::size_t s, Matrix& eps, Matrix& z) const override {

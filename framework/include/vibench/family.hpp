@@ -33,6 +33,8 @@ class Family : public PluginBase {
   virtual std::size_t num_params() const = 0;
   virtual std::vector<std::string> param_names() const = 0;  // e.g. "mean[0]", "sigma[0]"
   virtual bool reparameterizable() const = 0;
+  // Discrete support (no density in z, no ∇_z log q).
+  virtual bool discrete() const { return false; }
   // A default starting member (e.g. N(0, I)).
   virtual std::vector<double> init() const = 0;
 
