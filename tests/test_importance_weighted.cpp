@@ -325,3 +325,25 @@ TEST_CASE("the joint optimum of Rainforth et al.'s model: theta = x, A = I/2, b 
   CHECK(moved_theta > 0);
   CHECK(moved_theta < 0.06);
 }
+
+TEST_CASE("rws: mean zero at the exact posterior for every K, and for K = 1 everywhere", "[bounds]") {
+  // ĝ = Σ_k w̃_k ∇_φ log q(z_k). At q = p(z|x) every w_k = p(x), so w̃_k = 1/K and E[ĝ] = E_q[∇ log q] = 0;
+  // with K = 1, w̃ = 1 and E[ĝ] = 0 for any q (why RWS needs K > 1). z-test per component at 1e-4 (Bonferroni).
+  Config base = merge({linear_gaussian(3), plugin_config("family", "family", "gaussian_fullrank"),
+                       plugin_config("estimator", "estimator", "rws")});
+  for (std::int64_t k : {1, 8}) {
+    CellPlugins p = build_cell_plugins(merge({base, plugin_config("objective", "objective", "iwae", {{"k", k}})}));
+    REQUIRE_FALSE(p.estimator->unsupported(*p.target, *p.family, *p.objective));
+    auto post = *p.target->exact_posterior();
+    std::vector<std::vector<double>> points{*p.family->from_gaussian(post.mean, post.cov, nullptr)};
+    if (k == 1) points.push_back(off_optimum_point(*p.family));
+    for (const auto& phi : points) {
+      GradientStats s = gradient_statistics(*p.target, *p.family, *p.objective, *p.estimator, phi, 4, 4, 20000, 1);
+      const double z = normal_critical_value(1 - 1e-4 / static_cast<double>(phi.size()));
+      for (std::size_t i = 0; i < phi.size(); ++i) {  // φ only: the θ part is the IWAE θ-gradient
+        INFO("K " << k << " param " << i << " mean " << s.grad[i].mean() << " se " << s.grad[i].standard_error());
+        CHECK(std::abs(s.grad[i].mean()) <= z * s.grad[i].standard_error());
+      }
+    }
+  }
+}

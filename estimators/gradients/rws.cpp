@@ -1,0 +1,60 @@
+// estimator `rws` (reweighted wake-sleep, wake-φ update; Bornschein & Bengio 2015, eq. (9)):
+//   ĝ_φ = Σ_k w̃_k ∇_φ log q_φ(z_k),  w̃ = softmax(log p(x, z_k) − log q_φ(z_k)),
+// a self-normalized importance-sampling estimate of E_{p(z|x)}[∇_φ log q_φ(z)] = −∇_φ KL(p(z|x) ‖ q_φ):
+// it ascends the inclusive KL, not the bound, and is biased (consistent as K → ∞). Its grad_bias against
+// the objective's exact gradient therefore measures that difference, not an error. The θ part is the usual
+// Σ_k w̃_k ∇_θ log p(x, z_k) (wake-θ = the IWAE θ-gradient). Any family with a score, objective `iwae`.
+#include "vibench/estimator.hpp"
+#include "vibench/objective.hpp"
+
+namespace {
+
+using namespace vibench;
+
+class Rws final : public Estimator {
+ public:
+  explicit Rws(const Params&) {}
+
+  std::optional<std::string> unsupported(const Target&, const Family&, const Objective& o) const override {
+    if (o.log_q_coefficient() != 1.0 || o.weight_exponent() != 1.0)
+      return std::string("rws uses the importance weights of the objective 'iwae' (or 'elbo' for K = 1)");
+    return std::nullopt;
+  }
+  bool unbiased_for(const Objective&) const override { return false; }
+
+  double estimate(const Target& t, const Family& q, const Objective& o, const double* phi, Rng& rng,
+                  std::size_t samples, EstimatorWorkspace& ws, double* grad) const override {
+    const std::size_t k = o.num_importance_samples(), n = samples * k, p = q.num_params();
+    q.sample(phi, rng, n, ws.eps, ws.z);
+    ws.log_w.resize(n);
+    ws.log_q.resize(n);
+    ws.w_tilde.resize(n);
+    t.log_joint(ws.z, ws.log_w.data());
+    q.log_q(phi, ws.z, ws.log_q.data());
+    for (std::size_t r = 0; r < n; ++r) ws.log_w[r] -= ws.log_q[r];
+    q.score(phi, ws.z, ws.per_sample);
+    std::fill(grad, grad + p, 0.0);
+    double value = 0;
+    const double inv = 1.0 / static_cast<double>(samples);
+    ws.row_weight.resize(n);
+    for (std::size_t s = 0; s < samples; ++s) {
+      value += log_mean_exp_weights(&ws.log_w[s * k], k, 1.0, &ws.w_tilde[s * k]);
+      for (std::size_t r = s * k; r < (s + 1) * k; ++r) {
+        ws.row_weight[r] = ws.w_tilde[r] * inv;
+        const double* row = ws.per_sample.row(r);
+        for (std::size_t i = 0; i < p; ++i) grad[i] += ws.row_weight[r] * row[i];
+      }
+    }
+    std::fill(grad + p, grad + p + t.num_model_params(), 0.0);
+    add_model_gradient(t, ws.z, ws.row_weight, ws, grad + p);
+    return value * inv;
+  }
+};
+
+const Register<Estimator, Rws> registration{{
+    .name = "rws",
+    .description = "reweighted wake-sleep wake-phi: sum_k w~_k grad log q(z_k), ascends -KL(p||q); biased",
+    .reference = "Bornschein & Bengio 2015, Reweighted Wake-Sleep, ICLR; Le et al. 2019",
+}};
+
+}  // namespace
