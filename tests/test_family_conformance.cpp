@@ -230,6 +230,39 @@ TEST_CASE("finite supports and relaxations of discrete families", "[family]") {
           CHECK(fd_close(out(r, i), fd));
         }
       ++with_relaxation;
+      Matrix uv(3, q.dim()), soft_a, soft_t, d_soft, d_soft_t;
+      Rng(15, 1, 1, streams::estimator).uniforms(uv.data(), 3 * q.dim());
+      if (q.conditional_relaxation(phi.data(), noise, hard, uv, temperature, soft_a, soft_t, d_soft, d_soft_t)) {
+        INFO("REBAR conditional relaxation: derivatives at fixed (noise, b, v)");
+        for (std::size_t r = 0; r < 3; ++r)
+          for (std::size_t i = 0; i < q.dim(); ++i) {
+            auto at = [&](const std::vector<double>& x, bool tilde) {
+              Matrix n2, s2, h2, a2, t2, da, dt;
+              Rng same(13, 1, 1, streams::estimator);
+              q.relaxed_sample(x.data(), same, 3, temperature, n2, s2, h2);
+              q.conditional_relaxation(x.data(), n2, hard, uv, temperature, a2, t2, da, dt);
+              return tilde ? t2(r, i) : a2(r, i);
+            };
+            CHECK(fd_close(d_soft(r, i), central_difference([&](const std::vector<double>& x) { return at(x, false); }, phi, i)));
+            CHECK(fd_close(d_soft_t(r, i), central_difference([&](const std::vector<double>& x) { return at(x, true); }, phi, i)));
+          }
+        // z̃ ~ p(z | b) with b ~ q: marginally z̃ has z's distribution, so σ_λ(z̃) and σ_λ(z) share their mean
+        // (the two are positively correlated through b, so the hypot of their SEs is conservative).
+        const std::size_t n = 200000;
+        Matrix n2, s2, h2, v2(n, q.dim()), a2, t2, da, dt;
+        Rng big(16, 1, 1, streams::estimator);
+        q.relaxed_sample(phi.data(), big, n, temperature, n2, s2, h2);
+        big.uniforms(v2.data(), n * q.dim());
+        q.conditional_relaxation(phi.data(), n2, h2, v2, temperature, a2, t2, da, dt);
+        for (std::size_t i = 0; i < q.dim(); ++i) {
+          Moments diff;
+          for (std::size_t r = 0; r < n; ++r) diff.add(t2(r, i));
+          Moments plain;
+          for (std::size_t r = 0; r < n; ++r) plain.add(a2(r, i));
+          CHECK(std::abs(diff.mean() - plain.mean()) <=
+                normal_critical_value(1 - 0.5e-4) * std::hypot(diff.standard_error(), plain.standard_error()));
+        }
+      }
     }
   }
   CHECK(with_support >= 2);

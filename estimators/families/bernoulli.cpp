@@ -2,6 +2,10 @@
 // log q = Σ b_i log p_i + (1 − b_i) log(1 − p_i);  ∂ log q/∂η_i = b_i − p_i.  Not reparameterizable; its
 // relaxation is the binary concrete: with logistic noise L_i = log u_i − log(1 − u_i),
 // b_i = 1[η_i + L_i > 0] and soft_i = σ((η_i + L_i)/λ), ∂soft_i/∂η_i = soft_i (1 − soft_i)/λ.
+// REBAR's conditional relaxation (Tucker et al. 2017, Appendix): with p = σ(η) and v ~ U(0, 1), the uniform
+// behind L given b is u' = (1 − p) + v·p (b = 1) or v·(1 − p) (b = 0); z̃ = η + logit(u'), and
+// ∂z̃/∂η = 1 + p(1 − p)·(∂u'/∂p)/(u'(1 − u')) with ∂u'/∂p = v − 1 (b = 1) or −v (b = 0).
+#include <algorithm>
 #include <cmath>
 #include <stdexcept>
 
@@ -90,6 +94,31 @@ class Bernoulli final : public Family {
         const double y = sigmoid((phi[i] + noise(r, i)) / temperature);
         out(r, i) = v(r, i) * y * (1 - y) / temperature;
       }
+  }
+
+  bool conditional_relaxation(const double* phi, const Matrix& noise, const Matrix& hard, const Matrix& v,
+                              double temperature, Matrix& soft, Matrix& soft_tilde, Matrix& d_soft,
+                              Matrix& d_soft_tilde) const override {
+    const std::size_t s = noise.rows();
+    soft.resize(s, d_);
+    soft_tilde.resize(s, d_);
+    d_soft.resize(s, d_);
+    d_soft_tilde.resize(s, d_);
+    for (std::size_t r = 0; r < s; ++r)
+      for (std::size_t i = 0; i < d_; ++i) {
+        const double p = sigmoid(phi[i]), vi = std::max(v(r, i), 0x1p-53);
+        const bool one = hard(r, i) != 0.0;
+        const double u = one ? (1 - p) + vi * p : vi * (1 - p);
+        const double du_dp = one ? vi - 1 : -vi;
+        const double z_tilde = phi[i] + std::log(u) - std::log1p(-u);
+        const double dz_tilde = 1 + p * (1 - p) * du_dp / (u * (1 - u));
+        const double y = sigmoid((phi[i] + noise(r, i)) / temperature), yt = sigmoid(z_tilde / temperature);
+        soft(r, i) = y;
+        d_soft(r, i) = y * (1 - y) / temperature;
+        soft_tilde(r, i) = yt;
+        d_soft_tilde(r, i) = yt * (1 - yt) / temperature * dz_tilde;
+      }
+    return true;
   }
 
   // H = −Σ p log p + (1 − p) log(1 − p);  ∂H/∂η = −η·p(1 − p)

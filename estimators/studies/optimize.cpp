@@ -4,7 +4,7 @@
 // objective. Step t draws from Rng(seed, cell, t, estimator); the estimator's state (a moving-average
 // baseline) carries over from step to step. Every `log_every` steps it records the mean objective
 // estimate since the last record, the exact objective and KL(q_φ ‖ p(z|x)) where closed forms exist, the
-// norm of the last gradient estimate, and — with `variance_replicates` > 0 — the mean per-parameter variance of the gradient at
+// norm of the last gradient estimate, the parameters (φ, θ) themselves, and — with `variance_replicates` > 0 — the mean per-parameter variance of the gradient at
 // the current point from that many extra estimates on the `probe` stream (they never steer the path).
 // A non-finite estimate stops the run: `diverged_at_step` records where (−1: never).
 #include <chrono>
@@ -77,12 +77,14 @@ class OptimizeStudy final : public Study {
 
     std::vector<double> g(n), m(n, 0.0), v(n, 0.0);
     EstimatorWorkspace ws, probe_ws;
-    std::vector<double> rec_step, rec_estimate, rec_exact, rec_kl, rec_grad_norm, rec_grad_var;
+    std::vector<double> rec_step, rec_estimate, rec_exact, rec_kl, rec_grad_norm, rec_grad_var, rec_params;
     double diverged_at = -1;
     Moments since_record;
     const double nan = std::numeric_limits<double>::quiet_NaN();
     auto record = [&](std::size_t step) {
       rec_step.push_back(static_cast<double>(step));
+      rec_params.insert(rec_params.end(), phi.begin(), phi.end());
+      rec_params.insert(rec_params.end(), theta.begin(), theta.end());
       rec_estimate.push_back(since_record.count() ? since_record.mean() : nan);
       since_record = Moments{};
       auto exact = o.exact_value(t, q, phi.data());
@@ -151,6 +153,7 @@ class OptimizeStudy final : public Study {
     r.add("trajectory_kl_to_posterior", rec_kl);
     r.add("trajectory_grad_norm", rec_grad_norm);
     if (probes > 0) r.add("trajectory_grad_variance", rec_grad_var);
+    r.add_matrix("trajectory_params", rec_step.size(), n, rec_params);
     r.add_scalar("final_exact_objective", rec_exact.back());
     r.add_scalar("final_kl_to_posterior", rec_kl.back());
     r.add_scalar("diverged_at_step", diverged_at);

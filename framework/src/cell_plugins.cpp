@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 namespace vibench {
 
@@ -19,11 +20,13 @@ CellPlugins build_cell_plugins(const Config& cell) {
 ParamSpec point_param() {
   return ParamSpec::group(
       "point",
-      {ParamSpec::choice("kind", {"given", "exact_posterior", "optimum", "perturbed_optimum"}, "given",
+      {ParamSpec::choice("kind", {"given", "exact_posterior", "optimum", "perturbed_optimum", "init", "phi"}, "given",
                          "given: mean/sigma below; exact_posterior: the target's exact posterior (the family must "
-                         "contain it); optimum / perturbed_optimum: the family's ELBO optimum for a Gaussian posterior"),
+                         "contain it); optimum / perturbed_optimum: the family's ELBO optimum for a Gaussian posterior; "
+                         "init: the family's default member; phi: the raw parameter vector phi below"),
        ParamSpec::reals("mean", "given: mean (length D, or 1 = broadcast; default 0)"),
        ParamSpec::reals("sigma", "given: standard deviations (length D, or 1 = broadcast; default 1)"),
+       ParamSpec::reals("phi", "phi: the family's parameters in its own coordinates (length P, or 1 = broadcast)"),
        ParamSpec::choice("theta", {"given", "optimum"}, "given",
                          "model parameters theta of targets that have them: given = the target's own; optimum = the "
                          "theta maximizing log p(x) (set before phi is built, so phi's optimum is for that theta)"),
@@ -62,6 +65,16 @@ std::vector<double> evaluation_point(const Params& point, Target& t, const Famil
       cov(i, i) = sigma[i] * sigma[i];
     }
     phi = q.from_gaussian(mean, cov, &why);
+  } else if (kind == "init") {
+    phi = q.init();
+  } else if (kind == "phi") {
+    std::vector<double> v = point.get_doubles("phi");
+    const std::size_t n = q.num_params();
+    if (v.size() == 1) v.assign(n, v[0]);
+    if (v.size() != n)
+      throw ParamError(point.full_key("phi"), fmt::format("expected 1 or {} numbers (the family's parameters: {}), got {}",
+                                                          n, fmt::join(q.param_names(), ", "), v.size()));
+    phi = v;
   } else {
     auto post = t.exact_posterior();
     if (!post) throw ParamError(point.full_key("kind"), "point kind '" + kind + "' needs a target with an exact posterior");

@@ -64,6 +64,16 @@ class Family : public PluginBase {
   virtual void relaxed_pullback(const double* phi, const Matrix& noise, double temperature, const Matrix& v,
                                 Matrix& out) const {}
 
+  // REBAR's pair of relaxations (Tucker et al. 2017, §3 and Appendix) for factorized families whose φ_i
+  // drives coordinate i alone: from the noise and hard sample of relaxed_sample and fresh uniforms v, the
+  // conditional relaxed sample z̃ ~ p(z | b); writes soft = σ_λ(z), soft_tilde = σ_λ(z̃) and their derivatives
+  // ∂soft_i/∂φ_i, ∂soft_tilde_i/∂φ_i (all S×D). False if the family has none.
+  virtual bool conditional_relaxation(const double* phi, const Matrix& noise, const Matrix& hard, const Matrix& v,
+                                      double temperature, Matrix& soft, Matrix& soft_tilde, Matrix& d_soft,
+                                      Matrix& d_soft_tilde) const {
+    return false;
+  }
+
   // Closed forms, where they exist.
   virtual std::optional<double> entropy(const double* phi) const { return std::nullopt; }
   virtual bool grad_entropy(const double* phi, double* out) const { return false; }

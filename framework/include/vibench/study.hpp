@@ -29,6 +29,9 @@ struct CellResult {
     metrics.push_back({std::move(name), {n}, std::move(v), {}});
   }
   void add_scalar(std::string name, double v) { metrics.push_back({std::move(name), {}, {v}, {}}); }
+  void add_matrix(std::string name, std::size_t rows, std::size_t cols, std::vector<double> v) {
+    metrics.push_back({std::move(name), {rows, cols}, std::move(v), {}});
+  }
   void add_strings(std::string name, std::vector<std::string> s) {
     std::size_t n = s.size();
     metrics.push_back({std::move(name), {n}, {}, std::move(s)});
