@@ -35,7 +35,7 @@ CommandResult run_yaml(const std::string& name, const std::string& yaml) {
 
 }  // namespace
 
-TEST_CASE("optimize: stl sticks the landing, reparam and score function approach the posterior", "[study]") {
+TEST_CASE("optimize: under SGD stl sticks the landing, reparam approaches the posterior", "[study]") {
   CommandResult r = run_yaml("opt_landing", R"(name: opt_landing
 study: optimize
 seed: 1
@@ -43,18 +43,19 @@ fixed:
   target: {name: linear_gaussian, dim: 3, data_seed: 2}
   family: gaussian_fullrank
   objective: elbo
+  optimizer: sgd
   steps: 3000
   learning_rate: 0.02
   learn_theta: false
   log_every: 500
   variance_replicates: 20
 grid:
-  estimator: [reparam, stl, score_function]
+  estimator: [reparam, stl]
 )");
   INFO(r.err);
   REQUIRE(r.code == 0);
   auto cells = cells_by_estimator(fresh_dir("opt_landing_read") + "/../opt_landing/opt_landing.h5");
-  REQUIRE(cells.size() == 3);
+  REQUIRE(cells.size() == 2);
   for (auto& [est, c] : cells) {
     INFO(est);
     const auto& kl = c["trajectory_kl_to_posterior"];
@@ -63,8 +64,9 @@ grid:
     CHECK(kl.back() < kl.front() / 3);  // every unbiased estimator makes progress from N(0, I)
     CHECK(c["trajectory_grad_variance"].size() == 7);
   }
-  // Roeder et al. 2017: the STL gradient vanishes at q = p(z|x), so Adam settles exactly there; the
-  // reparam gradient keeps its score-term noise and hovers at a KL set by the step size.
+  // Roeder et al. 2017: the STL gradient vanishes at q = p(z|x) and its noise shrinks with the distance to
+  // it, so constant-step SGD converges there; the reparam gradient keeps its score-term noise and hovers
+  // at a KL set by the step size.
   CHECK(cells["stl"]["final_kl_to_posterior"][0] < 1e-10);
   CHECK(cells["reparam"]["final_kl_to_posterior"][0] > 1e-6);
   CHECK(cells["stl"]["trajectory_grad_variance"].back() < 1e-20);
@@ -106,27 +108,35 @@ fixed:
   objective: elbo
   estimator: stl
   samples: 50
+  optimizer: sgd
   learning_rate: 0.02
   steps: 4000
-  log_every: 1000
+  log_every: 10
 )");
     INFO(r.err);
     REQUIRE(r.code == 0);
     auto cells = cells_by_estimator(fresh_dir("x") + "/../opt_theta/opt_theta.h5");
     // ELBO stationarity: ∇_μ = E_q[z] − μ = 0 and E_q[z] = (μ + x)/2 ⇒ μ = x, the maximizer of log p(x).
-    const auto& theta = cells["stl"]["theta_final"];
-    REQUIRE(theta.size() == 2);
+    // θ is the last of the (φ, θ) columns of trajectory_params; average the records of the second half
+    // (Polyak averaging): constant-step SGD leaves θ fluctuating around x with sd ≈ sqrt(lr·σ²/(2S)) ≈ 0.012
+    // (σ² = 2/3 per-sample θ-gradient variance, S = 50), and averaging ~200 records ~50 steps correlated
+    // brings that to ≈ 0.002; the tolerance 0.02 is 10 of those (the start, μ = 0, is |x| away).
     const auto x = *make_plugin<Target>(Params(plugin_config("target", "target", "linear_gaussian",
                                                              {{"dim", std::int64_t{2}},
                                                               {"likelihood", std::string("identity")},
                                                               {"data_seed", std::int64_t{5}}}),
                                                "target."))
                         ->observation();
-    // Constant-step Adam leaves θ fluctuating around x; with S = 50 the θ-gradient noise (per-sample
-    // variance 2/3) is small enough for 0.05 (the start, μ = 0, is |x| away).
+    const auto& traj = cells["stl"]["trajectory_params"];
+    const std::size_t records = cells["stl"]["trajectory_step"].size(), width = traj.size() / records;
+    REQUIRE(width >= 2);
     for (std::size_t i = 0; i < 2; ++i) {
-      INFO("theta " << theta[i] << " x " << x[i]);
-      CHECK(std::abs(theta[i] - x[i]) < 0.05);
+      double mean = 0;
+      std::size_t n = 0;
+      for (std::size_t r = records / 2; r < records; ++r, ++n) mean += traj[r * width + width - 2 + i];
+      mean /= static_cast<double>(n);
+      INFO("theta (averaged) " << mean << " x " << x[i]);
+      CHECK(std::abs(mean - x[i]) < 0.02);
       CHECK(std::abs(x[i]) > 0.2);
     }
     const auto& elbo = cells["stl"]["trajectory_exact_objective"];
