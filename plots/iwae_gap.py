@@ -11,8 +11,10 @@ with Var_q[w]/E_q[w]^2 = E_q[w^2]/p(x)^2 - 1 in closed form for Gaussian q and a
 Checks:
   1. K = 1: the measured gap equals the closed-form log p(x) - ELBO (= KL(q || p(z|x))).
   2. The gap never increases with K (one-sided, per step), and is never negative.
-  3. Finite E_q[w^2]: the weighted least-squares slope of log gap on log K over K >= 16 contains -1
+  3. Finite E_q[w^2]: the weighted least-squares slope of log gap on log K over K >= 64 contains -1
      in its confidence interval. Infinite E_q[w^2]: that slope is significantly shallower than -1.
+     (K >= 64: the law is asymptotic; below, the o(1/K) terms bend the curve — at quick scale K*gap/asym
+     is about 0.75 at K = 16-32 and about 1 from K = 64.)
 """
 import argparse
 import os
@@ -28,7 +30,7 @@ import numpy as np  # noqa: E402
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from vibench_results import load  # noqa: E402
 
-SLOPE_FROM_K = 16
+SLOPE_FROM_K = 64  # the 1/K law is asymptotic: at K = 16-32 the o(1/K) terms still bend the curve
 
 
 def fit_slope(k, gap, se):

@@ -23,10 +23,13 @@ namespace {
 using namespace vibench;
 
 // KL(N(m_q, C_q) ‖ N(m_p, C_p)) = ½[tr(Λ_p C_q) + (m_p − m_q)ᵀΛ_p(m_p − m_q) − D + log|C_p| − log|C_q|]
+// nullopt where there is no closed form, or q has degenerated (overflowed scales) along the path.
 std::optional<double> gaussian_kl_to_posterior(const Family& q, const Target& t, const double* phi) {
   auto mq = q.gaussian_moments(phi);
   auto post = t.exact_posterior();
   if (!mq || !post) return std::nullopt;
+  for (std::size_t i = 0; i < mq->cov.rows() * mq->cov.cols(); ++i)
+    if (!std::isfinite(mq->cov.data()[i])) return std::nullopt;
   const std::size_t d = mq->mean.size();
   double trace = 0, quad = 0;
   std::vector<double> diff(d);
@@ -37,7 +40,12 @@ std::optional<double> gaussian_kl_to_posterior(const Family& q, const Target& t,
       quad += diff[i] * post->precision(i, j) * diff[j];
     }
   const double logdet_p = linalg::logdet_from_cholesky(linalg::cholesky(post->cov));
-  const double logdet_q = linalg::logdet_from_cholesky(linalg::cholesky(mq->cov));
+  double logdet_q;
+  try {
+    logdet_q = linalg::logdet_from_cholesky(linalg::cholesky(mq->cov));
+  } catch (const std::exception&) {
+    return std::nullopt;
+  }
   return 0.5 * (trace + quad - static_cast<double>(d) + logdet_p - logdet_q);
 }
 
