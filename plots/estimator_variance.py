@@ -31,7 +31,7 @@ import numpy as np  # noqa: E402
 from numpy.polynomial import polynomial as P  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from vibench_results import load  # noqa: E402
+from vibench_results import exit_with, load, save_figure  # noqa: E402
 
 MU = 1.0
 
@@ -191,13 +191,8 @@ def main():
                    title_fontsize=7.5)
     fig.suptitle(f"Gradient variance vs k (Mohamed et al. 2020, Fig. 2 setting) — scale: {run.attrs.get('scale')}, "
                  f"{run.cells[0].attrs['replicates']} replicates/cell, markers: measured with 99% CI", fontsize=10)
-    os.makedirs(args.out, exist_ok=True)
-    for ext in ("png", "pdf"):
-        fig.savefig(os.path.join(args.out, f"estimator_variance.{ext}"), dpi=130)
-    print(f"wrote {os.path.join(args.out, 'estimator_variance.png')} and .pdf")
-    if failures:
-        print(f"{failures} check(s) FAILED")
-        sys.exit(1)
+    save_figure(fig, args.out, "estimator_variance")
+    exit_with(failures)
 
 
 if __name__ == "__main__":

@@ -28,7 +28,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from vibench_results import load  # noqa: E402
+from vibench_results import exit_with, load, save_figure  # noqa: E402
 
 SLOPE_FROM_K = 64  # the 1/K law is asymptotic: at K = 16-32 the o(1/K) terms still bend the curve
 
@@ -110,13 +110,8 @@ def main():
                  fontsize=9)
     ax.grid(alpha=0.3, which="both")
     ax.legend(fontsize=8)
-    os.makedirs(args.out, exist_ok=True)
-    for ext in ("png", "pdf"):
-        fig.savefig(os.path.join(args.out, f"iwae_gap.{ext}"), dpi=130)
-    print(f"wrote {os.path.join(args.out, 'iwae_gap.png')} and .pdf")
-    if failures:
-        print(f"{failures} check(s) FAILED")
-        sys.exit(1)
+    save_figure(fig, args.out, "iwae_gap")
+    exit_with(failures)
 
 
 if __name__ == "__main__":

@@ -25,7 +25,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from vibench_results import load  # noqa: E402
+from vibench_results import exit_with, load, save_figure  # noqa: E402
 
 
 def label_of(attrs):
@@ -88,13 +88,8 @@ def main():
         ax.grid(alpha=0.3, which="both")
     axes[0].legend(fontsize=7.5)
     fig.suptitle(f"RELAX toy: minimize $E[(b - {t})^2]$, $b \\sim$ Bern(p) — scale: {run.attrs.get('scale')}", fontsize=10)
-    os.makedirs(args.out, exist_ok=True)
-    for ext in ("png", "pdf"):
-        fig.savefig(os.path.join(args.out, f"relax_toy.{ext}"), dpi=130)
-    print(f"wrote {os.path.join(args.out, 'relax_toy.png')} and .pdf")
-    if failures:
-        print(f"{failures} check(s) FAILED")
-        sys.exit(1)
+    save_figure(fig, args.out, "relax_toy")
+    exit_with(failures)
 
 
 if __name__ == "__main__":

@@ -29,7 +29,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from vibench_results import load  # noqa: E402
+from vibench_results import exit_with, load, save_figure  # noqa: E402
 
 GROUPS = {"theta": "prior_mean[", "phi": "b["}
 
@@ -117,13 +117,8 @@ def main():
     fig.suptitle(f"Gradient SNR vs K, D = 20 linear-Gaussian, one data point (Rainforth et al. 2018 setting) — "
                  f"scale: {run.attrs.get('scale')}, {run.cells[0].attrs['replicates']} replicates/cell, 99% CI",
                  fontsize=9.5)
-    os.makedirs(args.out, exist_ok=True)
-    for ext in ("png", "pdf"):
-        fig.savefig(os.path.join(args.out, f"snr_vs_k.{ext}"), dpi=130)
-    print(f"wrote {os.path.join(args.out, 'snr_vs_k.png')} and .pdf")
-    if failures:
-        print(f"{failures} check(s) FAILED")
-        sys.exit(1)
+    save_figure(fig, args.out, "snr_vs_k")
+    exit_with(failures)
 
 
 if __name__ == "__main__":

@@ -22,7 +22,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from vibench_results import load  # noqa: E402
+from vibench_results import exit_with, load, save_figure  # noqa: E402
 
 FLOOR = 1e-16  # KL and variances are plotted clipped here (round-off can make them ±1e-16)
 
@@ -79,13 +79,8 @@ def main():
         axes[0, col].legend(fontsize=8)
     fig.suptitle(f"Sticking the landing: ELBO optimization, full-rank Gaussian, linear-Gaussian D = 10 — "
                  f"scale: {run.attrs.get('scale')} (values below 1e-16 drawn at 1e-16)", fontsize=9.5)
-    os.makedirs(args.out, exist_ok=True)
-    for ext in ("png", "pdf"):
-        fig.savefig(os.path.join(args.out, f"stl_landing.{ext}"), dpi=130)
-    print(f"wrote {os.path.join(args.out, 'stl_landing.png')} and .pdf")
-    if failures:
-        print(f"{failures} check(s) FAILED")
-        sys.exit(1)
+    save_figure(fig, args.out, "stl_landing")
+    exit_with(failures)
 
 
 if __name__ == "__main__":

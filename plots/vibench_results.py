@@ -43,3 +43,22 @@ class Results:
 
 def load(path):
     return Results(path)
+
+
+def save_figure(fig, out_dir, name):
+    """Write <out_dir>/<name>.png and .pdf."""
+    import os
+
+    os.makedirs(out_dir, exist_ok=True)
+    for ext in ("png", "pdf"):
+        fig.savefig(os.path.join(out_dir, f"{name}.{ext}"), dpi=130)
+    print(f"wrote {os.path.join(out_dir, name + '.png')} and .pdf")
+
+
+def exit_with(failures):
+    """End a figure script: exit status 1 when any check failed."""
+    import sys
+
+    if failures:
+        print(f"{failures} check(s) FAILED")
+        sys.exit(1)

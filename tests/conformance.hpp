@@ -7,6 +7,7 @@
 #include "helpers.hpp"
 #include "vibench/cell_plugins.hpp"
 #include "vibench/family.hpp"
+#include "vibench/gradient_stats.hpp"
 #include "vibench/registry.hpp"
 
 namespace vibench::test {
@@ -106,6 +107,41 @@ double at_joint(CellPlugins& p, const std::vector<double>& x, F&& f) {
   const double v = f(x.data());
   if (!saved.empty()) p.target->set_model_params(saved.data());
   return v;
+}
+
+// Every registered estimator variant (except `skip`) that runs on `base` and claims unbiasedness is checked
+// against a reference gradient (φ, then θ): `replicates` estimates of max(min_samples, estimator's minimum)
+// samples from cell key `key`, and per component |mean − ref| ≤ z·√(se² + ref_se²) + 1e-12 (round-off floor
+// for zero-variance estimators), z = Φ⁻¹(1 − 1e-4/(2P)) (Bonferroni: family-wise false alarm ≤ 1e-4).
+// ref_se = 0 for an exact reference. Returns how many estimators were checked.
+inline std::size_t check_unbiased_estimators(const Config& base, const std::vector<double>& phi,
+                                             const std::vector<double>& ref, const std::vector<double>& ref_se,
+                                             std::size_t replicates, std::uint64_t key, std::size_t min_samples,
+                                             const std::string& skip = "") {
+  std::size_t checked = 0;
+  for (const PluginInfo* ei : Registry::instance().list("estimator")) {
+    if (ei->name == skip) continue;
+    for (const Config& ec : choice_variants("estimator", *ei)) {
+      Config cell = merge({base, ec});
+      INFO(describe(cell));
+      auto built = try_build(cell);
+      if (!built) continue;
+      CellPlugins& p = *built;
+      if (p.estimator->unsupported(*p.target, *p.family, *p.objective) || !p.estimator->unbiased_for(*p.objective))
+        continue;
+      GradientStats s = gradient_statistics(*p.target, *p.family, *p.objective, *p.estimator, phi, 5, key, replicates,
+                                            std::max(min_samples, p.estimator->min_samples()));
+      REQUIRE(s.grad.size() == ref.size());
+      const double z = normal_critical_value(1 - 1e-4 / static_cast<double>(ref.size()));
+      for (std::size_t i = 0; i < ref.size(); ++i) {
+        const double se = std::hypot(s.grad[i].standard_error(), ref_se[i]);
+        INFO("param " << all_param_names(p)[i] << ": mean " << s.grad[i].mean() << " reference " << ref[i] << " se " << se);
+        CHECK(std::abs(s.grad[i].mean() - ref[i]) <= z * se + 1e-12 * (1 + std::abs(ref[i])));
+      }
+      ++checked;
+    }
+  }
+  return checked;
 }
 
 }  // namespace vibench::test

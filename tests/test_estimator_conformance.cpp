@@ -109,22 +109,7 @@ TEST_CASE("K-sample bounds of discrete families: exact by enumeration, estimator
         CHECK(fd_close((*exact)[i], central_difference([&](const std::vector<double>& x) {
           return at_joint(p0, x, [&](const double* phi_x) { return *p0.objective->exact_value(*p0.target, *p0.family, phi_x); });
         }, x0, i)));
-      for (const PluginInfo* ei : Registry::instance().list("estimator"))
-        for (const Config& ec : choice_variants("estimator", *ei)) {
-          Config cell = merge({base, ec});
-          INFO(describe(cell));
-          CellPlugins p = build_cell_plugins(cell);
-          if (p.estimator->unsupported(*p.target, *p.family, *p.objective) || !p.estimator->unbiased_for(*p.objective))
-            continue;
-          GradientStats s = gradient_statistics(*p.target, *p.family, *p.objective, *p.estimator, phi, 17, 3, 20000,
-                                                std::max<std::size_t>(2, p.estimator->min_samples()));
-          const double z = normal_critical_value(1 - 1e-4 / static_cast<double>(exact->size()));
-          for (std::size_t i = 0; i < exact->size(); ++i) {
-            INFO("param " << all_param_names(p)[i] << ": " << s.grad[i].mean() << " exact " << (*exact)[i]);
-            CHECK(std::abs(s.grad[i].mean() - (*exact)[i]) <= z * s.grad[i].standard_error() + 1e-12);
-          }
-          ++checked;
-        }
+      checked += check_unbiased_estimators(base, phi, *exact, std::vector<double>(exact->size(), 0.0), 20000, 3, 2);
     }
   CHECK(checked >= 12);  // score_function variants and vimco × 2 families × 3 objectives
 }

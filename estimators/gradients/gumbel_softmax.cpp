@@ -44,10 +44,8 @@ class GumbelSoftmax final : public Estimator {
       for (std::size_t i = 0; i < p; ++i) grad[i] += row[i];
     }
     const double inv = 1.0 / static_cast<double>(samples);
-    for (std::size_t i = 0; i < p; ++i) grad[i] *= inv;
     ws.row_weight.assign(samples, inv);
-    std::fill(grad + p, grad + p + t.num_model_params(), 0.0);
-    add_model_gradient(t, ws.z, ws.row_weight, ws, grad + p);
+    finish_gradient(t, ws.z, ws.row_weight, inv, p, ws, grad);
     return value * inv;
   }
 

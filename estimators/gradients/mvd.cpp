@@ -104,11 +104,9 @@ class Mvd final : public Estimator {
       }
     }
     const double inv = 1.0 / static_cast<double>(samples);
-    for (std::size_t i = 0; i < p; ++i) grad[i] *= inv;
     ws.row_weight.assign(rows, 0.0);  // θ: the base samples z ~ q
     for (std::size_t s = 0; s < samples; ++s) ws.row_weight[s * per] = inv;
-    std::fill(grad + p, grad + p + t.num_model_params(), 0.0);
-    add_model_gradient(t, ws.points, ws.row_weight, ws, grad + p);
+    finish_gradient(t, ws.points, ws.row_weight, inv, p, ws, grad);
     return value * inv;
   }
 

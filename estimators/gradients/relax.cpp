@@ -49,10 +49,8 @@ class Relax final : public Estimator {
         grad[i] += a * sc[i] + scale_ * (ws.grad_z(s, i) * d_soft(s, i) - g_tilde(s, i) * d_soft_tilde(s, i));
     }
     const double inv = 1.0 / static_cast<double>(samples);
-    for (std::size_t i = 0; i < p; ++i) grad[i] *= inv;
     ws.row_weight.assign(samples, inv);
-    std::fill(grad + p, grad + p + t.num_model_params(), 0.0);
-    add_model_gradient(t, ws.z, ws.row_weight, ws, grad + p);
+    finish_gradient(t, ws.z, ws.row_weight, inv, p, ws, grad);
     return value * inv;
   }
 

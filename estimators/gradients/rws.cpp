@@ -45,8 +45,7 @@ class Rws final : public Estimator {
         for (std::size_t i = 0; i < p; ++i) grad[i] += ws.row_weight[r] * row[i];
       }
     }
-    std::fill(grad + p, grad + p + t.num_model_params(), 0.0);
-    add_model_gradient(t, ws.z, ws.row_weight, ws, grad + p);
+    finish_gradient(t, ws.z, ws.row_weight, 1.0, p, ws, grad);  // φ already weighted by w̃/S
     return value * inv;
   }
 };

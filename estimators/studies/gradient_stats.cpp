@@ -5,7 +5,6 @@
 #include <cmath>
 #include <limits>
 
-#include <fmt/format.h>
 
 #include "vibench/cell_plugins.hpp"
 #include "vibench/gradient_stats.hpp"
@@ -20,14 +19,7 @@ class GradientStatsStudy final : public Study {
   explicit GradientStatsStudy(const Params&) {}
 
   std::optional<std::string> unsupported(const Config& cell) const override {
-    CellPlugins p = build_cell_plugins(cell);
-    if (auto why = p.estimator->unsupported(*p.target, *p.family, *p.objective)) return why;
-    const auto samples = static_cast<std::size_t>(Params(cell, "").get_int("samples"));
-    if (samples < p.estimator->min_samples())
-      return fmt::format("{} needs samples >= {} (this cell has {})", Params(cell, "estimator.").get_string("name"),
-                         p.estimator->min_samples(), samples);
-    evaluation_point(Params(cell, "point."), *p.target, *p.family, 0, 0);  // throws if φ cannot be built
-    return std::nullopt;
+    return estimator_cell_unsupported(cell);
   }
 
   CellResult run(const CellContext& ctx) const override {

@@ -11,7 +11,6 @@
 #include <cmath>
 #include <limits>
 
-#include <fmt/format.h>
 
 #include "vibench/cell_plugins.hpp"
 #include "vibench/linalg.hpp"
@@ -54,14 +53,7 @@ class OptimizeStudy final : public Study {
   explicit OptimizeStudy(const Params&) {}
 
   std::optional<std::string> unsupported(const Config& cell) const override {
-    CellPlugins p = build_cell_plugins(cell);
-    if (auto why = p.estimator->unsupported(*p.target, *p.family, *p.objective)) return why;
-    const auto samples = static_cast<std::size_t>(Params(cell, "").get_int("samples"));
-    if (samples < p.estimator->min_samples())
-      return fmt::format("{} needs samples >= {} (this cell has {})", Params(cell, "estimator.").get_string("name"),
-                         p.estimator->min_samples(), samples);
-    evaluation_point(Params(cell, "point."), *p.target, *p.family, 0, 0);
-    return std::nullopt;
+    return estimator_cell_unsupported(cell);
   }
 
   CellResult run(const CellContext& ctx) const override {

@@ -17,6 +17,17 @@ CellPlugins build_cell_plugins(const Config& cell) {
   return p;
 }
 
+std::optional<std::string> estimator_cell_unsupported(const Config& cell) {
+  CellPlugins p = build_cell_plugins(cell);
+  if (auto why = p.estimator->unsupported(*p.target, *p.family, *p.objective)) return why;
+  const auto samples = static_cast<std::size_t>(Params(cell, "").get_int("samples"));
+  if (samples < p.estimator->min_samples())
+    return fmt::format("{} needs samples >= {} (this cell has {})", Params(cell, "estimator.").get_string("name"),
+                       p.estimator->min_samples(), samples);
+  evaluation_point(Params(cell, "point."), *p.target, *p.family, 0, 0);  // throws if φ cannot be built
+  return std::nullopt;
+}
+
 ParamSpec point_param() {
   return ParamSpec::group(
       "point",

@@ -1,16 +1,21 @@
 #include "vibench/estimator.hpp"
 
+#include <algorithm>
+
 namespace vibench {
 
-void add_model_gradient(const Target& t, const Matrix& z, const std::vector<double>& weight, EstimatorWorkspace& ws,
-                        double* grad_theta) {
+void finish_gradient(const Target& t, const Matrix& z, const std::vector<double>& theta_weight, double phi_scale,
+                     std::size_t p, EstimatorWorkspace& ws, double* grad) {
+  for (std::size_t i = 0; i < p; ++i) grad[i] *= phi_scale;
   const std::size_t n_theta = t.num_model_params();
   if (n_theta == 0) return;
+  double* grad_theta = grad + p;
+  std::fill(grad_theta, grad_theta + n_theta, 0.0);
   t.grad_theta_log_joint(z, ws.grad_theta);
   for (std::size_t r = 0; r < z.rows(); ++r) {
-    if (weight[r] == 0.0) continue;
+    if (theta_weight[r] == 0.0) continue;
     const double* row = ws.grad_theta.row(r);
-    for (std::size_t i = 0; i < n_theta; ++i) grad_theta[i] += weight[r] * row[i];
+    for (std::size_t i = 0; i < n_theta; ++i) grad_theta[i] += theta_weight[r] * row[i];
   }
 }
 

@@ -47,11 +47,9 @@ double pathwise_gradient(PathwiseRule rule, const Target& t, const Family& q, co
     }
   }
   const double inv = 1.0 / static_cast<double>(samples);
-  for (std::size_t i = 0; i < p; ++i) grad[i] *= inv;
   ws.row_weight.resize(n);
   for (std::size_t r = 0; r < n; ++r) ws.row_weight[r] = ws.w_tilde[r] * inv;
-  std::fill(grad + p, grad + p + t.num_model_params(), 0.0);
-  add_model_gradient(t, ws.z, ws.row_weight, ws, grad + p);
+  finish_gradient(t, ws.z, ws.row_weight, inv, p, ws, grad);
   return value * inv;
 }
 

@@ -19,6 +19,10 @@ struct CellPlugins {
 };
 CellPlugins build_cell_plugins(const Config& cell);
 
+// Why a cell of an estimator study (target, family, objective, estimator, samples, point) cannot run:
+// the estimator's own reason, too few samples, or nullopt. Throws ParamError when φ cannot be built.
+std::optional<std::string> estimator_cell_unsupported(const Config& cell);
+
 // Schema of the `point:` group: where φ is evaluated.
 ParamSpec point_param();
 

@@ -47,9 +47,10 @@ class Estimator : public PluginBase {
                           std::size_t samples, EstimatorWorkspace& ws, double* grad) const = 0;
 };
 
-// grad_theta += Σ_r weight[r]·∇_θ log p_θ(x, z_r): the θ-gradient of E[L̂_K] is E[Σ_k w̃_k ∇_θ log p_θ(x, z_k)]
-// for every estimator (z does not depend on θ), so weight = w̃/S. No-op for targets without θ.
-void add_model_gradient(const Target& t, const Matrix& z, const std::vector<double>& weight, EstimatorWorkspace& ws,
-                        double* grad_theta);
+// The common last step of an estimate: scales the φ part grad[0, P) by phi_scale (1/S) and writes the θ part
+// grad[P, P + T) = Σ_r theta_weight[r]·∇_θ log p_θ(x, z_r). The θ-gradient of E[L̂_K] is
+// E[Σ_k w̃_k ∇_θ log p_θ(x, z_k)] for every estimator (z does not depend on θ), so theta_weight = w̃/S.
+void finish_gradient(const Target& t, const Matrix& z, const std::vector<double>& theta_weight, double phi_scale,
+                     std::size_t p, EstimatorWorkspace& ws, double* grad);
 
 }  // namespace vibench
