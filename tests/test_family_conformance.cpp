@@ -268,3 +268,34 @@ TEST_CASE("finite supports and relaxations of discrete families", "[family]") {
   CHECK(with_support >= 2);
   CHECK(with_relaxation >= 2);
 }
+
+TEST_CASE("the binary Concrete density integrates to one and its samples match it", "[family]") {
+  // ∫ q(y) dy over (0, 1) by the trapezoid rule in t = logit y (dy = y(1 − y) dt), t ∈ [−36, 36] (beyond,
+  // y rounds to 0 or 1; t is logistic with scale 1/λ, so the tails left out are below e^{−17} for λ ≥ 1/2),
+  // for several temperatures; and P(y < 1/2) = 1 − σ(η) for every λ (y < 1/2 ⇔ η + L < 0).
+  for (double lambda : {0.5, 1.0, 2.0}) {
+    INFO("temperature " << lambda);
+    Config c = plugin_config("family", "family", "concrete", {{"temperature", lambda}});
+    auto q = make_plugin<Family>(Params(c, "family."), PluginContext{.dim = 1});
+    const std::vector<double> phi{0.7};
+    const std::size_t n = 200000;
+    const double lo = -36, hi = 36, h = (hi - lo) / static_cast<double>(n);
+    Matrix y(n + 1, 1);
+    for (std::size_t i = 0; i <= n; ++i) {
+      const double t = lo + h * static_cast<double>(i);
+      y(i, 0) = 1 / (1 + std::exp(-t));
+    }
+    std::vector<double> lq(n + 1);
+    q->log_q(phi.data(), y, lq.data());
+    double total = 0;
+    for (std::size_t i = 0; i <= n; ++i)
+      total += (i == 0 || i == n ? 0.5 : 1.0) * std::exp(lq[i]) * y(i, 0) * (1 - y(i, 0));
+    CHECK(total * h == Approx(1.0).epsilon(1e-6));
+    Matrix eps, z;
+    Rng rng(3, 3, 3, streams::estimator);
+    q->sample(phi.data(), rng, n, eps, z);
+    Moments below;
+    for (std::size_t i = 0; i < n; ++i) below.add(z(i, 0) < 0.5 ? 1.0 : 0.0);
+    CHECK(std::abs(below.mean() - 1 / (1 + std::exp(0.7))) <= normal_critical_value(1 - 0.5e-4) * below.standard_error());
+  }
+}
