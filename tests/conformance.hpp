@@ -86,6 +86,11 @@ inline std::optional<CellPlugins> try_build(const Config& cell) {
   }
 }
 
+// Whether the cell's objective and estimator both run on its target and family (the runner skips it otherwise).
+inline bool runs(const CellPlugins& p) {
+  return !p.objective->unsupported(*p.target, *p.family) && !p.estimator->unsupported(*p.target, *p.family, *p.objective);
+}
+
 // Names of every estimated parameter of a cell: φ, then the target's model parameters θ.
 inline std::vector<std::string> all_param_names(const CellPlugins& p) {
   std::vector<std::string> n = p.family->param_names();
@@ -127,7 +132,7 @@ inline std::size_t check_unbiased_estimators(const Config& base, const std::vect
       auto built = try_build(cell);
       if (!built) continue;
       CellPlugins& p = *built;
-      if (p.estimator->unsupported(*p.target, *p.family, *p.objective) || !p.estimator->unbiased_for(*p.objective))
+      if (!runs(p) || !p.estimator->unbiased_for(*p.objective))
         continue;
       GradientStats s = gradient_statistics(*p.target, *p.family, *p.objective, *p.estimator, phi, 5, key, replicates,
                                             std::max(min_samples, p.estimator->min_samples()));

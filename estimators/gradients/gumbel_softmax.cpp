@@ -16,7 +16,7 @@ class GumbelSoftmax final : public Estimator {
       : temperature_(p.get_double("temperature")), straight_through_(p.get_bool("straight_through")) {}
 
   std::optional<std::string> unsupported(const Target&, const Family& q, const Objective& o) const override {
-    if (o.log_q_coefficient() != 0.0 || o.num_importance_samples() != 1)
+    if (o.log_q_coefficient() != 0.0 || o.analytic_kl() || o.num_importance_samples() != 1)
       return std::string("gumbel_softmax estimates gradients of the objective 'expectation' (E_q[f(b)]) only");
     Matrix noise, soft, hard;
     Rng probe(0, 0, 0, streams::estimator);
@@ -27,7 +27,7 @@ class GumbelSoftmax final : public Estimator {
   }
   bool unbiased_for(const Objective&) const override { return false; }
 
-  double estimate(const Target& t, const Family& q, const Objective&, const double* phi, Rng& rng,
+  double estimate(const Target& t, const Family& q, const Objective& o, const double* phi, Rng& rng,
                   std::size_t samples, EstimatorWorkspace& ws, double* grad) const override {
     const std::size_t p = q.num_params();
     q.relaxed_sample(phi, rng, samples, temperature_, ws.eps, ws.points, ws.z);  // noise, soft y, hard b
@@ -45,8 +45,7 @@ class GumbelSoftmax final : public Estimator {
     }
     const double inv = 1.0 / static_cast<double>(samples);
     ws.row_weight.assign(samples, inv);
-    finish_gradient(t, ws.z, ws.row_weight, inv, p, ws, grad);
-    return value * inv;
+    return value * inv + finish_gradient(t, q, o, phi, ws.z, ws.row_weight, inv, ws, grad);
   }
 
  private:

@@ -72,14 +72,8 @@ class Mvd final : public Estimator {
         }
       }
     }
-    const double c = o.log_q_coefficient();
     ws.log_p.resize(rows);
-    t.log_joint(ws.points, ws.log_p.data());
-    if (c != 0.0) {
-      ws.log_q.resize(rows);
-      q.log_q(phi, ws.points, ws.log_q.data());
-      for (std::size_t r = 0; r < rows; ++r) ws.log_p[r] -= c * ws.log_q[r];
-    }
+    o.log_weights(t, q, phi, ws.points, ws.log_weight_scratch, ws.log_p.data(), nullptr);  // f at every point
     const double* f = ws.log_p.data();
     std::fill(grad, grad + p, 0.0);
     double value = 0;
@@ -106,8 +100,7 @@ class Mvd final : public Estimator {
     const double inv = 1.0 / static_cast<double>(samples);
     ws.row_weight.assign(rows, 0.0);  // θ: the base samples z ~ q
     for (std::size_t s = 0; s < samples; ++s) ws.row_weight[s * per] = inv;
-    finish_gradient(t, ws.points, ws.row_weight, inv, p, ws, grad);
-    return value * inv;
+    return value * inv + finish_gradient(t, q, o, phi, ws.points, ws.row_weight, inv, ws, grad);
   }
 
  private:

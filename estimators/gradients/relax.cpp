@@ -14,7 +14,7 @@ class Relax final : public Estimator {
   explicit Relax(const Params& p) : scale_(p.get_double("scale")), temperature_(p.get_double("temperature")) {}
 
   std::optional<std::string> unsupported(const Target&, const Family& q, const Objective& o) const override {
-    if (o.log_q_coefficient() != 0.0 || o.num_importance_samples() != 1)
+    if (o.log_q_coefficient() != 0.0 || o.analytic_kl() || o.num_importance_samples() != 1)
       return std::string("relax (REBAR surrogate) estimates gradients of the objective 'expectation' only");
     const std::vector<double> phi = q.init();
     Matrix noise, soft, hard, v(1, q.dim()), a, b, c, d;
@@ -25,7 +25,7 @@ class Relax final : public Estimator {
     return std::nullopt;
   }
 
-  double estimate(const Target& t, const Family& q, const Objective&, const double* phi, Rng& rng,
+  double estimate(const Target& t, const Family& q, const Objective& o, const double* phi, Rng& rng,
                   std::size_t samples, EstimatorWorkspace& ws, double* grad) const override {
     const std::size_t p = q.num_params(), d = q.dim();
     Matrix soft, soft_tilde, d_soft, d_soft_tilde, v(samples, d), g_tilde;
@@ -50,8 +50,7 @@ class Relax final : public Estimator {
     }
     const double inv = 1.0 / static_cast<double>(samples);
     ws.row_weight.assign(samples, inv);
-    finish_gradient(t, ws.z, ws.row_weight, inv, p, ws, grad);
-    return value * inv;
+    return value * inv + finish_gradient(t, q, o, phi, ws.z, ws.row_weight, inv, ws, grad);
   }
 
  private:

@@ -45,8 +45,7 @@ class Rws final : public Estimator {
         for (std::size_t i = 0; i < p; ++i) grad[i] += ws.row_weight[r] * row[i];
       }
     }
-    finish_gradient(t, ws.z, ws.row_weight, 1.0, p, ws, grad);  // φ already weighted by w̃/S
-    return value * inv;
+    return value * inv + finish_gradient(t, q, o, phi, ws.z, ws.row_weight, 1.0, ws, grad);  // φ already weighted by w̃/S
   }
 };
 

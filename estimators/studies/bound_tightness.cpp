@@ -21,6 +21,7 @@ class BoundTightnessStudy final : public Study {
 
   std::optional<std::string> unsupported(const Config& cell) const override {
     CellPlugins p = build_cell_plugins(cell);
+    if (auto why = p.objective->unsupported(*p.target, *p.family)) return why;
     evaluation_point(Params(cell, "point."), *p.target, *p.family, 0, 0);  // throws if φ cannot be built
     return std::nullopt;
   }
@@ -36,19 +37,16 @@ class BoundTightnessStudy final : public Study {
     const Objective& o = *p.objective;
     const std::size_t k = o.num_importance_samples();
     const double c = o.log_q_coefficient(), gamma = o.weight_exponent();
+    const auto term = o.analytic_term(t, q, phi.data());
+    const double analytic = term ? term->value : 0.0;
 
     ReplicateMoments m = reduce_replicates<EstimatorWorkspace>(
         ctx.seed, ctx.cell_key, replicates, 1, [&](EstimatorWorkspace& ws, Rng& rng, double* out) {
           q.sample(phi.data(), rng, k, ws.eps, ws.z);
           ws.log_w.resize(k);
-          ws.log_q.resize(k);
           ws.w_tilde.resize(k);
-          t.log_joint(ws.z, ws.log_w.data());
-          if (c != 0.0) {
-            q.log_q(phi.data(), ws.z, ws.log_q.data());
-            for (std::size_t j = 0; j < k; ++j) ws.log_w[j] -= c * ws.log_q[j];
-          }
-          out[0] = log_mean_exp_weights(ws.log_w.data(), k, gamma, ws.w_tilde.data());
+          o.log_weights(t, q, phi.data(), ws.z, ws.log_weight_scratch, ws.log_w.data(), nullptr);
+          out[0] = log_mean_exp_weights(ws.log_w.data(), k, gamma, ws.w_tilde.data()) + analytic;
         });
     const Moments& b = m.values[0];
     const double z = normal_critical_value(cell.get_double("confidence"));

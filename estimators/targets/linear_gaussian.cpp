@@ -121,6 +121,8 @@ class LinearGaussian final : public Target {
     return true;
   }
 
+  std::optional<GaussianPrior> gaussian_prior() const override { return GaussianPrior{mu_, Matrix::identity(d_)}; }
+
   std::optional<double> log_evidence() const override {
     std::vector<double> mean = linalg::matvec(a_, mu_);
     for (std::size_t j = 0; j < m_; ++j) mean[j] += b_[j];

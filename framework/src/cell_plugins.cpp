@@ -19,6 +19,7 @@ CellPlugins build_cell_plugins(const Config& cell) {
 
 std::optional<std::string> estimator_cell_unsupported(const Config& cell) {
   CellPlugins p = build_cell_plugins(cell);
+  if (auto why = p.objective->unsupported(*p.target, *p.family)) return why;
   if (auto why = p.estimator->unsupported(*p.target, *p.family, *p.objective)) return why;
   const auto samples = static_cast<std::size_t>(Params(cell, "").get_int("samples"));
   if (samples < p.estimator->min_samples())

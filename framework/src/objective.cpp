@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <numbers>
 
 #include "vibench/linalg.hpp"
 
@@ -192,6 +193,70 @@ std::optional<std::vector<double>> KSampleObjective::exact_gradient(const Target
 std::optional<double> KSampleObjective::limit_value(const Target& t, const Family& q, const double* phi) const {
   if (gamma_ == 1.0) return t.log_evidence();  // E_q[w] = p(x) for any q
   return gaussian_power_bound(t, q, phi, gamma_);
+}
+
+void Objective::log_weights(const Target& t, const Family& q, const double* phi, const Matrix& z,
+                            LogWeightScratch& scratch, double* l, Matrix* grad_l) const {
+  const std::size_t n = z.rows(), d = z.cols();
+  if (grad_l)
+    t.grad_log_joint(z, *grad_l, l);
+  else
+    t.log_joint(z, l);
+  const double c = log_q_coefficient();
+  if (c != 0.0) {
+    scratch.log_q.resize(n);
+    q.log_q(phi, z, scratch.log_q.data());
+    for (std::size_t r = 0; r < n; ++r) l[r] -= c * scratch.log_q[r];
+    if (grad_l) {
+      q.grad_z_log_q(phi, z, scratch.grad_q);
+      for (std::size_t r = 0; r < n; ++r)
+        for (std::size_t i = 0; i < d; ++i) (*grad_l)(r, i) -= c * scratch.grad_q(r, i);
+    }
+  }
+  if (analytic_kl()) {  // l = log p(x, z) − log p(z), ∂l/∂z += Λ₀(z − m₀)
+    const GaussianPrior prior = *t.gaussian_prior();
+    const Matrix l0 = linalg::cholesky(prior.cov), prec = linalg::spd_inverse(prior.cov);
+    const double norm = 0.5 * linalg::logdet_from_cholesky(l0) + 0.5 * static_cast<double>(d) * std::log(2 * std::numbers::pi);
+    std::vector<double> u(d);
+    for (std::size_t r = 0; r < n; ++r) {
+      for (std::size_t i = 0; i < d; ++i) u[i] = z(r, i) - prior.mean[i];
+      double quad = 0;
+      for (std::size_t i = 0; i < d; ++i) {
+        double pu = 0;
+        for (std::size_t j = 0; j < d; ++j) pu += prec(i, j) * u[j];
+        quad += u[i] * pu;
+        if (grad_l) (*grad_l)(r, i) += pu;
+      }
+      l[r] -= -0.5 * quad - norm;
+    }
+  }
+}
+
+std::optional<AnalyticTerm> Objective::analytic_term(const Target& t, const Family& q, const double* phi) const {
+  if (!analytic_kl()) return std::nullopt;
+  // −KL(N(m, C) ‖ N(m₀, C₀)) = −½[tr(Λ₀C) + (m − m₀)ᵀΛ₀(m − m₀) − D + log|C₀| − log|C|];
+  // ∂/∂m = −Λ₀(m − m₀), ∂/∂C = −½(Λ₀ − C⁻¹).
+  const GaussianPrior prior = *t.gaussian_prior();
+  const GaussianMoments mom = *q.gaussian_moments(phi);
+  const std::size_t d = mom.mean.size();
+  const Matrix prec0 = linalg::spd_inverse(prior.cov), prec = linalg::spd_inverse(mom.cov);
+  std::vector<double> diff(d), gm(d, 0.0);
+  for (std::size_t i = 0; i < d; ++i) diff[i] = mom.mean[i] - prior.mean[i];
+  double trace = 0, quad = 0;
+  Matrix gc(d, d);
+  for (std::size_t i = 0; i < d; ++i)
+    for (std::size_t j = 0; j < d; ++j) {
+      trace += prec0(i, j) * mom.cov(j, i);
+      quad += diff[i] * prec0(i, j) * diff[j];
+      gm[i] -= prec0(i, j) * diff[j];
+      gc(i, j) = -0.5 * (prec0(i, j) - prec(i, j));
+    }
+  AnalyticTerm a;
+  a.value = -0.5 * (trace + quad - static_cast<double>(d) + linalg::logdet_from_cholesky(linalg::cholesky(prior.cov)) -
+                    linalg::logdet_from_cholesky(linalg::cholesky(mom.cov)));
+  a.grad.assign(q.num_params(), 0.0);
+  q.pullback_moments(phi, gm, gc, a.grad.data());
+  return a;
 }
 
 double log_mean_exp_weights(const double* l, std::size_t k, double gamma, double* w_tilde) {

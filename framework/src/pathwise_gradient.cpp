@@ -9,18 +9,8 @@ double pathwise_gradient(PathwiseRule rule, const Target& t, const Family& q, co
   const double c = o.log_q_coefficient(), gamma = o.weight_exponent();
   const std::size_t k = o.num_importance_samples(), n = samples * k, p = q.num_params(), d = q.dim();
   q.sample(phi, rng, n, ws.eps, ws.z);
-  ws.log_p.resize(n);
-  t.grad_log_joint(ws.z, ws.grad_z, ws.log_p.data());
-  ws.log_w.assign(ws.log_p.begin(), ws.log_p.end());
-  if (c != 0.0) {
-    ws.log_q.resize(n);
-    q.log_q(phi, ws.z, ws.log_q.data());
-    q.grad_z_log_q(phi, ws.z, ws.grad_q);
-    for (std::size_t r = 0; r < n; ++r) {
-      ws.log_w[r] -= c * ws.log_q[r];
-      for (std::size_t i = 0; i < d; ++i) ws.grad_z(r, i) -= c * ws.grad_q(r, i);  // ∂l/∂z
-    }
-  }
+  ws.log_w.resize(n);
+  o.log_weights(t, q, phi, ws.z, ws.log_weight_scratch, ws.log_w.data(), &ws.grad_z);  // l and ∂l/∂z
   ws.w_tilde.resize(n);
   ws.coef.resize(n);
   double value = 0;
@@ -49,8 +39,7 @@ double pathwise_gradient(PathwiseRule rule, const Target& t, const Family& q, co
   const double inv = 1.0 / static_cast<double>(samples);
   ws.row_weight.resize(n);
   for (std::size_t r = 0; r < n; ++r) ws.row_weight[r] = ws.w_tilde[r] * inv;
-  finish_gradient(t, ws.z, ws.row_weight, inv, p, ws, grad);
-  return value * inv;
+  return value * inv + finish_gradient(t, q, o, phi, ws.z, ws.row_weight, inv, ws, grad);
 }
 
 std::optional<std::string> pathwise_unsupported(const std::string& estimator, const Family& q) {

@@ -35,25 +35,27 @@ struct TaylorExpansion {
   }
 };
 
-TaylorExpansion expand(const Target& t, const Family& q, const double* phi, double c, EstimatorWorkspace& ws) {
+TaylorExpansion expand(const Target& t, const Family& q, const Objective& o, const double* phi, EstimatorWorkspace& ws) {
   const GaussianMoments mom = *q.gaussian_moments(phi);
   const std::size_t d = mom.mean.size();
   TaylorExpansion e{mom.mean, {}, Matrix(d, d), 0};
   ws.points.resize(1, d);
   std::copy(mom.mean.begin(), mom.mean.end(), ws.points.row(0));
-  double lp = 0;
   Matrix grad;
-  t.grad_log_joint(ws.points, grad, &lp);
-  t.hessian_log_joint(ws.points.row(0), e.h);
+  o.log_weights(t, q, phi, ws.points, ws.log_weight_scratch, &e.f0, &grad);  // f(m), ∇f(m)
   e.g.assign(grad.row(0), grad.row(0) + d);
-  e.f0 = lp;
-  if (c != 0.0) {  // −c·log q: gradient 0 at the mean, Hessian −c·(−Λ_q)
-    double lq = 0;
-    q.log_q(phi, ws.points, &lq);
-    e.f0 -= c * lq;
+  t.hessian_log_joint(ws.points.row(0), e.h);
+  // ∇²f = ∇² log p + c·Λ_q (from −c·log q) + Λ₀ (from −log p(z), analytic KL)
+  const double c = o.log_q_coefficient();
+  if (c != 0.0) {
     const Matrix prec = linalg::spd_inverse(mom.cov);
     for (std::size_t i = 0; i < d; ++i)
       for (std::size_t j = 0; j < d; ++j) e.h(i, j) += c * prec(i, j);
+  }
+  if (o.analytic_kl()) {
+    const Matrix prec0 = linalg::spd_inverse(t.gaussian_prior()->cov);
+    for (std::size_t i = 0; i < d; ++i)
+      for (std::size_t j = 0; j < d; ++j) e.h(i, j) += prec0(i, j);
   }
   return e;
 }
@@ -61,17 +63,11 @@ TaylorExpansion expand(const Target& t, const Family& q, const double* phi, doub
 // L̂ of `groups` groups of K fresh draws (and the f̃ correction): the values a baseline averages.
 void group_values(const TaylorExpansion* cv, const Target& t, const Family& q,
                   const Objective& o, const double* phi, Rng& rng, std::size_t groups, EstimatorWorkspace& ws) {
-  const double c = o.log_q_coefficient(), gamma = o.weight_exponent();
+  const double gamma = o.weight_exponent();
   const std::size_t k = o.num_importance_samples(), n = groups * k;
   q.sample(phi, rng, n, ws.eps, ws.z);
-  ws.log_p.resize(n);
-  t.log_joint(ws.z, ws.log_p.data());
-  ws.log_w.assign(ws.log_p.begin(), ws.log_p.end());
-  if (c != 0.0) {
-    ws.log_q.resize(n);
-    q.log_q(phi, ws.z, ws.log_q.data());
-    for (std::size_t r = 0; r < n; ++r) ws.log_w[r] -= c * ws.log_q[r];
-  }
+  ws.log_w.resize(n);
+  o.log_weights(t, q, phi, ws.z, ws.log_weight_scratch, ws.log_w.data(), nullptr);
   ws.w_tilde.resize(n);
   ws.bound.resize(groups);
   ws.f.resize(groups);
@@ -122,7 +118,7 @@ double score_function_gradient(const ScoreFunctionOptions& opt, const Target& t,
   const double c = o.log_q_coefficient();
   const std::size_t k = o.num_importance_samples(), n = samples * k, p = q.num_params();
   std::optional<TaylorExpansion> cv;
-  if (opt.delta_method) cv = expand(t, q, phi, c, ws);
+  if (opt.delta_method) cv = expand(t, q, o, phi, ws);
   const TaylorExpansion* cvp = cv ? &*cv : nullptr;
 
   if (opt.baseline == ScoreBaseline::moving_average && !ws.state_warm) {
@@ -194,7 +190,7 @@ double score_function_gradient(const ScoreFunctionOptions& opt, const Target& t,
   const double inv = 1.0 / static_cast<double>(samples);
   ws.row_weight.resize(n);
   for (std::size_t r = 0; r < n; ++r) ws.row_weight[r] = ws.w_tilde[r] * inv;
-  finish_gradient(t, ws.z, ws.row_weight, inv, p, ws, grad);
+  const double offset = finish_gradient(t, q, o, phi, ws.z, ws.row_weight, inv, ws, grad);
   if (cv) {  // + ∇_φ E_q[f̃]
     Matrix half_h = cv->h;
     for (std::size_t i = 0; i < half_h.rows() * half_h.cols(); ++i) half_h.data()[i] *= 0.5;
@@ -202,7 +198,7 @@ double score_function_gradient(const ScoreFunctionOptions& opt, const Target& t,
     q.pullback_moments(phi, cv->g, half_h, cg.data());
     for (std::size_t i = 0; i < p; ++i) grad[i] += cg[i];
   }
-  return value * inv;
+  return value * inv + offset;
 }
 
 }  // namespace vibench

@@ -17,6 +17,7 @@ struct EstimatorWorkspace {
   Matrix eps, z, grad_z, grad_q, per_sample;
   std::vector<double> log_p, log_q, f;
   std::vector<double> log_w, w_tilde, coef, prefix, suffix;  // K-sample objectives
+  LogWeightScratch log_weight_scratch;
   std::vector<double> bound, baseline, score_sum;          // score-function baselines
   Matrix points, h;                                        // extra evaluation points; a Hessian
   Matrix grad_theta;                                       // ∇_θ log p rows
@@ -47,10 +48,11 @@ class Estimator : public PluginBase {
                           std::size_t samples, EstimatorWorkspace& ws, double* grad) const = 0;
 };
 
-// The common last step of an estimate: scales the φ part grad[0, P) by phi_scale (1/S) and writes the θ part
-// grad[P, P + T) = Σ_r theta_weight[r]·∇_θ log p_θ(x, z_r). The θ-gradient of E[L̂_K] is
-// E[Σ_k w̃_k ∇_θ log p_θ(x, z_k)] for every estimator (z does not depend on θ), so theta_weight = w̃/S.
-void finish_gradient(const Target& t, const Matrix& z, const std::vector<double>& theta_weight, double phi_scale,
-                     std::size_t p, EstimatorWorkspace& ws, double* grad);
+// The common last step of an estimate: scales the φ part grad[0, P) by phi_scale (1/S), adds the objective's
+// analytic term (an analytic KL) to it, and writes the θ part grad[P, P + T) = Σ_r theta_weight[r]·∇_θ log p_θ(x, z_r).
+// The θ-gradient of E[L̂_K] is E[Σ_k w̃_k ∇_θ log p_θ(x, z_k)] for every estimator (z does not depend on θ),
+// so theta_weight = w̃/S. Returns the analytic term's value (0 without one), to add to the objective estimate.
+double finish_gradient(const Target& t, const Family& q, const Objective& o, const double* phi, const Matrix& z,
+                       const std::vector<double>& theta_weight, double phi_scale, EstimatorWorkspace& ws, double* grad);
 
 }  // namespace vibench

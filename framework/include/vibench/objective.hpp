@@ -11,6 +11,7 @@
 //   cubo:        c = 1, γ = n       (Dieng et al. 2017, χ upper bound (1/n) log E_q[w^n])
 // For K = 1 every L̂_1 = l_1, so its expectation is the ELBO (c = 1) whatever γ is.
 #include <optional>
+#include <string>
 #include <vector>
 
 #include "vibench/family.hpp"
@@ -19,11 +20,35 @@
 
 namespace vibench {
 
+// Scratch for Objective::log_weights (kept in an estimator's workspace so the hot loop does not allocate).
+struct LogWeightScratch {
+  std::vector<double> log_q, log_prior;
+  Matrix grad_q;
+};
+
+// −KL(q_φ ‖ p(z)) in closed form with its φ-gradient (the analytic part of the analytic-KL ELBO).
+struct AnalyticTerm {
+  double value = 0;
+  std::vector<double> grad;  // P entries
+};
+
 class Objective : public PluginBase {
  public:
   static constexpr const char* kind = "objective";
 
   virtual double log_q_coefficient() const = 0;                   // c above
+  // The ELBO as E_q[log p(x | z)] − KL(q ‖ p(z)) with the KL in closed form: then l_k = log p(x | z_k) and
+  // analytic_term() is added to every estimate (value and φ-gradient).
+  virtual bool analytic_kl() const { return false; }
+  // Why this objective cannot be computed for this target and family (nullopt if it can).
+  virtual std::optional<std::string> unsupported(const Target& t, const Family& q) const { return std::nullopt; }
+
+  // l(z_r) for every row of z — log p(x, z) − c·log q_φ(z), or log p(x | z) with an analytic KL — and, when
+  // grad_l is given, the path derivatives ∂l/∂z (φ held fixed).
+  void log_weights(const Target& t, const Family& q, const double* phi, const Matrix& z, LogWeightScratch& scratch,
+                   double* l, Matrix* grad_l) const;
+  // The analytic KL term at φ (nullopt unless analytic_kl()).
+  std::optional<AnalyticTerm> analytic_term(const Target& t, const Family& q, const double* phi) const;
   virtual std::size_t num_importance_samples() const { return 1; }  // K above
   virtual double weight_exponent() const { return 1.0; }           // γ above (used when K > 1)
 

@@ -29,6 +29,12 @@ struct GaussianExpectation {
   std::vector<double> grad_theta;  // ∇_θ of the value, one per model parameter
 };
 
+// A Gaussian prior p(z) = N(mean, cov) that is a factor of log p(x, z) = log p(z) + log p(x | z).
+struct GaussianPrior {
+  std::vector<double> mean;
+  Matrix cov;
+};
+
 class Target : public PluginBase {
  public:
   static constexpr const char* kind = "target";
@@ -55,6 +61,7 @@ class Target : public PluginBase {
   virtual bool hessian_log_joint(const double* z, Matrix& h) const { return false; }
 
   // Closed forms, where they exist.
+  virtual std::optional<GaussianPrior> gaussian_prior() const { return std::nullopt; }
   virtual std::optional<double> log_evidence() const { return std::nullopt; }
   virtual std::optional<GaussianPosterior> exact_posterior() const { return std::nullopt; }
   virtual std::optional<GaussianExpectation> gaussian_expectation(const std::vector<double>& mean,
