@@ -300,15 +300,18 @@ TEST_CASE("the binary Concrete density integrates to one and its samples match i
   }
 }
 
-TEST_CASE("the affine-coupling flow's density integrates to one and matches its sampler", "[family]") {
+TEST_CASE("flow densities integrate to one and match their samplers", "[family]") {
+  for (const char* flow : {"flow_affine_coupling", "flow_planar"}) {
+  INFO(flow);
   // 2-D trapezoid quadrature of exp(log q) (the inverse pass) over [−25, 25]², and the mean of the samples
   // (the forward pass) against the quadrature mean: both passes describe the same distribution. Parameters
-  // ~ N(0, 0.2²): scales stay within e^{±1}·e^{layers}, well inside the box [−25, 25]².
-  Config c = plugin_config("family", "family", "flow_affine_coupling", {{"layers", std::int64_t{3}}});
+  // ~ N(0, 0.2²) (plus init for the planar w): scales stay within e^{±1}·e^{layers}, inside the box [−25, 25]².
+  Config c = plugin_config("family", "family", flow, {{"layers", std::int64_t{3}}});
   auto q = make_plugin<Family>(Params(c, "family."), PluginContext{.dim = 2});
   std::vector<double> phi(q->num_params());
   Rng(21, 0, 0, streams::estimator).normals(phi.data(), phi.size());
-  for (double& x : phi) x *= 0.2;
+  const std::vector<double> base = q->init();
+  for (std::size_t i = 0; i < phi.size(); ++i) phi[i] = base[i] + 0.2 * phi[i];
   const std::size_t n = 2000;
   const double lo = -25, hi = 25, h = (hi - lo) / static_cast<double>(n);
   Matrix grid((n + 1) * (n + 1), 2);
@@ -333,4 +336,5 @@ TEST_CASE("the affine-coupling flow's density integrates to one and matches its 
   Moments m;
   for (std::size_t r = 0; r < z.rows(); ++r) m.add(z(r, 0));
   CHECK(std::abs(m.mean() - mean0) <= normal_critical_value(1 - 0.5e-4) * m.standard_error());
+  }
 }
