@@ -83,7 +83,7 @@ TEST_CASE("estimators that claim unbiasedness for K-sample objectives agree with
   // derivative of L̂_K at fixed noise. Two-sample z-test per component, independent streams (cell keys
   // 1 and 2): |m_e − m_ref| ≤ z·√(se_e² + se_ref²), z = Φ⁻¹(1 − 1e-4/(2P)) (Bonferroni, family-wise 1e-4).
   std::size_t checked = 0;
-  const std::size_t replicates = 40000;
+  const std::size_t replicates = 20000;
   for (const Config& fc : reparameterizable_families())
     for (const Config& oc : objective_configs(4)) {
       Config base = merge({linear_gaussian(2), fc, oc});
