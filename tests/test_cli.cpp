@@ -219,6 +219,54 @@ TEST_CASE("dry run prints the cells and runs nothing", "[cli]") {
   CHECK(!fs::exists(dir + "/out"));
 }
 
+TEST_CASE("incompatible combinations are shown by --dry-run and skipped with their reason", "[cli]") {
+  // reparam on a discrete family, vimco on a single-sample objective, an amortized family on a target
+  // without observations, a leave-one-out baseline with one sample: each cell is listed as SKIP with the
+  // plugin's reason, the run succeeds, and the results file stores it with status "skipped" and the reason.
+  std::string dir = fresh_dir("skip");
+  std::string yaml = write_file(dir + "/skip.yaml", R"(name: skip
+study: gradient_stats
+seed: 1
+replicates: 100
+fixed:
+  objective: expectation
+  point: {kind: init}
+zip:
+  - target: [bernoulli_toy, bernoulli_toy, quadratic, quadratic, bernoulli_toy]
+    family: [bernoulli, bernoulli, gaussian_affine_encoder, gaussian_diag, bernoulli]
+    estimator: [reparam, vimco, reparam, {name: score_function, baseline: leave_one_out}, score_function]
+)");
+  auto dry = run_cli("run " + yaml + " --out " + dir + "/out --dry-run");
+  REQUIRE(dry.code == 0);
+  INFO(dry.out);
+  CHECK(dry.out.find("reparam needs a reparameterizable family") != std::string::npos);
+  CHECK(dry.out.find("vimco needs a K-sample objective with k >= 2") != std::string::npos);
+  CHECK(dry.out.find("gaussian_affine_encoder needs a target with an observation x") != std::string::npos);
+  CHECK(dry.out.find("score_function needs samples >= 2 (this cell has 1)") != std::string::npos);
+  std::size_t skips = 0;
+  for (std::size_t pos = dry.out.find("SKIP"); pos != std::string::npos; pos = dry.out.find("SKIP", pos + 1)) ++skips;
+  CHECK(skips == 4);
+  auto run = run_cli("run " + yaml + " --out " + dir + "/out");
+  REQUIRE(run.code == 0);
+  auto lock = h5::hdf5_lock();
+  h5::Handle f = h5::open_file_readonly(dir + "/out/skip.h5");
+  h5::Handle cells = h5::open_group(f, "cells");
+  std::size_t skipped = 0, ok = 0;
+  for (const auto& id : h5::member_names(cells)) {
+    h5::Handle g = h5::open_group(cells, id);
+    const std::string status = h5::read_attr_string(g, "status");
+    if (status == "skipped") {
+      ++skipped;
+      CHECK(!h5::read_attr_string(g, "reason").empty());
+    } else {
+      CHECK(status == "ok");
+      ++ok;
+    }
+  }
+  CHECK(skipped == 4);
+  CHECK(ok == 1);
+}
+
 TEST_CASE("results file layout and provenance (DESIGN §7)", "[store]") {
   std::string dir = fresh_dir("layout");
   std::string yaml = write_file(dir + "/l.yaml", contract_yaml);
