@@ -338,3 +338,38 @@ TEST_CASE("flow densities integrate to one and match their samplers", "[family]"
   CHECK(std::abs(m.mean() - mean0) <= normal_critical_value(1 - 0.5e-4) * m.standard_error());
   }
 }
+
+TEST_CASE("the categorical Concrete density integrates to one over the simplex", "[family]") {
+  // C = 3, one block: y = (s, (1 − s)t, (1 − s)(1 − t)) with s = σ(a), t = σ(b), so
+  // dy₁dy₂ = (1 − s)·s(1 − s)·t(1 − t) da db; trapezoid rule on (a, b) ∈ [−30, 30]².
+  for (double lambda : {0.5, 1.0}) {
+    INFO("temperature " << lambda);
+    Config c = plugin_config("family", "family", "concrete",
+                             {{"kind", std::string("categorical")}, {"categories", std::int64_t{3}}, {"temperature", lambda}});
+    auto q = make_plugin<Family>(Params(c, "family."), PluginContext{.dim = 3});
+    const std::vector<double> phi{0.4, -0.3, 0.1};
+    const std::size_t n = 1500;
+    const double lo = -30, hi = 30, h = (hi - lo) / static_cast<double>(n);
+    Matrix y((n + 1) * (n + 1), 3);
+    std::vector<double> jac(y.rows());
+    for (std::size_t i = 0; i <= n; ++i)
+      for (std::size_t j = 0; j <= n; ++j) {
+        const double s = 1 / (1 + std::exp(-(lo + h * static_cast<double>(i))));
+        const double t = 1 / (1 + std::exp(-(lo + h * static_cast<double>(j))));
+        const std::size_t r = i * (n + 1) + j;
+        y(r, 0) = std::max(s, 1e-300);
+        y(r, 1) = std::max((1 - s) * t, 1e-300);
+        y(r, 2) = std::max((1 - s) * (1 - t), 1e-300);
+        jac[r] = (1 - s) * s * (1 - s) * t * (1 - t);
+      }
+    std::vector<double> lq(y.rows());
+    q->log_q(phi.data(), y, lq.data());
+    double total = 0;
+    for (std::size_t i = 0; i <= n; ++i)
+      for (std::size_t j = 0; j <= n; ++j) {
+        const std::size_t r = i * (n + 1) + j;
+        total += (i == 0 || i == n ? 0.5 : 1.0) * (j == 0 || j == n ? 0.5 : 1.0) * std::exp(lq[r]) * jac[r];
+      }
+    CHECK(total * h * h == Approx(1.0).epsilon(1e-5));
+  }
+}
