@@ -42,8 +42,15 @@ figures: deps
 	@set -e; for p in $(FIGURE_SCRIPTS); do \
 	  echo "== $$p"; $(PY) $$p --results $(RESULTS); done
 
+# The PyTorch baseline is needed by `make bench` only.
+BENCH_PACKAGES := python3-torch
+
 bench: build
-	./$(BUILD)/bench/vibench_bench --benchmark_counters_tabular=true
+	@missing=$$(for p in $(BENCH_PACKAGES); do \
+	  dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q "install ok installed" || echo $$p; done); \
+	if [ -n "$$missing" ]; then $(SUDO) apt-get update -q && \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q --no-install-recommends $$missing; fi
+	$(PY) bench/run_bench.py --build $(BUILD)
 
 clean:
 	rm -rf $(BUILD)

@@ -1,49 +1,90 @@
-// Micro-benchmarks (Google Benchmark). The side-by-side PyTorch comparison is a later issue.
+// Micro-benchmarks (Google Benchmark), one thread each: cost per gradient estimate of the estimators of the
+// gradient_stats workloads on linear_gaussian (gaussian_diag, ELBO or IWAE-K), the cost of generating the same
+// normals alone (the RNG floor), and Philox throughput. Names are workload keys shared with
+// bench/torch_baseline.py, which times the same workloads in PyTorch; bench/run_bench.py joins the two.
 #include <benchmark/benchmark.h>
 
 #include "vibench/cell_plugins.hpp"
+#include "vibench/grid.hpp"
 #include "vibench/rng.hpp"
 
 using namespace vibench;
 
-static void BM_PhiloxNormals(benchmark::State& state) {
-  std::vector<double> out(static_cast<std::size_t>(state.range(0)));
+namespace {
+
+// A fully resolved cell: every parameter at its default, then the overrides (dotted keys).
+Config resolved_cell(const std::map<std::string, std::string>& slots, const Config& overrides) {
+  const Location here{"<bench>", 0, 0};
+  RawNode node = RawNode::make_map(here);
+  std::vector<ParamSpec> specs;
+  for (const auto& [slot, name] : slots) {
+    node.set(slot, RawNode::make_scalar(name, here), here);
+    specs.push_back(ParamSpec::plugin(slot, slot, std::nullopt, ""));
+  }
+  Config c;
+  std::map<std::string, Location> locations;
+  resolve_params(node, specs, "", c, locations);
+  for (const auto& [k, v] : overrides) c[k] = v;
+  return c;
+}
+
+void run_estimates(benchmark::State& state, const char* estimator, const char* objective, std::int64_t k) {
+  const auto d = state.range(0), s = state.range(1);
+  Config over{{"target.dim", d}, {"target.data_seed", std::int64_t{1}}};
+  if (k > 1) over["objective.k"] = k;
+  CellPlugins p = build_cell_plugins(resolved_cell(
+      {{"target", "linear_gaussian"}, {"family", "gaussian_diag"}, {"objective", objective}, {"estimator", estimator}}, over));
+  std::vector<double> phi = p.family->init(), grad(phi.size() + p.target->num_model_params());
+  EstimatorWorkspace ws;
+  std::uint64_t rep = 0;
+  for (auto _ : state) {
+    Rng rng(1, 2, rep++, streams::estimator);
+    benchmark::DoNotOptimize(
+        p.estimator->estimate(*p.target, *p.family, *p.objective, phi.data(), rng, static_cast<std::size_t>(s), ws, grad.data()));
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+
+}  // namespace
+
+// estimate/<estimator>/D/S (ELBO, K = 1)
+static void BM_Estimate(benchmark::State& state, const char* estimator) { run_estimates(state, estimator, "elbo", 1); }
+BENCHMARK_CAPTURE(BM_Estimate, reparam, "reparam")->ArgsProduct({{2, 20, 200}, {1, 10, 100}})->ArgNames({"D", "S"});
+BENCHMARK_CAPTURE(BM_Estimate, score_function, "score_function")->ArgsProduct({{2, 20, 200}, {1, 10, 100}})->ArgNames({"D", "S"});
+
+// estimate_iwae/<estimator>/D/K (IWAE-K, S = 1): the K draws are the samples
+static void BM_EstimateIwae(benchmark::State& state, const char* estimator) {
+  const auto k = state.range(1);
+  state.SetLabel("K=" + std::to_string(k));
+  benchmark::State* st = &state;
+  // objective.k = K with S = 1: reuse run_estimates with range(1) as K
+  const auto d = st->range(0);
+  Config over{{"target.dim", d}, {"target.data_seed", std::int64_t{1}}, {"objective.k", k}};
+  CellPlugins p = build_cell_plugins(resolved_cell(
+      {{"target", "linear_gaussian"}, {"family", "gaussian_diag"}, {"objective", "iwae"}, {"estimator", estimator}}, over));
+  std::vector<double> phi = p.family->init(), grad(phi.size() + p.target->num_model_params());
+  EstimatorWorkspace ws;
+  std::uint64_t rep = 0;
+  for (auto _ : state) {
+    Rng rng(1, 2, rep++, streams::estimator);
+    benchmark::DoNotOptimize(p.estimator->estimate(*p.target, *p.family, *p.objective, phi.data(), rng, 1, ws, grad.data()));
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK_CAPTURE(BM_EstimateIwae, iwae, "iwae")->ArgsProduct({{2, 20, 200}, {10, 100, 1000}})->ArgNames({"D", "K"});
+BENCHMARK_CAPTURE(BM_EstimateIwae, dreg, "dreg")->ArgsProduct({{2, 20, 200}, {10, 100, 1000}})->ArgNames({"D", "K"});
+
+// normals/D/S: the S·D standard normals an estimate needs, alone (the floor of a reparam estimate)
+static void BM_Normals(benchmark::State& state) {
+  std::vector<double> out(static_cast<std::size_t>(state.range(0) * state.range(1)));
   std::uint64_t rep = 0;
   for (auto _ : state) {
     Rng rng(1, 2, rep++, streams::estimator);
     rng.normals(out.data(), out.size());
     benchmark::DoNotOptimize(out.data());
   }
-  state.SetItemsProcessed(state.iterations() * state.range(0));
+  state.SetItemsProcessed(state.iterations() * state.range(0) * state.range(1));
 }
-BENCHMARK(BM_PhiloxNormals)->Arg(1)->Arg(20)->Arg(200)->Arg(2000);
-
-// Cost of one gradient estimate on linear_gaussian with gaussian_diag, ELBO, S samples.
-static void BM_Estimate(benchmark::State& state, const char* estimator) {
-  Config cell{{"target.name", std::string("linear_gaussian")},
-              {"target.dim", std::int64_t{state.range(0)}},
-              {"target.obs_dim", std::int64_t{0}},
-              {"target.data_seed", std::int64_t{1}},
-              {"target.A", std::vector<double>{}},
-              {"target.b", std::vector<double>{}},
-              {"target.noise_var", std::vector<double>{}},
-              {"target.x", std::vector<double>{}},
-              {"family.name", std::string("gaussian_diag")},
-              {"family.parameterization", std::string("mean_log_sigma")},
-              {"objective.name", std::string("elbo")},
-              {"estimator.name", std::string(estimator)}};
-  CellPlugins p = build_cell_plugins(cell);
-  std::vector<double> phi(p.family->num_params(), 0.0), grad(phi.size());
-  EstimatorWorkspace ws;
-  const auto samples = static_cast<std::size_t>(state.range(1));
-  std::uint64_t rep = 0;
-  for (auto _ : state) {
-    Rng rng(1, 2, rep++, streams::estimator);
-    benchmark::DoNotOptimize(p.estimator->estimate(*p.target, *p.family, *p.objective, phi.data(), rng, samples, ws, grad.data()));
-  }
-  state.SetItemsProcessed(state.iterations());
-}
-BENCHMARK_CAPTURE(BM_Estimate, reparam, "reparam")->ArgsProduct({{2, 20, 200}, {1, 10, 100}});
-BENCHMARK_CAPTURE(BM_Estimate, score_function, "score_function")->ArgsProduct({{2, 20, 200}, {1, 10, 100}});
+BENCHMARK(BM_Normals)->ArgsProduct({{2, 20, 200}, {1, 10, 100, 1000}})->ArgNames({"D", "S"});
 
 BENCHMARK_MAIN();

@@ -1,0 +1,130 @@
+"""`make bench`: vibench's Google Benchmark workloads and the PyTorch baseline in the same run, joined into one
+table of ratios (PyTorch time / vibench time per gradient estimate, both on the same number of threads),
+plus the RNG floor (estimate cost / cost of its normals alone) and the 1- vs 2-thread speed-up of a grid run
+(with a bitwise comparison of the two results files). Writes bench/results.json, bench/RESULTS.md and
+bench/ratios.png. Ratios, not absolute times, are the claims.
+"""
+import argparse
+import hashlib
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+
+import h5py
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def cpp_results(binary, min_time):
+    with tempfile.NamedTemporaryFile(suffix=".json") as out:
+        subprocess.run([binary, f"--benchmark_min_time={min_time}", "--benchmark_format=console",
+                        f"--benchmark_out={out.name}", "--benchmark_out_format=json"], check=True,
+                       stdout=subprocess.DEVNULL)
+        data = json.load(open(out.name))
+    times = {}
+    for b in data["benchmarks"]:
+        scale = {"ns": 1, "us": 1e3, "ms": 1e6, "s": 1e9}[b["time_unit"]]
+        times[b["name"]] = b["real_time"] * scale
+    return times, data["context"]
+
+
+def metrics_digest(path):
+    """SHA-256 over every float dataset of every cell, in sorted order (bitwise comparison of two runs)."""
+    h = hashlib.sha256()
+    with h5py.File(path, "r") as f:
+        for cid in sorted(f["cells"]):
+            for name in sorted(f["cells"][cid]):
+                ds = f["cells"][cid][name]
+                if ds.dtype.kind == "f":
+                    h.update(np.ascontiguousarray(ds[()]).tobytes())
+    return h.hexdigest()
+
+
+def parallel_speedup(vibench, yaml):
+    out = {}
+    for threads in (1, 2):
+        with tempfile.TemporaryDirectory() as d:
+            start = time.perf_counter()
+            subprocess.run([vibench, "run", yaml, "--out", d, "--threads", str(threads), "--fresh"], check=True,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            seconds = time.perf_counter() - start
+            name = os.path.splitext(os.path.basename(yaml))[0]
+            out[threads] = (seconds, metrics_digest(os.path.join(d, name + ".h5")))
+    return out
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--build", default="build")
+    ap.add_argument("--min-time", type=float, default=0.2)
+    ap.add_argument("--grid", default=os.path.join(HERE, "..", "experiments", "estimator_variance.yaml"))
+    args = ap.parse_args()
+    cpp, context = cpp_results(os.path.join(args.build, "bench", "vibench_bench"), args.min_time)
+    with tempfile.NamedTemporaryFile(suffix=".json") as out:
+        subprocess.run([sys.executable, os.path.join(HERE, "torch_baseline.py"), "--threads", "1", "--out", out.name,
+                        "--min-seconds", str(args.min_time)], check=True)
+        torch_data = json.load(open(out.name))
+    torch_t = {r["name"]: r["ns_per_estimate"] for r in torch_data["results"]}
+
+    rows = []
+    for name, t_cpp in cpp.items():
+        if name in torch_t:
+            rows.append({"workload": name, "vibench_ns": t_cpp, "torch_ns": torch_t[name], "ratio": torch_t[name] / t_cpp})
+    floor = []
+    for name, t in cpp.items():
+        if name.startswith("BM_Estimate/reparam/"):
+            normals = cpp.get(name.replace("BM_Estimate/reparam/", "BM_Normals/"))
+            if normals:
+                floor.append({"workload": name, "estimate_over_normals": t / normals})
+    par = parallel_speedup(os.path.join(args.build, "vibench"), args.grid)
+    speedup, identical = par[1][0] / par[2][0], par[1][1] == par[2][1]
+
+    est = [r for r in rows if not r["workload"].startswith("BM_Normals")]
+    machine = f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores; " \
+              f"{context.get('num_cpus')} CPUs at {context.get('mhz_per_cpu')} MHz (Google Benchmark context)"
+    lines = ["# Benchmark results (last `make bench`)", "",
+             f"Machine: {machine}. One thread for both sides (per-core comparison); PyTorch {torch_data['torch']}, "
+             "float64, vectorized over replicates and samples.", "",
+             "| workload | vibench ns/estimate | PyTorch ns/estimate | PyTorch / vibench |", "|---|---:|---:|---:|"]
+    for r in rows:
+        lines.append(f"| {r['workload']} | {r['vibench_ns']:.0f} | {r['torch_ns']:.0f} | {r['ratio']:.2f} |")
+    ratios = np.array([r["ratio"] for r in est])
+    lines += ["", f"Gradient-estimate workloads: PyTorch/vibench ratio median {np.median(ratios):.2f}, "
+              f"min {ratios.min():.2f}, max {ratios.max():.2f} (goal: >= 10).", "",
+              "RNG floor: reparam estimate / its normals alone (goal: <= 3)", "", "| workload | ratio |", "|---|---:|"]
+    lines += [f"| {f['workload']} | {f['estimate_over_normals']:.2f} |" for f in floor]
+    lines += ["", f"Parallel: `{os.path.relpath(args.grid, os.path.join(HERE, '..'))}` on 1 vs 2 threads: speed-up "
+              f"{speedup:.2f} (goal: >= 1.8); metric datasets bitwise identical: {identical}."]
+    text = "\n".join(lines) + "\n"
+    print(text)
+    open(os.path.join(HERE, "RESULTS.md"), "w").write(text)
+    json.dump({"context": context, "torch": torch_data["torch"], "rows": rows, "floor": floor,
+               "parallel_speedup": speedup, "parallel_identical": identical},
+              open(os.path.join(HERE, "results.json"), "w"), indent=1)
+
+    fig, ax = plt.subplots(figsize=(9, 0.22 * len(est) + 1.5), constrained_layout=True)
+    ax.barh([r["workload"].replace("BM_", "") for r in est], ratios, color="tab:blue")
+    ax.axvline(1, color="k", lw=0.8)
+    ax.axvline(10, color="tab:red", lw=0.8, ls="--", label="goal: 10x")
+    ax.set_xscale("log")
+    ax.set_xlabel("PyTorch time / vibench time per gradient estimate (1 thread each)")
+    ax.invert_yaxis()
+    ax.legend(fontsize=8)
+    ax.tick_params(axis="y", labelsize=6.5)
+    fig.savefig(os.path.join(HERE, "ratios.png"), dpi=120)
+    if not identical:
+        print("1- and 2-thread results differ: determinism broken")
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()
