@@ -3,6 +3,7 @@
 #include <iostream>
 #include <map>
 #include <set>
+#include <sstream>
 
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
@@ -182,6 +183,19 @@ int main(int argc, char** argv) {
   run->add_option("--out,-o", run_opts.out_dir, "Output directory (default: results)");
   run->add_flag("--dry-run", run_opts.dry_run, "Print the expanded cells and their ids; run nothing");
   run->add_flag("--fresh", run_opts.fresh, "Discard earlier results and parts of this experiment before running");
+  std::string shard_text;
+  run->add_option("--shard", shard_text,
+                  "Run only share i of N (cells with index % N == i), writing parts for `vibench merge`; default: "
+                  "from the launcher's environment (mpirun, Slurm), else 0/1");
+
+  RunOptions merge_opts;
+  merge_opts.command_line = command_line;
+  std::string merge_file;
+  auto* merge = app.add_subcommand("merge", "Assemble <out>/<name>.h5 from the part files of all shards of a run");
+  merge->add_option("file", merge_file, "Experiment YAML file (the same one the shards ran)")->required()->check(CLI::ExistingFile);
+  merge->add_option("--scale", merge_opts.overrides.scale, "The --scale the shards used");
+  merge->add_option("--set", merge_opts.overrides.sets, "The --set overrides the shards used");
+  merge->add_option("--out,-o", merge_opts.out_dir, "Output directory of the shards (default: results)");
 
   std::string list_kind;
   auto* list = app.add_subcommand("list", "List registered plugins, optionally of one kind");
@@ -202,7 +216,23 @@ int main(int argc, char** argv) {
     int code = app.exit(e);
     return code == 0 ? 0 : 2;
   }
-  if (*run) return run_experiment_command(run_file, run_opts, std::cout, std::cerr);
+  if (*run) {
+    if (!shard_text.empty()) {
+      int i = -1, n = 0;
+      char slash = 0;
+      std::istringstream in(shard_text);
+      if (!(in >> i >> slash >> n) || slash != '/' || !in.eof() || n < 1 || i < 0 || i >= n) {
+        std::cerr << "vibench: error: --shard expects i/N with 0 <= i < N, got '" << shard_text << "'\n";
+        return 2;
+      }
+      run_opts.shard = Shard{i, n};
+    } else if (std::string source; auto env = launcher_shard(&source)) {
+      run_opts.shard = *env;
+      std::cerr << "[vibench] shard " << env->index << "/" << env->count << " from " << source << "\n";
+    }
+    return run_experiment_command(run_file, run_opts, std::cout, std::cerr);
+  }
+  if (*merge) return merge_experiment_command(merge_file, merge_opts, std::cout, std::cerr);
   if (*list) return cmd_list(list_kind);
   if (*describe) return cmd_describe(describe_name);
   if (*inspect) return cmd_inspect(inspect_file, inspect_cell);

@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdlib>
 #include <cstdio>
 #include <ctime>
 #include <filesystem>
@@ -10,6 +11,7 @@
 #include <mutex>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <tbb/blocked_range.h>
 #include <tbb/info.h>
 #include <tbb/parallel_for.h>
@@ -72,6 +74,38 @@ void print_dry_run(const Experiment& ex, std::ostream& out) {
 
 }  // namespace
 
+std::optional<Shard> launcher_shard(std::string* source) {
+  auto get = [](const char* name) -> std::optional<long> {
+    const char* v = std::getenv(name);
+    if (!v || !*v) return std::nullopt;
+    char* end = nullptr;
+    const long x = std::strtol(v, &end, 10);
+    if (*end != '\0') return std::nullopt;
+    return x;
+  };
+  struct Pair {
+    const char *rank, *size;
+  };
+  for (const Pair& p : {Pair{"OMPI_COMM_WORLD_RANK", "OMPI_COMM_WORLD_SIZE"}, Pair{"PMI_RANK", "PMI_SIZE"},
+                        Pair{"SLURM_PROCID", "SLURM_NTASKS"}}) {
+    auto rank = get(p.rank), size = get(p.size);
+    if (rank && size && *size > 1 && *rank >= 0 && *rank < *size) {
+      if (source) *source = fmt::format("{}/{}", p.rank, p.size);
+      return Shard{static_cast<int>(*rank), static_cast<int>(*size)};
+    }
+  }
+  // Job arrays number tasks from SLURM_ARRAY_TASK_MIN (often 0 or 1).
+  auto task = get("SLURM_ARRAY_TASK_ID"), count = get("SLURM_ARRAY_TASK_COUNT"), first = get("SLURM_ARRAY_TASK_MIN");
+  if (task && count && *count > 1) {
+    const long index = *task - first.value_or(0);
+    if (index >= 0 && index < *count) {
+      if (source) *source = "SLURM_ARRAY_TASK_ID/SLURM_ARRAY_TASK_COUNT";
+      return Shard{static_cast<int>(index), static_cast<int>(*count)};
+    }
+  }
+  return std::nullopt;
+}
+
 std::string utc_now() {
   std::time_t t = std::time(nullptr);
   char buf[32];
@@ -108,6 +142,50 @@ Provenance make_provenance(const Experiment& ex, const RunOptions& options, int 
   };
 }
 
+int merge_experiment_command(const std::string& path, const RunOptions& options, std::ostream& out, std::ostream& err) {
+  Experiment ex;
+  try {
+    ex = load_experiment(path, options.overrides);
+  } catch (const ConfigError& e) {
+    err << "vibench: error: " << e.what() << "\n";
+    return 2;
+  }
+  const std::string started = utc_now();
+  ResultStore store(options.out_dir, ex.name);
+  std::vector<std::string> notes;
+  std::map<std::string, CellSource> done = store.scan_finished(ex, notes);
+  for (const auto& n : notes) err << "[vibench] note: " << n << "\n";
+  std::vector<std::string> missing;
+  std::size_t skipped = 0;
+  for (const Cell& c : ex.cells) {
+    if (c.skip_reason)
+      ++skipped;
+    else if (!done.count(c.id))
+      missing.push_back(fmt::format("{} ({})", c.index, c.id));
+  }
+  if (!missing.empty()) {
+    err << fmt::format("vibench: error: {} of {} cells are not finished yet (first: {}); run the missing shards, then merge again\n",
+                       missing.size(), ex.cells.size() - skipped,
+                       fmt::join(missing.begin(), missing.begin() + static_cast<long>(std::min<std::size_t>(5, missing.size())), ", "));
+    return 1;
+  }
+  const bool parts = std::any_of(done.begin(), done.end(), [&](const auto& kv) { return kv.second.file != store.final_path(); });
+  if (!parts && std::filesystem::exists(store.final_path())) {
+    err << fmt::format("[vibench] {} is already complete; nothing to merge\n", store.final_path());
+    return 0;
+  }
+  try {
+    store.assemble(ex, make_provenance(ex, options, 0, started), done);
+  } catch (const std::exception& e) {
+    err << "vibench: error: writing " << store.final_path() << ": " << e.what() << "\n";
+    return 1;
+  }
+  store.remove_parts();
+  err << fmt::format("[vibench] merged {} cells ({} skipped) into {}\n", ex.cells.size() - skipped, skipped, store.final_path());
+  (void)out;
+  return 0;
+}
+
 int run_experiment_command(const std::string& path, const RunOptions& options, std::ostream& out, std::ostream& err) {
   Experiment ex;
   try {
@@ -130,23 +208,30 @@ int run_experiment_command(const std::string& path, const RunOptions& options, s
   std::vector<std::string> notes;
   std::map<std::string, CellSource> done = store.scan_finished(ex, notes);
   for (const auto& n : notes) err << "[vibench] note: " << n << "\n";
+  const Shard shard = options.shard;
+  const bool sharded = shard.count > 1;
+  auto mine = [&](const Cell& c) { return c.index % static_cast<std::size_t>(shard.count) == static_cast<std::size_t>(shard.index); };
   std::vector<const Cell*> pending;
   std::size_t skipped = 0;
   for (const Cell& c : ex.cells) {
     if (c.skip_reason) {
       ++skipped;
-      err << fmt::format("[vibench] skipping cell {} ({}): {}\n", c.index, c.id, *c.skip_reason);
-    } else if (!done.count(c.id)) {
+      if (mine(c)) err << fmt::format("[vibench] skipping cell {} ({}): {}\n", c.index, c.id, *c.skip_reason);
+    } else if (!done.count(c.id) && mine(c)) {
       pending.push_back(&c);
     }
   }
+  if (sharded)
+    err << fmt::format("[vibench] shard {}/{}: {} of {} cells are this shard's, {} to run\n", shard.index, shard.count,
+                       std::count_if(ex.cells.begin(), ex.cells.end(), [&](const Cell& c) { return mine(c) && !c.skip_reason; }),
+                       ex.cells.size() - skipped, pending.size());
   bool all_in_final = std::all_of(done.begin(), done.end(), [&](const auto& kv) { return kv.second.file == store.final_path(); });
-  if (pending.empty() && all_in_final && std::filesystem::exists(store.final_path())) {
+  if (!sharded && pending.empty() && all_in_final && std::filesystem::exists(store.final_path())) {
     err << fmt::format("[vibench] all {} cells of '{}' are already in {}; nothing to do (use --fresh to recompute)\n",
                        ex.cells.size() - skipped, ex.name, store.final_path());
     return 0;
   }
-  if (!done.empty())
+  if (!done.empty() && !sharded)
     err << fmt::format("[vibench] resuming: {} of {} cells already finished\n", done.size(), ex.cells.size() - skipped);
 
   std::unique_ptr<Study> study = make_plugin<Study>(Params(Config{{"name", ex.study}}, ""));
@@ -185,6 +270,11 @@ int run_experiment_command(const std::string& path, const RunOptions& options, s
     err << fmt::format("vibench: {} cell(s) failed; {} finished cell(s) are kept in {}; re-run to retry the rest\n",
                        failures.size(), done.size(), store.parts_dir());
     return 1;
+  }
+  if (sharded) {
+    err << fmt::format("[vibench] shard {}/{} done; when every shard has finished: vibench merge {} --out {}\n",
+                       shard.index, shard.count, path, options.out_dir);
+    return 0;
   }
   try {
     store.assemble(ex, make_provenance(ex, options, threads, started), done);

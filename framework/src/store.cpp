@@ -1,5 +1,8 @@
 #include "vibench/store.hpp"
 
+#include <signal.h>
+#include <unistd.h>
+
 #include <unistd.h>
 
 #include <cmath>
@@ -140,6 +143,24 @@ std::map<std::string, Value> index_row(hid_t g, const Cell& cell) {
   return row;
 }
 
+// "<file>.tmp.<host>.<pid>": unique per writer, so shards sharing a parts directory never collide.
+std::string this_host() {
+  char host[256] = {0};
+  ::gethostname(host, sizeof host - 1);
+  return host;
+}
+std::string temp_suffix() { return fmt::format(".tmp.{}.{}", this_host(), ::getpid()); }
+bool is_stale_temp(const std::string& filename) {
+  const auto at = filename.find(".tmp.");
+  if (at == std::string::npos) return false;
+  const std::string rest = filename.substr(at + 5);
+  const auto dot = rest.rfind('.');
+  if (dot == std::string::npos) return true;  // an old-style temp name: nobody writes those any more
+  if (rest.substr(0, dot) != this_host()) return false;  // another host's writer: not ours to judge
+  const long pid = std::strtol(rest.c_str() + dot + 1, nullptr, 10);
+  return pid <= 0 || (::kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH);
+}
+
 void atomic_replace(const std::string& tmp, const std::string& final_path) {
   h5::fsync_path(tmp);
   if (std::rename(tmp.c_str(), final_path.c_str()) != 0)
@@ -159,8 +180,9 @@ std::map<std::string, CellSource> ResultStore::scan_finished(const Experiment& e
   std::map<std::string, CellSource> done;
   auto lock = h5::hdf5_lock();
   if (fs::is_directory(parts_dir_)) {
+    // Temporary parts of processes that died on this host (other shards may be writing theirs right now).
     for (const auto& entry : fs::directory_iterator(parts_dir_))
-      if (entry.path().filename().string().find(".tmp") != std::string::npos) fs::remove(entry.path());
+      if (is_stale_temp(entry.path().filename().string())) fs::remove(entry.path());
     for (const Cell& cell : ex.cells) {
       if (cell.skip_reason) continue;
       const std::string path = (fs::path(parts_dir_) / (cell.id + ".h5")).string();
@@ -199,7 +221,7 @@ std::map<std::string, CellSource> ResultStore::scan_finished(const Experiment& e
 CellSource ResultStore::write_part(const Experiment& ex, const Cell& cell, const CellResult& result,
                                    double wall_seconds) const {
   const std::string path = (fs::path(parts_dir_) / (cell.id + ".h5")).string();
-  const std::string tmp = path + ".tmp";
+  const std::string tmp = path + temp_suffix();
   {
     auto lock = h5::hdf5_lock();
     fs::create_directories(parts_dir_);
@@ -221,7 +243,7 @@ CellSource ResultStore::write_part(const Experiment& ex, const Cell& cell, const
 
 void ResultStore::assemble(const Experiment& ex, const Provenance& root_attrs,
                            const std::map<std::string, CellSource>& done) const {
-  const std::string tmp = final_path_ + fmt::format(".tmp.{}", ::getpid());
+  const std::string tmp = final_path_ + temp_suffix();
   {
     auto lock = h5::hdf5_lock();
     fs::create_directories(out_dir_.empty() ? "." : out_dir_);
