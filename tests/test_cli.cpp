@@ -298,6 +298,24 @@ TEST_CASE("shards (explicit and from launcher variables) merge into the single-p
   CHECK(run_cli("run " + yaml + out + " --shard 3/3", "badshard").code == 2);
 }
 
+TEST_CASE("a second run on the same output refuses while the first holds the lock", "[cli]") {
+  std::string dir = fresh_dir("lock");
+  std::string yaml = write_file(dir + "/slow.yaml", slow_yaml);
+  auto r = run_shell("(" + std::string(VIBENCH_BINARY) + " run " + yaml + " --out " + dir + "/out --threads 1 2>" + dir +
+                         "/first.err & sleep 0.5; " + VIBENCH_BINARY + " run " + yaml + " --out " + dir +
+                         "/out --threads 1; echo second=$?; wait $!; echo first=$?)",
+                     "lock");
+  INFO(r.out << r.err);
+  CHECK(r.out.find("second=1") != std::string::npos);
+  CHECK(r.out.find("first=0") != std::string::npos);
+  CHECK(r.err.find("another vibench run is writing 'slow'") != std::string::npos);
+  CHECK(fs::exists(dir + "/out/slow.h5"));
+  CHECK(!fs::exists(dir + "/out/.slow.parts"));  // the lock lived in the parts directory, removed with it
+  auto again = run_cli("run " + yaml + " --out " + dir + "/out", "lock_again");
+  CHECK(again.code == 0);
+  CHECK(!fs::exists(dir + "/out/.slow.parts"));
+}
+
 TEST_CASE("results file layout and provenance (DESIGN §7)", "[store]") {
   std::string dir = fresh_dir("layout");
   std::string yaml = write_file(dir + "/l.yaml", contract_yaml);

@@ -152,6 +152,12 @@ int merge_experiment_command(const std::string& path, const RunOptions& options,
   }
   const std::string started = utc_now();
   ResultStore store(options.out_dir, ex.name);
+  auto lock = store.try_lock("lock");
+  if (!lock) {
+    err << fmt::format("vibench: error: a vibench run is writing '{}' into {}; merge when it has finished\n", ex.name,
+                       options.out_dir);
+    return 1;
+  }
   std::vector<std::string> notes;
   std::map<std::string, CellSource> done = store.scan_finished(ex, notes);
   for (const auto& n : notes) err << "[vibench] note: " << n << "\n";
@@ -172,6 +178,7 @@ int merge_experiment_command(const std::string& path, const RunOptions& options,
   const bool parts = std::any_of(done.begin(), done.end(), [&](const auto& kv) { return kv.second.file != store.final_path(); });
   if (!parts && std::filesystem::exists(store.final_path())) {
     err << fmt::format("[vibench] {} is already complete; nothing to merge\n", store.final_path());
+    store.remove_parts();  // only our lock file is there
     return 0;
   }
   try {
@@ -203,7 +210,21 @@ int run_experiment_command(const std::string& path, const RunOptions& options, s
   const auto t0 = std::chrono::steady_clock::now();
   const int threads = options.threads > 0 ? options.threads : tbb::info::default_concurrency();
   ResultStore store(options.out_dir, ex.name);
-  if (options.fresh) store.remove_all();
+  const std::string lock_name = options.shard.count > 1 ? fmt::format("lock.shard-{}-of-{}", options.shard.index, options.shard.count)
+                                                        : std::string("lock");
+  std::optional<ResultStore::Lock> lock;
+  try {
+    if (options.fresh) store.remove_all();
+    lock = store.try_lock(lock_name);
+  } catch (const std::exception& e) {
+    err << "vibench: error: " << e.what() << "\n";
+    return 1;
+  }
+  if (!lock) {
+    err << fmt::format("vibench: error: another vibench run is writing '{}' into {} (lock {}/{} is held); wait for it "
+                       "to finish, or use another --out\n", ex.name, options.out_dir, store.parts_dir(), lock_name);
+    return 1;
+  }
 
   std::vector<std::string> notes;
   std::map<std::string, CellSource> done = store.scan_finished(ex, notes);
@@ -229,6 +250,7 @@ int run_experiment_command(const std::string& path, const RunOptions& options, s
   if (!sharded && pending.empty() && all_in_final && std::filesystem::exists(store.final_path())) {
     err << fmt::format("[vibench] all {} cells of '{}' are already in {}; nothing to do (use --fresh to recompute)\n",
                        ex.cells.size() - skipped, ex.name, store.final_path());
+    store.remove_parts();  // only our lock file is there
     return 0;
   }
   if (!done.empty() && !sharded)

@@ -1,6 +1,8 @@
 #include "vibench/store.hpp"
 
+#include <fcntl.h>
 #include <signal.h>
+#include <sys/file.h>
 #include <unistd.h>
 
 #include <unistd.h>
@@ -270,6 +272,22 @@ void ResultStore::assemble(const Experiment& ex, const Provenance& root_attrs,
     write_index(f, rows);
   }
   atomic_replace(tmp, final_path_);
+}
+
+ResultStore::Lock::~Lock() {
+  if (fd_ >= 0) ::close(fd_);  // closing releases the flock
+}
+
+std::optional<ResultStore::Lock> ResultStore::try_lock(const std::string& lock_name) const {
+  fs::create_directories(parts_dir_);
+  const std::string path = (fs::path(parts_dir_) / lock_name).string();
+  const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (fd < 0) throw std::runtime_error(fmt::format("cannot create lock file {}: {}", path, std::strerror(errno)));
+  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    ::close(fd);
+    return std::nullopt;
+  }
+  return Lock(fd);
 }
 
 void ResultStore::remove_parts() const { fs::remove_all(parts_dir_); }

@@ -5,6 +5,7 @@
 // flight and never leaves a half-written results file.
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -38,6 +39,26 @@ class ResultStore {
 
   // Write <name>.h5 from the finished cells (every non-skipped cell must be in `done`), atomically.
   void assemble(const Experiment& ex, const Provenance& root_attrs, const std::map<std::string, CellSource>& done) const;
+
+  // An exclusive advisory lock (flock) on <parts>/<lock_name>, held while the returned object lives; empty
+  // when another process holds it. Two runs of the same experiment (or shard) into one directory cannot
+  // interleave their writes this way.
+  class Lock {
+   public:
+    explicit Lock(int fd) : fd_(fd) {}
+    Lock(Lock&& o) noexcept : fd_(o.fd_) { o.fd_ = -1; }
+    Lock& operator=(Lock&& o) noexcept {
+      std::swap(fd_, o.fd_);
+      return *this;
+    }
+    Lock(const Lock&) = delete;
+    Lock& operator=(const Lock&) = delete;
+    ~Lock();
+
+   private:
+    int fd_;
+  };
+  std::optional<Lock> try_lock(const std::string& lock_name) const;
 
   void remove_parts() const;
   void remove_all() const;  // --fresh: forget parts and the final file
