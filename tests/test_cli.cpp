@@ -316,6 +316,40 @@ TEST_CASE("a second run on the same output refuses while the first holds the loc
   CHECK(!fs::exists(dir + "/out/.slow.parts"));
 }
 
+TEST_CASE("non-finite estimates give status diverged with the reason; the run continues and keeps them", "[cli]") {
+  std::string dir = fresh_dir("diverged");
+  std::string yaml = write_file(dir + "/dv.yaml", R"(name: dv
+study: gradient_stats
+seed: 1
+replicates: 100
+fixed:
+  target: {name: quadratic, dim: 1}
+  objective: expectation
+  estimator: reparam
+grid:
+  point.sigma: [[1.0], [1e200]]
+)");
+  auto r = run_cli("run " + yaml + " --out " + dir, "dv");
+  INFO(r.err);
+  REQUIRE(r.code == 0);
+  CHECK(r.err.find("diverged: non-finite gradient estimates") != std::string::npos);
+  std::map<std::string, int> statuses;
+  {
+    auto lock = h5::hdf5_lock();
+    h5::Handle f = h5::open_file_readonly(dir + "/dv.h5");
+    h5::Handle cells = h5::open_group(f, "cells");
+    for (const auto& id : h5::member_names(cells)) {
+      h5::Handle g = h5::open_group(cells, id);
+      ++statuses[h5::read_attr_string(g, "status")];
+      if (h5::read_attr_string(g, "status") == "diverged") CHECK(h5::has_attr(g, "reason"));
+    }
+  }
+  CHECK(statuses["ok"] == 1);
+  CHECK(statuses["diverged"] == 1);
+  auto again = run_cli("run " + yaml + " --out " + dir, "dv2");  // a diverged cell is finished, not retried
+  CHECK(again.err.find("nothing to do") != std::string::npos);
+}
+
 TEST_CASE("results file layout and provenance (DESIGN §7)", "[store]") {
   std::string dir = fresh_dir("layout");
   std::string yaml = write_file(dir + "/l.yaml", contract_yaml);

@@ -162,5 +162,6 @@ fixed:
     // μ ← μ − 20(μ − k): |μ − k| grows ×19 per step and overflows within a few hundred steps.
     CHECK(cells["reparam"]["diverged_at_step"][0] > 0);
     CHECK(cells["reparam"]["diverged_at_step"][0] < 1000);
+    CHECK(r.err.find("diverged: non-finite gradient or objective estimate at step") != std::string::npos);
   }
 }

@@ -5,6 +5,8 @@
 #include <cmath>
 #include <limits>
 
+#include <fmt/format.h>
+
 
 #include "vibench/cell_plugins.hpp"
 #include "vibench/gradient_stats.hpp"
@@ -76,6 +78,16 @@ class GradientStatsStudy final : public Study {
     if (auto v = p.objective->exact_value(*p.target, *p.family, phi.data())) r.add_scalar("exact_objective", *v);
     if (auto lz = p.target->log_evidence()) r.add_scalar("exact_log_evidence", *lz);
     r.timings.emplace_back("ns_per_estimate", 1e9 * stats.thread_seconds / static_cast<double>(replicates));
+    for (std::size_t i = 0; i < n; ++i)
+      if (!std::isfinite(mean[i]) || !std::isfinite(var[i])) {
+        r.status = "diverged";
+        r.reason = fmt::format("non-finite gradient estimates (first in parameter {})", i < names.size() ? names[i] : std::to_string(i));
+        break;
+      }
+    if (r.status == "ok" && !std::isfinite(stats.objective.mean())) {
+      r.status = "diverged";
+      r.reason = "non-finite objective estimates";
+    }
     return r;
   }
 };

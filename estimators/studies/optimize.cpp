@@ -159,6 +159,10 @@ class OptimizeStudy final : public Study {
     r.add_scalar("diverged_at_step", diverged_at);
     if (auto lz = t.log_evidence()) r.add_scalar("exact_log_evidence", *lz);
     r.timings.emplace_back("seconds_per_step", seconds / static_cast<double>(std::max<std::size_t>(step, 1)));
+    if (diverged_at >= 0) {
+      r.status = "diverged";
+      r.reason = "non-finite gradient or objective estimate at step " + std::to_string(step);
+    }
     return r;
   }
 };

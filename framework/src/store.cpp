@@ -39,11 +39,14 @@ void write_cell_attrs(hid_t g, const Experiment& ex, const Cell& cell, const std
 }
 
 // A finished group is reusable only if it was computed from exactly this cell, study and seed.
+// A cell that ran to the end: "ok", or "diverged" (deterministic, so rerunning would diverge again).
+bool finished_status(const std::string& status) { return status == "ok" || status == "diverged"; }
+
 bool same_cell(hid_t g, const Experiment& ex, const Cell& cell) {
   return h5::has_attr(g, "config_canonical") && h5::has_attr(g, "seed") && h5::has_attr(g, "status") &&
          h5::read_attr_string(g, "config_canonical") == canonical_text(cell.config) &&
          static_cast<std::uint64_t>(h5::read_attr_double(g, "seed")) == ex.seed &&
-         h5::read_attr_string(g, "study") == ex.study && h5::read_attr_string(g, "status") == "ok";
+         h5::read_attr_string(g, "study") == ex.study && finished_status(h5::read_attr_string(g, "status"));
 }
 
 // /index: one row per cell; columns = id, index, status, reason, every config key, every scalar
@@ -229,7 +232,7 @@ CellSource ResultStore::write_part(const Experiment& ex, const Cell& cell, const
     fs::create_directories(parts_dir_);
     h5::Handle f = h5::create_file(tmp);
     h5::Handle g = h5::create_group(f, "cell");
-    write_cell_attrs(g, ex, cell, "ok", "");
+    write_cell_attrs(g, ex, cell, result.status, result.reason);
     h5::write_attr(g, "wall_seconds", wall_seconds);
     for (const auto& [name, value] : result.timings) h5::write_attr(g, name, value);
     for (const Metric& m : result.metrics) {

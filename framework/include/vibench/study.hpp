@@ -21,6 +21,9 @@ struct Metric {
 
 struct CellResult {
   std::vector<Metric> metrics;  // deterministic: bitwise identical for any thread count
+  // "ok", or "diverged" with the reason (NaN/Inf in estimates or along an optimization): stored, not retried.
+  std::string status = "ok";
+  std::string reason;
   // Timings (ns_per_estimate, ...): stored as cell attributes and index columns, never compared.
   std::vector<std::pair<std::string, double>> timings;
 
