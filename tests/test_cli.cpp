@@ -298,6 +298,25 @@ TEST_CASE("shards (explicit and from launcher variables) merge into the single-p
   CHECK(run_cli("run " + yaml + out + " --shard 3/3", "badshard").code == 2);
 }
 
+TEST_CASE("mpirun -n 2 vibench run, then merge, equals a single-process run bit for bit", "[cli]") {
+  // Open MPI's mpirun (Debian openmpi-bin) starts two ranks; each reads OMPI_COMM_WORLD_RANK/SIZE and runs
+  // its shard; vibench never links MPI.
+  std::string dir = fresh_dir("mpi");
+  std::string text = std::string(contract_yaml) + "  target.k: [0.5, 1.5, 2.5]\n";
+  text.replace(text.find("contract_check"), std::string("contract_check").size(), "mp");
+  std::string yaml = write_file(dir + "/mp.yaml", text);
+  REQUIRE(run_cli("run " + yaml + " --out " + dir + "/single", "mp_single").code == 0);
+  auto mpi = run_shell("mpirun -n 2 --oversubscribe --allow-run-as-root " + std::string(VIBENCH_BINARY) + " run " + yaml +
+                           " --out " + dir + "/mpi --threads 1",
+                       "mpirun");
+  INFO(mpi.out << mpi.err);
+  REQUIRE(mpi.code == 0);
+  CHECK(mpi.err.find("shard 0/2 from OMPI_COMM_WORLD_RANK/OMPI_COMM_WORLD_SIZE") != std::string::npos);
+  CHECK(mpi.err.find("shard 1/2 from OMPI_COMM_WORLD_RANK/OMPI_COMM_WORLD_SIZE") != std::string::npos);
+  REQUIRE(run_cli("merge " + yaml + " --out " + dir + "/mpi", "mp_merge").code == 0);
+  CHECK(metric_bits(dir + "/mpi/mp.h5") == metric_bits(dir + "/single/mp.h5"));
+}
+
 TEST_CASE("a second run on the same output refuses while the first holds the lock", "[cli]") {
   std::string dir = fresh_dir("lock");
   std::string yaml = write_file(dir + "/slow.yaml", slow_yaml);
