@@ -468,6 +468,10 @@ Experiment load_experiment_text(const std::string& text, const std::string& file
   const RawNode* scales = root.find("scales");
   if (scales && !scales->is_map())
     throw ConfigError(scales->loc, "scales", "expected a map of scale name: {key: value}, got " + scales->describe());
+  if (scales)  // every scale, used or not, must be a map (its keys are checked when it is applied)
+    for (const auto& [scale_name, body] : scales->entries)
+      if (!body.is_map())
+        throw ConfigError(body.loc, "scales." + scale_name, "expected a map of key: value, got " + body.describe());
   if (!overrides.scale.empty()) {
     const RawNode* sc = scales ? scales->find(overrides.scale) : nullptr;
     if (!sc) {

@@ -45,7 +45,7 @@ std::string ParamSpec::expectation() const {
   auto bounds = [&](std::string what) {
     bool lo = std::isfinite(min), hi = std::isfinite(max);
     auto num = [&](double v) { return type == ParamType::Int ? fmt::format("{}", static_cast<long long>(v)) : fmt::format("{}", v); };
-    if (min > 0 && min < 1e-300) return what + " > 0";
+    if (min > 0 && min < 1e-300) return hi ? fmt::format("{} > 0 and <= {}", what, num(max)) : what + " > 0";
     if (lo && hi) return fmt::format("{} in [{}, {}]", what, num(min), num(max));
     if (lo) return fmt::format("{} >= {}", what, num(min));
     if (hi) return fmt::format("{} <= {}", what, num(max));
