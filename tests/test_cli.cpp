@@ -428,4 +428,14 @@ TEST_CASE("list, describe and inspect", "[cli]") {
   CHECK(i.code == 0);
   CHECK(i.out.find("2 cells") != std::string::npos);
   CHECK(i.out.find("reparam") != std::string::npos);
+  auto csv = run_cli("inspect " + dir + "/contract_check.h5 --format csv");
+  CHECK(csv.code == 0);
+  CHECK(csv.out.rfind("id,status,estimator.name,", 0) == 0);
+  CHECK(std::count(csv.out.begin(), csv.out.end(), '\n') == 3);  // header + 2 cells
+  auto json = run_cli("inspect " + dir + "/contract_check.h5 --format json");
+  CHECK(json.code == 0);
+  CHECK(json.out.rfind("{\"file\": ", 0) == 0);
+  CHECK(json.out.find("\"estimator.name\": \"reparam\"") != std::string::npos);
+  CHECK(json.out.find("\"seed\": \"7\"") != std::string::npos);  // provenance attributes are text
+  CHECK(run_cli("inspect " + dir + "/contract_check.h5 --format xml").code == 2);
 }

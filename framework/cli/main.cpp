@@ -1,4 +1,6 @@
 // vibench command line: run | list | describe | inspect
+#include <cmath>
+#include <cstdlib>
 #include <filesystem>
 #include <iostream>
 #include <map>
@@ -72,7 +74,7 @@ int cmd_describe(const std::string& name) {
   return 0;
 }
 
-int cmd_inspect(const std::string& path, const std::string& cell_id) {
+int cmd_inspect(const std::string& path, const std::string& cell_id, const std::string& format) {
   try {
     auto lock = h5::hdf5_lock();
     h5::Handle f = h5::open_file_readonly(path);
@@ -99,10 +101,12 @@ int cmd_inspect(const std::string& path, const std::string& cell_id) {
       }
       return 0;
     }
-    std::cout << fmt::format("{}\n", path);
-    for (const auto& a : h5::attr_names(f)) {
-      if (a == "config_yaml") continue;
-      std::cout << fmt::format("  {:<16} {}\n", a, h5::read_attr_text(f, a));
+    if (format == "table") {
+      std::cout << fmt::format("{}\n", path);
+      for (const auto& a : h5::attr_names(f)) {
+        if (a == "config_yaml") continue;
+        std::cout << fmt::format("  {:<16} {}\n", a, h5::read_attr_text(f, a));
+      }
     }
     h5::Handle cells = h5::open_group(f, "cells");
     auto ids = h5::member_names(cells);
@@ -142,6 +146,56 @@ int cmd_inspect(const std::string& path, const std::string& cell_id) {
     for (const auto& [k, vals] : values_of)
       if (vals.size() > 1) cols.push_back(k);
     cols.insert(cols.end(), result_cols.begin(), result_cols.end());
+    for (const auto& [idx, id] : order) table[id]["id"] = id;
+    if (format == "csv") {  // RFC 4180 quoting where needed
+      auto field = [](const std::string& t) {
+        if (t.find_first_of(",\"\n") == std::string::npos) return t;
+        std::string q = "\"";
+        for (char ch : t) q += ch == '"' ? std::string("\"\"") : std::string(1, ch);
+        return q + "\"";
+      };
+      for (std::size_t i = 0; i < cols.size(); ++i) std::cout << (i ? "," : "") << field(cols[i]);
+      std::cout << "\n";
+      for (const auto& [idx, id] : order) {
+        for (std::size_t i = 0; i < cols.size(); ++i) std::cout << (i ? "," : "") << field(table[id][cols[i]]);
+        std::cout << "\n";
+      }
+      return 0;
+    }
+    if (format == "json") {  // {"file", "provenance": {...}, "cells": [{column: value}]}; numbers where the text is one
+      auto str = [](const std::string& t) {
+        std::string q = "\"";
+        for (char ch : t) {
+          if (ch == '"' || ch == '\\') q += '\\';
+          if (ch == '\n') {
+            q += "\\n";
+            continue;
+          }
+          q += ch;
+        }
+        return q + "\"";
+      };
+      auto value = [&](const std::string& t) {
+        char* end = nullptr;
+        const double v = std::strtod(t.c_str(), &end);
+        return !t.empty() && end && *end == '\0' && std::isfinite(v) ? t : str(t);
+      };
+      std::cout << "{\"file\": " << str(path) << ", \"provenance\": {";
+      bool first = true;
+      for (const auto& a : h5::attr_names(f)) {
+        std::cout << (first ? "" : ", ") << str(a) << ": " << str(h5::read_attr_text(f, a));
+        first = false;
+      }
+      std::cout << "}, \"cells\": [";
+      for (std::size_t r = 0; r < order.size(); ++r) {
+        std::cout << (r ? ", " : "") << "{";
+        for (std::size_t i = 0; i < cols.size(); ++i)
+          std::cout << (i ? ", " : "") << str(cols[i]) << ": " << value(table[order[r].second][cols[i]]);
+        std::cout << "}";
+      }
+      std::cout << "]}\n";
+      return 0;
+    }
     std::map<std::string, std::size_t> width;
     for (const auto& c : cols) width[c] = c.size();
     for (const auto& [idx, id] : order) {
@@ -205,10 +259,12 @@ int main(int argc, char** argv) {
   auto* describe = app.add_subcommand("describe", "Show a plugin's description, reference and parameters");
   describe->add_option("name", describe_name, "Plugin name")->required();
 
-  std::string inspect_file, inspect_cell;
+  std::string inspect_file, inspect_cell, inspect_format = "table";
   auto* inspect = app.add_subcommand("inspect", "Summarize a results file: provenance and a table of cells");
   inspect->add_option("file", inspect_file, "Results file (.h5)")->required()->check(CLI::ExistingFile);
   inspect->add_option("--cell", inspect_cell, "Show every attribute and dataset of one cell");
+  inspect->add_option("--format", inspect_format, "table (default; with provenance), csv or json (the cell table)")
+      ->check(CLI::IsMember({"table", "csv", "json"}));
 
   try {
     app.parse(argc, argv);
@@ -228,13 +284,14 @@ int main(int argc, char** argv) {
       run_opts.shard = Shard{i, n};
     } else if (std::string source; auto env = launcher_shard(&source)) {
       run_opts.shard = *env;
-      std::cerr << "[vibench] shard " << env->index << "/" << env->count << " from " << source << "\n";
+      // One write per line: ranks of one job share the terminal or log file.
+      std::cerr << fmt::format("[vibench] shard {}/{} from {}\n", env->index, env->count, source);
     }
     return run_experiment_command(run_file, run_opts, std::cout, std::cerr);
   }
   if (*merge) return merge_experiment_command(merge_file, merge_opts, std::cout, std::cerr);
   if (*list) return cmd_list(list_kind);
   if (*describe) return cmd_describe(describe_name);
-  if (*inspect) return cmd_inspect(inspect_file, inspect_cell);
+  if (*inspect) return cmd_inspect(inspect_file, inspect_cell, inspect_format);
   return 2;
 }

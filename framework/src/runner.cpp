@@ -147,7 +147,7 @@ int merge_experiment_command(const std::string& path, const RunOptions& options,
   try {
     ex = load_experiment(path, options.overrides);
   } catch (const ConfigError& e) {
-    err << "vibench: error: " << e.what() << "\n";
+    err << fmt::format("vibench: error: {}\n", e.what());
     return 2;
   }
   const std::string started = utc_now();
@@ -160,7 +160,7 @@ int merge_experiment_command(const std::string& path, const RunOptions& options,
   }
   std::vector<std::string> notes;
   std::map<std::string, CellSource> done = store.scan_finished(ex, notes);
-  for (const auto& n : notes) err << "[vibench] note: " << n << "\n";
+  for (const auto& n : notes) err << fmt::format("[vibench] note: {}\n", n);
   std::vector<std::string> missing;
   std::size_t skipped = 0;
   for (const Cell& c : ex.cells) {
@@ -184,7 +184,7 @@ int merge_experiment_command(const std::string& path, const RunOptions& options,
   try {
     store.assemble(ex, make_provenance(ex, options, 0, started), done);
   } catch (const std::exception& e) {
-    err << "vibench: error: writing " << store.final_path() << ": " << e.what() << "\n";
+    err << fmt::format("vibench: error: writing {}: {}\n", store.final_path(), e.what());
     return 1;
   }
   store.remove_parts();
@@ -198,7 +198,7 @@ int run_experiment_command(const std::string& path, const RunOptions& options, s
   try {
     ex = load_experiment(path, options.overrides);
   } catch (const ConfigError& e) {
-    err << "vibench: error: " << e.what() << "\n";
+    err << fmt::format("vibench: error: {}\n", e.what());
     return 2;
   }
   if (options.dry_run) {
@@ -217,7 +217,7 @@ int run_experiment_command(const std::string& path, const RunOptions& options, s
     if (options.fresh) store.remove_all();
     lock = store.try_lock(lock_name);
   } catch (const std::exception& e) {
-    err << "vibench: error: " << e.what() << "\n";
+    err << fmt::format("vibench: error: {}\n", e.what());
     return 1;
   }
   if (!lock) {
@@ -228,7 +228,7 @@ int run_experiment_command(const std::string& path, const RunOptions& options, s
 
   std::vector<std::string> notes;
   std::map<std::string, CellSource> done = store.scan_finished(ex, notes);
-  for (const auto& n : notes) err << "[vibench] note: " << n << "\n";
+  for (const auto& n : notes) err << fmt::format("[vibench] note: {}\n", n);
   const Shard shard = options.shard;
   const bool sharded = shard.count > 1;
   auto mine = [&](const Cell& c) { return c.index % static_cast<std::size_t>(shard.count) == static_cast<std::size_t>(shard.index); };
@@ -290,7 +290,7 @@ int run_experiment_command(const std::string& path, const RunOptions& options, s
   });
   progress.finish();
   if (!failures.empty()) {
-    for (const auto& f : failures) err << "vibench: error: " << f << "\n";
+    for (const auto& f : failures) err << fmt::format("vibench: error: {}\n", f);
     err << fmt::format("vibench: {} cell(s) failed; {} finished cell(s) are kept in {}; re-run to retry the rest\n",
                        failures.size(), done.size(), store.parts_dir());
     return 1;
@@ -303,7 +303,7 @@ int run_experiment_command(const std::string& path, const RunOptions& options, s
   try {
     store.assemble(ex, make_provenance(ex, options, threads, started), done);
   } catch (const std::exception& e) {
-    err << "vibench: error: writing " << store.final_path() << ": " << e.what() << "\n";
+    err << fmt::format("vibench: error: writing {}: {}\n", store.final_path(), e.what());
     return 1;
   }
   store.remove_parts();
