@@ -370,6 +370,48 @@ TEST_CASE("mpirun -n 2 vibench run, then merge, equals a single-process run bit 
   CHECK(metric_bits(dir + "/mpi/mp.h5") == metric_bits(dir + "/single/mp.h5"));
 }
 
+TEST_CASE("vibench slurm prints a submission script whose array and merge jobs reproduce a single run", "[cli]") {
+  // A stand-in `sbatch` on PATH runs each --wrap command as Slurm would (every array index with
+  // SLURM_ARRAY_TASK_ID set; the merge after them), so the printed script's logic is exercised end to end.
+  // (A real slurmctld/slurmd cluster test is not part of this suite yet.)
+  std::string dir = fresh_dir("slurm");
+  std::string text = std::string(contract_yaml) + "  target.k: [0.5, 1.5, 2.5]\n";
+  text.replace(text.find("contract_check"), std::string("contract_check").size(), "sl");
+  std::string yaml = write_file(dir + "/sl.yaml", text);
+  write_file(dir + "/sbatch", R"(#!/bin/bash
+array=""; wrap=""; dep=""
+for a in "$@"; do
+  case "$a" in
+    --array=*) array="${a#--array=}" ;;
+    --wrap=*) wrap="${a#--wrap=}" ;;
+    --dependency=*) dep="${a#--dependency=}" ;;
+  esac
+done
+echo "$@" >> "$(dirname "$0")/sbatch.log"
+if [ -n "$array" ]; then
+  for i in $(seq "${array%-*}" "${array#*-}"); do SLURM_ARRAY_TASK_ID=$i bash -c "$wrap" || exit 1; done
+  echo 101
+else
+  bash -c "$wrap" || exit 1
+  echo 102
+fi
+)");
+  fs::permissions(dir + "/sbatch", fs::perms::owner_all);
+  auto script = run_cli("slurm " + yaml + " --array 3 --partition debug --time 00:05:00 --out " + dir + "/out", "slurm_print");
+  REQUIRE(script.code == 0);
+  CHECK(script.out.find("--array=0-2") != std::string::npos);
+  CHECK(script.out.find("--dependency=afterok:${array}") != std::string::npos);
+  CHECK(script.out.find("--partition='debug'") != std::string::npos);
+  write_file(dir + "/submit.sh", script.out);
+  auto submitted = run_shell("PATH=" + dir + ":$PATH bash " + dir + "/submit.sh", "slurm_submit");
+  INFO(submitted.out << submitted.err);
+  REQUIRE(submitted.code == 0);
+  CHECK(submitted.out.find("submitted array job 101 and merge job 102") != std::string::npos);
+  CHECK(read_text(dir + "/sbatch.log").find("--dependency=afterok:101") != std::string::npos);
+  REQUIRE(run_cli("run " + yaml + " --out " + dir + "/single", "slurm_single").code == 0);
+  CHECK(metric_bits(dir + "/out/sl.h5") == metric_bits(dir + "/single/sl.h5"));
+}
+
 TEST_CASE("a second run on the same output refuses while the first holds the lock", "[cli]") {
   std::string dir = fresh_dir("lock");
   std::string yaml = write_file(dir + "/slow.yaml", slow_yaml);

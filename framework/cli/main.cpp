@@ -217,6 +217,50 @@ int cmd_inspect(const std::string& path, const std::string& cell_id, const std::
   return 0;
 }
 
+// Shell single-quoting.
+std::string quoted(const std::string& s) {
+  std::string q = "'";
+  for (char ch : s) q += ch == '\'' ? std::string("'\\''") : std::string(1, ch);
+  return q + "'";
+}
+
+struct SlurmOptions {
+  int array = 2, cpus = 1;
+  std::string partition, time, out_dir = "results", scale;
+  std::vector<std::string> sets;
+};
+
+// `vibench slurm`: a submission script: a job array of `array` shards (each task runs its shard, named by
+// its array index), then a merge job that waits for every task with --dependency=afterok.
+int cmd_slurm(const std::string& yaml, const SlurmOptions& o) {
+  const std::string self = std::filesystem::read_symlink("/proc/self/exe").string();
+  const std::string file = std::filesystem::absolute(yaml).string(), out = std::filesystem::absolute(o.out_dir).string();
+  std::string common = " --out " + quoted(out);
+  if (!o.scale.empty()) common += " --scale " + quoted(o.scale);
+  for (const auto& s : o.sets) common += " --set " + quoted(s);
+  std::string sbatch = "sbatch --parsable";
+  if (!o.partition.empty()) sbatch += " --partition=" + quoted(o.partition);
+  if (!o.time.empty()) sbatch += " --time=" + quoted(o.time);
+  const std::string name = std::filesystem::path(file).stem().string();
+  const std::string run = quoted(self) + " run " + quoted(file) + common + " --threads " + std::to_string(o.cpus) +
+                          " --shard \\${SLURM_ARRAY_TASK_ID}/" + std::to_string(o.array);
+  const std::string merge = quoted(self) + " merge " + quoted(file) + common;
+  std::cout << "#!/bin/bash\n"
+            << "# vibench on Slurm: " << o.array << " array tasks, one shard each, then a merge job that starts when\n"
+            << "# every task has succeeded (--dependency=afterok). Submit with: bash THIS_SCRIPT\n"
+            << "set -euo pipefail\n"
+            << "mkdir -p " << quoted(out) << "\n"
+            << "array=$(" << sbatch << " --job-name=" << quoted("vibench-" + name) << " --array=0-" << o.array - 1
+            << " --cpus-per-task=" << o.cpus << " --output=" << quoted(out + "/slurm-%A_%a.out") << " --wrap=\"" << run
+            << "\")\n"
+            << "array=${array%%;*}\n"
+            << "merge=$(" << sbatch << " --job-name=" << quoted("vibench-" + name + "-merge")
+            << " --dependency=afterok:${array} --output=" << quoted(out + "/slurm-%j-merge.out") << " --wrap=\"" << merge
+            << "\")\n"
+            << "echo \"submitted array job ${array} and merge job ${merge%%;*}\"\n";
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -250,6 +294,18 @@ int main(int argc, char** argv) {
   merge->add_option("--scale", merge_opts.overrides.scale, "The --scale the shards used");
   merge->add_option("--set", merge_opts.overrides.sets, "The --set overrides the shards used");
   merge->add_option("--out,-o", merge_opts.out_dir, "Output directory of the shards (default: results)");
+
+  SlurmOptions slurm_opts;
+  std::string slurm_file;
+  auto* slurm = app.add_subcommand("slurm", "Print a Slurm submission script: a job array over shards, then a dependent merge");
+  slurm->add_option("file", slurm_file, "Experiment YAML file")->required()->check(CLI::ExistingFile);
+  slurm->add_option("--array", slurm_opts.array, "Number of array tasks (shards)")->required()->check(CLI::Range(1, 100000));
+  slurm->add_option("--partition", slurm_opts.partition, "Slurm partition");
+  slurm->add_option("--time", slurm_opts.time, "Slurm time limit per task (e.g. 01:00:00)");
+  slurm->add_option("--cpus", slurm_opts.cpus, "CPUs per task (= vibench --threads)")->check(CLI::Range(1, 4096));
+  slurm->add_option("--out,-o", slurm_opts.out_dir, "Output directory (default: results)");
+  slurm->add_option("--scale", slurm_opts.scale, "Scale to run");
+  slurm->add_option("--set", slurm_opts.sets, "Overrides, as for run");
 
   std::string list_kind;
   auto* list = app.add_subcommand("list", "List registered plugins, optionally of one kind");
@@ -290,6 +346,7 @@ int main(int argc, char** argv) {
     return run_experiment_command(run_file, run_opts, std::cout, std::cerr);
   }
   if (*merge) return merge_experiment_command(merge_file, merge_opts, std::cout, std::cerr);
+  if (*slurm) return cmd_slurm(slurm_file, slurm_opts);
   if (*list) return cmd_list(list_kind);
   if (*describe) return cmd_describe(describe_name);
   if (*inspect) return cmd_inspect(inspect_file, inspect_cell, inspect_format);
