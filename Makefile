@@ -13,7 +13,7 @@ DEB_PACKAGES := cmake g++ make git libtbb-dev libyaml-cpp-dev libhdf5-dev libcli
   libxxhash-dev librandom123-dev libboost-math-dev catch2 libbenchmark-dev \
   python3-h5py python3-numpy python3-matplotlib python3-sklearn openmpi-bin
 
-.PHONY: deps build test experiments figures bench clean
+.PHONY: deps build test test-sanitize experiments figures bench clean
 
 deps:
 	@missing=$$(for p in $(DEB_PACKAGES); do \
@@ -30,6 +30,14 @@ build: deps
 
 test: build
 	cd $(BUILD) && ctest --output-on-failure -j 2
+
+# The whole suite under AddressSanitizer (with leak checks) and UndefinedBehaviorSanitizer, in its own build tree.
+SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+test-sanitize: deps
+	cmake -S . -B $(BUILD)-sanitize -DCMAKE_BUILD_TYPE=RelWithDebInfo -DVIBENCH_BENCH=OFF \
+	  -DCMAKE_CXX_FLAGS="$(SAN_FLAGS)" -DCMAKE_EXE_LINKER_FLAGS="$(SAN_FLAGS)"
+	cmake --build $(BUILD)-sanitize -j $(JOBS)
+	cd $(BUILD)-sanitize && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 ctest --output-on-failure -j 2
 
 experiments: build
 	@set -e; for f in experiments/*.yaml; do \
@@ -53,4 +61,4 @@ bench: build
 	$(PY) bench/run_bench.py --build $(BUILD)
 
 clean:
-	rm -rf $(BUILD)
+	rm -rf $(BUILD) $(BUILD)-sanitize
