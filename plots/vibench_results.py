@@ -1,10 +1,13 @@
-"""Minimal reader for vibench results files (h5py + numpy), shared by the figure scripts.
+"""Reader for vibench results files (h5py + numpy; pandas for the DataFrame helpers), shared by the figure
+scripts and meant for notebooks too (`sys.path.insert(0, "plots")`):
 
-    from vibench_results import load
+    from vibench_results import load, index_frame, cell_frame
     run = load("results/estimator_variance.h5")
     run.attrs["scale"]                  # provenance attributes of the run
     for cell in run.cells:              # in grid order
-        cell.attrs["estimator.name"], cell["grad_var"]
+        cell.attrs["estimator.name"], cell["grad_var"], cell.param("grad_var", "mean[0]")
+    index_frame("results/estimator_variance.h5")              # /index as a DataFrame, one row per cell
+    cell_frame("results/estimator_variance.h5", "grad_var")   # a per-parameter dataset, long format
 """
 import h5py
 import numpy as np
@@ -62,3 +65,31 @@ def exit_with(failures):
     if failures:
         print(f"{failures} check(s) FAILED")
         sys.exit(1)
+
+
+def index_frame(path):
+    """The /index table of a results file as a pandas DataFrame (one row per cell; text columns decoded),
+    sorted by grid order. Needs python3-pandas (installed by `make deps`)."""
+    import pandas as pd
+
+    with h5py.File(path, "r") as f:
+        table = f["index"][()]
+    frame = pd.DataFrame(table)
+    for column in frame.columns:
+        if frame[column].dtype == object:
+            frame[column] = frame[column].map(_text)
+    return frame.sort_values("index").reset_index(drop=True)
+
+
+def cell_frame(path, dataset):
+    """One per-parameter dataset of every cell, long format: columns cell (id), index, param, value."""
+    import pandas as pd
+
+    rows = []
+    for cell in load(path).cells:
+        if dataset not in cell.data:
+            continue
+        names = cell.data.get("param_names", [str(i) for i in range(len(cell[dataset]))])
+        for name, value in zip(names, np.atleast_1d(cell[dataset])):
+            rows.append({"cell": cell.id, "index": cell.attrs["cell_index"], "param": name, "value": float(value)})
+    return pd.DataFrame(rows)
