@@ -512,6 +512,12 @@ TEST_CASE("list, describe and inspect", "[cli]") {
   CHECK(d.out.find("parameterization") != std::string::npos);
   CHECK(d.out.find("mean_sigma, mean_log_sigma") != std::string::npos);
   CHECK(run_cli("describe no_such_plugin").code == 2);
+  auto dv = run_cli("describe vimco");  // supported combinations, from the same checks --dry-run applies
+  CHECK(dv.out.find("runs with these families × objectives") != std::string::npos);
+  CHECK(dv.out.find("bernoulli × iwae") != std::string::npos);
+  CHECK(dv.out.find("× elbo") == std::string::npos);  // vimco needs K >= 2
+  auto dr = run_cli("describe reparam");
+  CHECK(dr.out.find("bernoulli ×") == std::string::npos);  // not reparameterizable
   auto h = run_cli("run --help");
   CHECK(h.code == 0);
   CHECK(h.out.find("--dry-run") != std::string::npos);

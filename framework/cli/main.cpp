@@ -4,12 +4,15 @@
 #include <filesystem>
 #include <iostream>
 #include <map>
+#include <optional>
 #include <set>
 #include <sstream>
 
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
+#include "vibench/cell_plugins.hpp"
+#include "vibench/grid.hpp"
 #include "vibench/hdf5_io.hpp"
 #include "vibench/registry.hpp"
 #include "vibench/runner.hpp"
@@ -52,6 +55,60 @@ int cmd_list(const std::string& kind) {
   return 0;
 }
 
+// Which (family, objective) pairs an estimator runs on, with every plugin at its defaults on a reference
+// target (linear_gaussian or bernoulli_toy, D = 6, so one-hot blocks of 2 or 3 fit): the same
+// unsupported() checks --dry-run applies.
+void describe_compatibility(const PluginInfo& info) {
+  if (info.kind != "estimator" && info.kind != "family" && info.kind != "objective") return;
+  auto build = [](const std::string& target, const std::string& family, const std::string& objective,
+                  const std::string& estimator) -> std::optional<CellPlugins> {
+    const Location here{"<describe>", 0, 0};
+    RawNode node = RawNode::make_map(here);
+    std::vector<ParamSpec> specs;
+    for (const auto& [slot, value] : {std::pair{"target", target}, {"family", family}, {"objective", objective}, {"estimator", estimator}}) {
+      node.set(slot, RawNode::make_scalar(value, here), here);
+      specs.push_back(ParamSpec::plugin(slot, slot, std::nullopt, ""));
+    }
+    Config c;
+    std::map<std::string, Location> locs;
+    try {
+      resolve_params(node, specs, "", c, locs);
+      c["target.dim"] = std::int64_t{6};  // divisible by the default category counts
+      return build_cell_plugins(c);
+    } catch (const std::exception&) {
+      return std::nullopt;
+    }
+  };
+  std::vector<std::string> supported;
+  const auto& reg = Registry::instance();
+  for (const std::string& family : reg.names("family"))
+    for (const std::string& objective : reg.names("objective"))
+      for (const std::string& estimator : reg.names("estimator")) {
+        if ((info.kind == "family" && family != info.name) || (info.kind == "objective" && objective != info.name) ||
+            (info.kind == "estimator" && estimator != info.name))
+          continue;
+        bool runs = false;
+        for (const char* target : {"linear_gaussian", "bernoulli_toy"}) {
+          auto p = build(target, family, objective, estimator);
+          runs = runs || (p && !p->objective->unsupported(*p->target, *p->family) &&
+                          !p->estimator->unsupported(*p->target, *p->family, *p->objective));
+        }
+        if (runs)
+          supported.push_back(info.kind == "estimator" ? family + " × " + objective
+                              : info.kind == "family"  ? estimator + " × " + objective
+                                                       : estimator + " × " + family);
+      }
+  const char* what = info.kind == "estimator" ? "families × objectives" : info.kind == "family" ? "estimators × objectives"
+                                                                                                 : "estimators × families";
+  std::cout << fmt::format("runs with these {} (defaults; targets linear_gaussian or bernoulli_toy):\n", what);
+  for (std::size_t i = 0; i < supported.size(); i += 4) {
+    std::cout << "  ";
+    for (std::size_t j = i; j < std::min(i + 4, supported.size()); ++j) std::cout << fmt::format("{:<34}", supported[j]);
+    std::cout << "\n";
+  }
+  if (supported.empty()) std::cout << "  (none)\n";
+}
+
 int cmd_describe(const std::string& name) {
   bool found = false;
   for (const PluginInfo* p : Registry::instance().list()) {
@@ -65,6 +122,7 @@ int cmd_describe(const std::string& name) {
       std::cout << (p->kind == "study" ? "cell keys (YAML):\n" : "parameters:\n");
       describe_params(p->params, "  ");
     }
+    describe_compatibility(*p);
     std::cout << "\n";
   }
   if (!found) {
