@@ -7,11 +7,11 @@
 // pullback reverse-mode through the forward pass (derivations in the comments of the two passes).
 // φ = (μ, log σ, then per layer W_s (|B|×|A|), b_s, W_t (|B|×|A|), b_t). D ≥ 2.
 #include <cmath>
-#include <numbers>
 
 #include <fmt/format.h>
 
 #include "vibench/family.hpp"
+#include "vibench/flow_base.hpp"
 
 namespace {
 
@@ -111,10 +111,7 @@ class FlowAffineCoupling final : public Family {
         }
         accumulate_layer(phi, L, x.data(), gt, gh, o, g.data());
       }
-      for (std::size_t i = 0; i < d_; ++i) {
-        o[i] += g[i];
-        o[d_ + i] += g[i] * std::exp(phi[d_ + i]) * eps(r, i);
-      }
+      flow_base::pullback(phi, d_, eps.row(r), g.data(), o);
     }
   }
 
@@ -175,7 +172,7 @@ class FlowAffineCoupling final : public Family {
   // xs[0] = x₀ = μ + σε, xs[l + 1] = f_l(xs[l]).
   void forward(const double* phi, const double* eps, std::vector<std::vector<double>>& xs) const {
     xs.assign(layers_ + 1, std::vector<double>(d_));
-    for (std::size_t i = 0; i < d_; ++i) xs[0][i] = phi[i] + std::exp(phi[d_ + i]) * eps[i];
+    flow_base::forward(phi, d_, eps, xs[0].data());
     for (std::size_t l = 0; l < layers_; ++l) {
       const Layer& L = layer_[l];
       xs[l + 1] = xs[l];
@@ -198,12 +195,7 @@ class FlowAffineCoupling final : public Family {
         log_det += c.s[j];
       }
     }
-    double lq = -0.5 * static_cast<double>(d_) * std::log(2 * std::numbers::pi) - log_det;
-    for (std::size_t i = 0; i < d_; ++i) {
-      const double e = (xs[0][i] - phi[i]) * std::exp(-phi[d_ + i]);
-      lq += -0.5 * e * e - phi[d_ + i];
-    }
-    return lq;
+    return flow_base::log_density(phi, d_, xs[0].data()) - log_det;
   }
 
   // Reverse mode through the inverse pass. At the base, F = −½‖ε‖² − Σ log σ − …: ∂μ = ε/σ,
@@ -215,12 +207,7 @@ class FlowAffineCoupling final : public Family {
     inverse(phi, z, xs);
     std::fill(grad_phi, grad_phi + p_, 0.0);
     std::vector<double> g(d_);
-    for (std::size_t i = 0; i < d_; ++i) {
-      const double sigma = std::exp(phi[d_ + i]), e = (xs[0][i] - phi[i]) / sigma;
-      grad_phi[i] = e / sigma;
-      grad_phi[d_ + i] = e * e - 1;
-      g[i] = -e / sigma;
-    }
+    flow_base::log_density_gradient(phi, d_, xs[0].data(), grad_phi, g.data());
     for (std::size_t l = 0; l < layers_; ++l) {
       const Layer& L = layer_[l];
       const std::vector<double>& y = xs[l + 1];

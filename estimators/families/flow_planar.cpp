@@ -8,11 +8,11 @@
 //   dα = (wᵀdy + yᵀdw − tanh(a) dκ − κ sech²(a) db)/(1 + κ sech²(a)).
 // φ = (μ, log σ, then per layer u (D), w (D), b).
 #include <cmath>
-#include <numbers>
 
 #include <fmt/format.h>
 
 #include "vibench/family.hpp"
+#include "vibench/flow_base.hpp"
 
 namespace {
 
@@ -102,10 +102,7 @@ class FlowPlanar final : public Family {
         for (std::size_t i = 0; i < d_; ++i) g[i] += gdu * s * L.w[i];
         through_u_hat(phi, l, L, gu, 0.0, o);
       }
-      for (std::size_t i = 0; i < d_; ++i) {
-        o[i] += g[i];
-        o[d_ + i] += g[i] * std::exp(phi[d_ + i]) * eps(r, i);
-      }
+      flow_base::pullback(phi, d_, eps.row(r), g.data(), o);
     }
   }
 
@@ -152,7 +149,7 @@ class FlowPlanar final : public Family {
 
   void forward(const double* phi, const double* eps, std::vector<std::vector<double>>& xs) const {
     xs.assign(layers_ + 1, std::vector<double>(d_));
-    for (std::size_t i = 0; i < d_; ++i) xs[0][i] = phi[i] + std::exp(phi[d_ + i]) * eps[i];
+    flow_base::forward(phi, d_, eps, xs[0].data());
     for (std::size_t l = 0; l < layers_; ++l) {
       const Layer L = layer(phi, l);
       double a = L.b;
@@ -195,12 +192,7 @@ class FlowPlanar final : public Family {
       for (std::size_t i = 0; i < d_; ++i) xs[l][i] = xs[l + 1][i] - L.u_hat[i] * t;
       log_det += std::log1p(L.kappa * (1 - t * t));
     }
-    double lq = -0.5 * static_cast<double>(d_) * std::log(2 * std::numbers::pi) - log_det;
-    for (std::size_t i = 0; i < d_; ++i) {
-      const double e = (xs[0][i] - phi[i]) * std::exp(-phi[d_ + i]);
-      lq += -0.5 * e * e - phi[d_ + i];
-    }
-    return lq;
+    return flow_base::log_density(phi, d_, xs[0].data()) - log_det;
   }
 
   // Reverse mode through the inverse. At layer l, with y = x_l, x = x_{l−1} = y − û T, T = tanh(a), S = sech²(a),
@@ -213,12 +205,7 @@ class FlowPlanar final : public Family {
     inverse(phi, z, xs, alpha);
     std::fill(grad_phi, grad_phi + num_params(), 0.0);
     std::vector<double> g(d_), gu(d_);
-    for (std::size_t i = 0; i < d_; ++i) {
-      const double sigma = std::exp(phi[d_ + i]), e = (xs[0][i] - phi[i]) / sigma;
-      grad_phi[i] = e / sigma;
-      grad_phi[d_ + i] = e * e - 1;
-      g[i] = -e / sigma;
-    }
+    flow_base::log_density_gradient(phi, d_, xs[0].data(), grad_phi, g.data());
     for (std::size_t l = 0; l < layers_; ++l) {
       const Layer L = layer(phi, l);
       const std::vector<double>& y = xs[l + 1];

@@ -142,14 +142,22 @@ Provenance make_provenance(const Experiment& ex, const RunOptions& options, int 
   };
 }
 
-int merge_experiment_command(const std::string& path, const RunOptions& options, std::ostream& out, std::ostream& err) {
-  Experiment ex;
+namespace {
+// Loads the experiment; on invalid input writes the error (file:line:column, key, expectation) and returns false.
+bool load_or_report(const std::string& path, const RunOptions& options, std::ostream& err, Experiment& ex) {
   try {
     ex = load_experiment(path, options.overrides);
+    return true;
   } catch (const ConfigError& e) {
     err << fmt::format("vibench: error: {}\n", e.what());
-    return 2;
+    return false;
   }
+}
+}  // namespace
+
+int merge_experiment_command(const std::string& path, const RunOptions& options, std::ostream& out, std::ostream& err) {
+  Experiment ex;
+  if (!load_or_report(path, options, err, ex)) return 2;
   const std::string started = utc_now();
   ResultStore store(options.out_dir, ex.name);
   auto lock = store.try_lock("lock");
@@ -195,12 +203,7 @@ int merge_experiment_command(const std::string& path, const RunOptions& options,
 
 int run_experiment_command(const std::string& path, const RunOptions& options, std::ostream& out, std::ostream& err) {
   Experiment ex;
-  try {
-    ex = load_experiment(path, options.overrides);
-  } catch (const ConfigError& e) {
-    err << fmt::format("vibench: error: {}\n", e.what());
-    return 2;
-  }
+  if (!load_or_report(path, options, err, ex)) return 2;
   if (options.dry_run) {
     print_dry_run(ex, out);
     return 0;
