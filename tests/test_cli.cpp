@@ -226,6 +226,8 @@ TEST_CASE("SIGKILL at 20 random moments, resuming each time, ends bitwise equal 
   REQUIRE(clean.code == 0);
   CHECK(metric_bits(dir + "/out/slow.h5") == metric_bits(dir + "/clean/slow.h5"));
   CHECK(!fs::exists(parts));
+  for (const auto& e : fs::directory_iterator(dir + "/out"))  // no temporary final file left by a killed assembly
+    CHECK(e.path().filename().string().find(".tmp.") == std::string::npos);
 }
 
 TEST_CASE("a corrupted part file is recomputed, --fresh recomputes everything", "[cli]") {

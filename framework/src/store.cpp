@@ -208,6 +208,12 @@ std::map<std::string, CellSource> ResultStore::scan_finished(const Experiment& e
       }
     }
   }
+  // Temporary final files of assemblies killed on this host (<name>.h5.tmp.<host>.<pid>).
+  if (fs::is_directory(out_dir_))
+    for (const auto& entry : fs::directory_iterator(out_dir_)) {
+      const std::string f = entry.path().filename().string();
+      if (f.rfind(name_ + ".h5.tmp.", 0) == 0 && is_stale_temp(f)) fs::remove(entry.path());
+    }
   if (fs::exists(final_path_)) {
     try {
       h5::Handle f = h5::open_file_readonly(final_path_);
