@@ -49,14 +49,8 @@ class FlowPlanar final : public Family {
   }
 
   void sample(const double* phi, Rng& rng, std::size_t s, Matrix& eps, Matrix& z) const override {
-    eps.resize(s, d_);
-    z.resize(s, d_);
-    rng.normals(eps.data(), s * d_);
-    std::vector<std::vector<double>> xs;
-    for (std::size_t r = 0; r < s; ++r) {
-      forward(phi, eps.row(r), xs);
-      std::copy(xs.back().begin(), xs.back().end(), z.row(r));
-    }
+    flow_base::sample(phi, d_, rng, s, eps, z,
+                      [this](const double* p, const double* e, std::vector<std::vector<double>>& xs) { forward(p, e, xs); });
   }
 
   void log_q(const double* phi, const Matrix& z, double* out) const override {

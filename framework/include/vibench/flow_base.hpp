@@ -1,9 +1,14 @@
 #pragma once
 // The diagonal Gaussian base of the normalizing-flow families: φ starts with (μ, log σ) (2D entries),
 // x₀ = μ + σ ⊙ ε. Shared by flow_affine_coupling and flow_planar.
+#include <algorithm>
 #include <cmath>
 #include <cstddef>
 #include <numbers>
+#include <vector>
+
+#include "vibench/matrix.hpp"
+#include "vibench/rng.hpp"
 
 namespace vibench::flow_base {
 
@@ -36,6 +41,19 @@ inline void pullback(const double* phi, std::size_t d, const double* eps, const 
   for (std::size_t i = 0; i < d; ++i) {
     out[i] += g[i];
     out[d + i] += g[i] * std::exp(phi[d + i]) * eps[i];
+  }
+}
+
+// Family::sample for a flow: ε ~ N(0, I) (S×D) from rng, z = the last layer of forward(phi, ε_row, xs).
+template <class Forward>
+void sample(const double* phi, std::size_t d, Rng& rng, std::size_t s, Matrix& eps, Matrix& z, Forward&& forward) {
+  eps.resize(s, d);
+  z.resize(s, d);
+  rng.normals(eps.data(), s * d);
+  std::vector<std::vector<double>> xs;
+  for (std::size_t r = 0; r < s; ++r) {
+    forward(phi, eps.row(r), xs);
+    std::copy(xs.back().begin(), xs.back().end(), z.row(r));
   }
 }
 
