@@ -13,16 +13,21 @@ DEB_PACKAGES := cmake g++ make git libtbb-dev libyaml-cpp-dev libhdf5-dev libcli
   libxxhash-dev librandom123-dev libboost-math-dev catch2 libbenchmark-dev \
   python3-h5py python3-numpy python3-matplotlib python3-pandas python3-sklearn openmpi-bin
 
-.PHONY: deps build test test-sanitize experiments figures bench clean
+.PHONY: deps build test test-sanitize test-cluster experiments figures bench clean
 
-deps:
-	@missing=$$(for p in $(DEB_PACKAGES); do \
+# $(call install_debs,PACKAGES): apt-get install those of PACKAGES not yet installed.
+define install_debs
+	@missing=$$(for p in $(1); do \
 	  dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q "install ok installed" || echo $$p; done); \
 	if [ -n "$$missing" ]; then \
 	  echo "deps: installing" $$missing; \
 	  $(SUDO) apt-get update -q && \
 	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q --no-install-recommends $$missing; \
-	else echo "deps: all Debian packages present"; fi
+	else echo "deps: all present"; fi
+endef
+
+deps:
+	$(call install_debs,$(DEB_PACKAGES))
 
 build: deps
 	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release
@@ -54,11 +59,15 @@ figures: deps
 BENCH_PACKAGES := python3-torch
 
 bench: build
-	@missing=$$(for p in $(BENCH_PACKAGES); do \
-	  dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q "install ok installed" || echo $$p; done); \
-	if [ -n "$$missing" ]; then $(SUDO) apt-get update -q && \
-	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q --no-install-recommends $$missing; fi
+	$(call install_debs,$(BENCH_PACKAGES))
 	$(PY) bench/run_bench.py --build $(BUILD)
+
+# A real single-node Slurm cluster (slurmctld + slurmd + munged on 127.0.0.1, started and stopped by the
+# test, as root): the script `vibench slurm` prints must reproduce a single-process run bit for bit.
+CLUSTER_PACKAGES := slurm-wlm munge
+test-cluster: build
+	$(call install_debs,$(CLUSTER_PACKAGES))
+	bash tests/cluster/slurm_cluster_test.sh $(BUILD)/vibench
 
 clean:
 	rm -rf $(BUILD) $(BUILD)-sanitize

@@ -375,7 +375,7 @@ TEST_CASE("mpirun -n 2 vibench run, then merge, equals a single-process run bit 
 TEST_CASE("vibench slurm prints a submission script whose array and merge jobs reproduce a single run", "[cli]") {
   // A stand-in `sbatch` on PATH runs each --wrap command as Slurm would (every array index with
   // SLURM_ARRAY_TASK_ID set; the merge after them), so the printed script's logic is exercised end to end.
-  // (A real slurmctld/slurmd cluster test is not part of this suite yet.)
+  // The real slurmctld/slurmd cluster test is tests/cluster/slurm_cluster_test.sh (make test-cluster, in .ci/run).
   std::string dir = fresh_dir("slurm");
   std::string text = std::string(contract_yaml) + "  target.k: [0.5, 1.5, 2.5]\n";
   text.replace(text.find("contract_check"), std::string("contract_check").size(), "sl");

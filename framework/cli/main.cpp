@@ -322,6 +322,9 @@ int cmd_slurm(const std::string& yaml, const SlurmOptions& o) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // HDF5 locks every file it opens; on filesystems without flock that makes every open fail. vibench's own
+  // run lock already keeps writers apart, so HDF5's is best effort unless the user chose otherwise.
+  ::setenv("HDF5_USE_FILE_LOCKING", "BEST_EFFORT", /*overwrite=*/0);
   CLI::App app{"vibench: reproducible experiments on variational inference gradient estimators and bounds"};
   app.require_subcommand(1);
   std::string command_line;

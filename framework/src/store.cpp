@@ -293,8 +293,15 @@ std::optional<ResultStore::Lock> ResultStore::try_lock(const std::string& lock_n
   const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
   if (fd < 0) throw std::runtime_error(fmt::format("cannot create lock file {}: {}", path, std::strerror(errno)));
   if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
-    ::close(fd);
-    return std::nullopt;
+    const int err = errno;
+    if (err == EWOULDBLOCK) {
+      ::close(fd);
+      return std::nullopt;
+    }
+    // Some network filesystems (e.g. Lustre mounted without flock) refuse locks altogether: go on unlocked,
+    // as HDF5 does with HDF5_USE_FILE_LOCKING=BEST_EFFORT, and say what protection is lost.
+    fmt::print(stderr, "[vibench] warning: cannot lock {} ({}); running unlocked: do not start two runs of this "
+                       "experiment into this directory at once\n", path, std::strerror(err));
   }
   return Lock(fd);
 }
