@@ -12,6 +12,8 @@
 #include <regex>
 #include <thread>
 
+#include <fmt/format.h>
+
 #include "helpers.hpp"
 #include "vibench/stats.hpp"
 
@@ -551,4 +553,129 @@ TEST_CASE("list, describe and inspect", "[cli]") {
   INFO(py.err);
   CHECK(py.code == 0);
   CHECK(py.out.find("2 ['reparam', 'score_function'] 4 ['mean[0]', 'sigma[0]']") != std::string::npos);
+}
+
+namespace {
+// Bytes a directory's files take on tmpfs (whole 4 KiB pages).
+std::uintmax_t page_rounded_size(const fs::path& dir) {
+  std::uintmax_t total = 0;
+  for (const auto& e : fs::recursive_directory_iterator(dir))
+    if (e.is_regular_file()) total += (e.file_size() + 4095) / 4096 * 4096;
+  return total;
+}
+}  // namespace
+
+TEST_CASE("read-only output, a full disk while writing parts, then while assembling: clear errors, resume is exact",
+          "[cli]") {
+  // Real filesystems: tmpfs mounts in a private mount namespace (unshare -m; we run as root, which ignores
+  // chmod, so a read-only mount is the honest test). Sizes come from a reference run's own files.
+  std::string dir = fresh_dir("diskfull");
+  std::string text = std::string(contract_yaml) + "  target.k: [0.5, 1.5, 2.5]\n";
+  text.replace(text.find("replicates: 200000"), std::string("replicates: 200000").size(), "replicates: 2000");
+  std::string yaml = write_file(dir + "/c.yaml", text);
+  // Two shards leave every cell's part file, so their sizes are known.
+  REQUIRE(run_cli("run " + yaml + " --out " + dir + "/ref --shard 0/2", "df_ref0").code == 0);
+  REQUIRE(run_cli("run " + yaml + " --out " + dir + "/ref --shard 1/2", "df_ref1").code == 0);
+  const std::uintmax_t parts = page_rounded_size(dir + "/ref/.contract_check.parts");
+  REQUIRE(run_cli("merge " + yaml + " --out " + dir + "/ref", "df_ref_merge").code == 0);
+  const std::uintmax_t final_size = page_rounded_size(dir + "/ref");
+  const std::string V = VIBENCH_BINARY, M = dir + "/mnt";
+  write_file(dir + "/faults.sh", fmt::format(R"(set -u
+mkdir -p {M}/ro {M}/full
+mount -t tmpfs -o ro,size=1m tmpfs {M}/ro || exit 90
+{V} run {yaml} --out {M}/ro/out > /dev/null 2> {dir}/ro.err; echo ro=$?
+ls -A {M}/ro > {dir}/ro.ls
+mount -t tmpfs -o size={half_parts} tmpfs {M}/full || exit 90
+{V} run {yaml} --out {M}/full --threads 1 > /dev/null 2> {dir}/full1.err; echo full1=$?
+ls -A {M}/full/.contract_check.parts > {dir}/full1.ls
+mount -o remount,size={parts_not_final} {M}/full || exit 90
+{V} run {yaml} --out {M}/full --threads 1 > /dev/null 2> {dir}/full2.err; echo full2=$?
+ls -A {M}/full {M}/full/.contract_check.parts > {dir}/full2.ls
+mount -o remount,size=16m {M}/full || exit 90
+{V} run {yaml} --out {M}/full --threads 1 > /dev/null 2> {dir}/full3.err; echo full3=$?
+cp {M}/full/contract_check.h5 {dir}/resumed.h5
+)",
+                                             fmt::arg("M", M), fmt::arg("V", V), fmt::arg("yaml", yaml),
+                                             fmt::arg("dir", dir), fmt::arg("half_parts", parts / 2),
+                                             fmt::arg("parts_not_final", parts + final_size / 2)));
+  auto r = run_shell("unshare -m bash " + dir + "/faults.sh", "faults");
+  INFO(r.out << r.err);
+  REQUIRE(r.code == 0);  // 90: this machine cannot mount tmpfs (these tests need root)
+
+  // Read-only: refused up front, nothing written.
+  CHECK(r.out.find("ro=1") != std::string::npos);
+  CHECK(read_text(dir + "/ro.err").find("cannot write to the output directory " + M + "/ro/out: Read-only file system") !=
+        std::string::npos);
+  CHECK(read_text(dir + "/ro.ls").empty());
+
+  // Full while writing parts: the cells that fit are kept whole, the others fail with the reason; no
+  // temporary file is left, no final file is written.
+  CHECK(r.out.find("full1=1") != std::string::npos);
+  const std::string full1 = read_text(dir + "/full1.err");
+  INFO(full1);
+  CHECK(full1.find("No space left on device") != std::string::npos);
+  CHECK(full1.find("finished cell(s) are kept") != std::string::npos);
+  const std::string kept = read_text(dir + "/full1.ls");
+  CHECK(kept.find(".tmp.") == std::string::npos);
+  const auto kept_parts = std::count(kept.begin(), kept.end(), '\n') - 1;  // minus the lock file
+  CHECK(kept_parts >= 1);
+  CHECK(kept_parts < 6);
+
+  // Room for every part but not the final file: the remaining cells are computed, the assembly fails cleanly.
+  CHECK(r.out.find("full2=1") != std::string::npos);
+  const std::string full2 = read_text(dir + "/full2.err");
+  INFO(full2);
+  CHECK(full2.find("resuming: " + std::to_string(kept_parts) + " of 6 cells already finished") != std::string::npos);
+  CHECK(full2.find("No space left on device") != std::string::npos);
+  const std::string listing = read_text(dir + "/full2.ls");
+  CHECK(listing.find("contract_check.h5") == std::string::npos);
+  CHECK(listing.find(".tmp.") == std::string::npos);
+
+  // Space again: nothing is recomputed, and the file equals the reference bit for bit.
+  CHECK(r.out.find("full3=0") != std::string::npos);
+  const std::string full3 = read_text(dir + "/full3.err");
+  INFO(full3);
+  CHECK(full3.find("resuming: 6 of 6 cells already finished") != std::string::npos);
+  CHECK(full3.find(" done in ") == std::string::npos);
+  CHECK(metric_bits(dir + "/resumed.h5") == metric_bits(dir + "/ref/contract_check.h5"));
+}
+
+TEST_CASE("a results file from another config, grid or schema version is never mixed in silently", "[cli]") {
+  std::string dir = fresh_dir("otherconfig");
+  std::string grid3 = std::string(contract_yaml) + "  target.k: [0.5, 1.5, 2.5]\n";
+  grid3.replace(grid3.find("replicates: 200000"), std::string("replicates: 200000").size(), "replicates: 2000");
+  std::string yaml = write_file(dir + "/c.yaml", grid3);
+  REQUIRE(run_cli("run " + yaml + " --out " + dir, "oc_first").code == 0);
+
+  std::string seed8 = grid3;
+  seed8.replace(seed8.find("seed: 7"), 7, "seed: 8");
+  write_file(yaml, seed8);
+  auto other_seed = run_cli("run " + yaml + " --out " + dir, "oc_seed");
+  REQUIRE(other_seed.code == 0);
+  CHECK(other_seed.err.find("6 cell(s) of " + dir + "/contract_check.h5 were computed from a different config, seed") !=
+        std::string::npos);
+  CHECK(other_seed.err.find("(6/6,") != std::string::npos);  // all six recomputed
+
+  std::string smaller = seed8;
+  smaller.replace(smaller.find("[0.5, 1.5, 2.5]"), 15, "[0.5, 1.5]");
+  write_file(yaml, smaller);
+  auto fewer = run_cli("run " + yaml + " --out " + dir, "oc_fewer");
+  REQUIRE(fewer.code == 0);
+  CHECK(fewer.err.find("2 cell(s) of " + dir + "/contract_check.h5 are not in this grid") != std::string::npos);
+  CHECK(fewer.err.find("resuming: 4 of 4 cells already finished") != std::string::npos);
+  {
+    auto lock = h5::hdf5_lock();
+    h5::Handle f = h5::open_file_readonly(dir + "/contract_check.h5");
+    CHECK(h5::member_names(h5::open_group(f, "cells")).size() == 4);  // rewritten without the dropped cells
+  }
+
+  // A file that says it was written with another results schema: none of its cells are reused.
+  auto edit = run_shell("/usr/bin/python3 -c \"import h5py; f = h5py.File('" + dir +
+                            "/contract_check.h5', 'a'); f.attrs['schema_version'] = 0\"",
+                        "oc_edit");
+  REQUIRE(edit.code == 0);
+  auto old_schema = run_cli("run " + yaml + " --out " + dir, "oc_schema");
+  REQUIRE(old_schema.code == 0);
+  CHECK(old_schema.err.find("was written with results schema 0 (this vibench writes 1)") != std::string::npos);
+  CHECK(old_schema.err.find("(4/4,") != std::string::npos);
 }

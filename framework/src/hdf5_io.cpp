@@ -4,6 +4,8 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
 #include <stdexcept>
 
@@ -17,11 +19,6 @@ std::mutex& mutex() {
   return m;
 }
 
-// HDF5's own error stack printing is replaced by our exceptions.
-struct SilenceHdf5 {
-  SilenceHdf5() { H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr); }
-};
-const SilenceHdf5 silence;
 
 Handle vlen_string_type() {
   Handle t(H5Tcopy(H5T_C_S1), H5Tclose, "string type");
@@ -74,11 +71,28 @@ std::vector<std::string> read_strings(hid_t obj, hid_t type, hid_t space, bool i
 }
 }  // namespace
 
-std::unique_lock<std::mutex> hdf5_lock() { return std::unique_lock<std::mutex>(mutex()); }
+std::unique_lock<std::mutex> hdf5_lock() {
+  std::unique_lock<std::mutex> lock(mutex());
+  // HDF5's own error-stack printing is replaced by our exceptions. The library is built thread-safe, which
+  // makes that setting per thread: switch it off in every thread that uses HDF5.
+  thread_local const bool silenced = H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr) >= 0;
+  (void)silenced;
+  return lock;
+}
+
+// "HDF5: cannot <what>", with the system's reason when the failing call left one in errno (the callers
+// clear errno first, so a stale value is not blamed).
+namespace {
+[[noreturn]] void fail(const std::string& what) {
+  const int err = errno;
+  throw std::runtime_error("HDF5: cannot " + what + (err ? std::string(": ") + std::strerror(err) : std::string()));
+}
+}  // namespace
 
 Handle::Handle(hid_t id, herr_t (*closer)(hid_t), const std::string& what) : id_(id), closer_(closer) {
-  if (id < 0) throw std::runtime_error("HDF5: cannot " + what);
+  if (id < 0) fail(what);
 }
+
 Handle& Handle::operator=(Handle&& o) noexcept {
   if (this != &o) {
     if (id_ >= 0 && closer_) closer_(id_);
@@ -92,10 +106,24 @@ Handle::~Handle() {
   if (id_ >= 0 && closer_) closer_(id_);
 }
 
-Handle create_file(const std::string& path) {
-  return Handle(H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT), H5Fclose, "create " + path);
+Handle create_file_in_memory(const std::string& name) {
+  Handle fapl(H5Pcreate(H5P_FILE_ACCESS), H5Pclose, "file access list");
+  if (H5Pset_fapl_core(fapl, 1 << 16, /*backing_store=*/0) < 0) fail("use the in-memory driver");
+  errno = 0;
+  return Handle(H5Fcreate(name.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, fapl), H5Fclose, "create in-memory " + name);
 }
+
+std::vector<unsigned char> file_image(hid_t file) {
+  if (H5Fflush(file, H5F_SCOPE_GLOBAL) < 0) fail("flush an in-memory file");
+  const ssize_t size = H5Fget_file_image(file, nullptr, 0);
+  if (size < 0) fail("size an in-memory file");
+  std::vector<unsigned char> image(static_cast<std::size_t>(size));
+  if (H5Fget_file_image(file, image.data(), image.size()) != size) fail("copy an in-memory file");
+  return image;
+}
+
 Handle open_file_readonly(const std::string& path) {
+  errno = 0;
   return Handle(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), H5Fclose, "open " + path);
 }
 Handle create_group(hid_t parent, const std::string& name) {
@@ -296,9 +324,12 @@ std::vector<std::string> read_dataset_strings(hid_t parent, const std::string& n
 void fsync_path(const std::string& path) {
   int fd = ::open(path.c_str(), O_RDONLY);
   if (fd >= 0) {
-    ::fsync(fd);
+    const int r = ::fsync(fd);
+    const int err = errno;
     ::close(fd);
+    if (r != 0) throw std::runtime_error("cannot flush " + path + " to disk: " + std::strerror(err));
   }
+  // The directory too, so a rename is durable (some filesystems refuse fsync on directories: best effort).
   std::string dir = std::filesystem::path(path).parent_path().string();
   int dfd = ::open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY);
   if (dfd >= 0) {

@@ -250,7 +250,8 @@ int run_experiment_command(const std::string& path, const RunOptions& options, s
                        std::count_if(ex.cells.begin(), ex.cells.end(), [&](const Cell& c) { return mine(c) && !c.skip_reason; }),
                        ex.cells.size() - skipped, pending.size());
   bool all_in_final = std::all_of(done.begin(), done.end(), [&](const auto& kv) { return kv.second.file == store.final_path(); });
-  if (!sharded && pending.empty() && all_in_final && std::filesystem::exists(store.final_path())) {
+  // The final file is left alone only when it holds exactly this grid's cells (no cells of an older grid).
+  if (!sharded && pending.empty() && all_in_final && store.final_cell_count() == ex.cells.size()) {
     err << fmt::format("[vibench] all {} cells of '{}' are already in {}; nothing to do (use --fresh to recompute)\n",
                        ex.cells.size() - skipped, ex.name, store.final_path());
     store.remove_parts();  // only our lock file is there

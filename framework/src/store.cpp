@@ -5,8 +5,7 @@
 #include <sys/file.h>
 #include <unistd.h>
 
-#include <unistd.h>
-
+#include <cerrno>
 #include <cmath>
 #include <cstring>
 #include <filesystem>
@@ -173,6 +172,50 @@ void atomic_replace(const std::string& tmp, const std::string& final_path) {
   h5::fsync_path(final_path);
 }
 
+
+// Write bytes to a new file at `path`, every write and the fsync checked.
+void write_file_bytes(const std::string& path, const std::vector<unsigned char>& bytes) {
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) throw std::runtime_error(fmt::format("cannot create {}: {}", path, std::strerror(errno)));
+  std::size_t done = 0;
+  while (done < bytes.size()) {
+    const ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      const int err = errno;
+      ::close(fd);
+      throw std::runtime_error(fmt::format("cannot write {}: {}", path, std::strerror(err)));
+    }
+    done += static_cast<std::size_t>(n);
+  }
+  const int synced = ::fsync(fd), err = errno;
+  if (::close(fd) != 0 || synced != 0)
+    throw std::runtime_error(fmt::format("cannot write {}: {}", path, std::strerror(synced ? err : errno)));
+}
+
+// Build a new HDF5 file in memory with fill(file), write its bytes to `tmp`, then rename that over
+// `final_path`. On any failure (a full disk, a read-only directory) the temporary file is removed and
+// nothing at final_path changes.
+template <class Fill>
+void write_then_rename(const std::string& tmp, const std::string& final_path, Fill&& fill) {
+  std::vector<unsigned char> image;
+  {
+    auto lock = h5::hdf5_lock();
+    h5::Handle f = h5::create_file_in_memory(tmp);
+    fill(f);
+    image = h5::file_image(f);
+  }
+  const fs::path dir = fs::path(final_path).parent_path();
+  fs::create_directories(dir.empty() ? fs::path(".") : dir);
+  try {
+    write_file_bytes(tmp, image);
+    atomic_replace(tmp, final_path);
+  } catch (...) {
+    std::error_code ignored;
+    fs::remove(tmp, ignored);
+    throw;
+  }
+}
 }  // namespace
 
 ResultStore::ResultStore(std::string out_dir, std::string name)
@@ -217,11 +260,34 @@ std::map<std::string, CellSource> ResultStore::scan_finished(const Experiment& e
   if (fs::exists(final_path_)) {
     try {
       h5::Handle f = h5::open_file_readonly(final_path_);
+      const bool same_schema =
+          !h5::has_attr(f, "schema_version") || h5::read_attr_double(f, "schema_version") == schema_version;
+      if (!same_schema)
+        notes.push_back(fmt::format("{} was written with results schema {} (this vibench writes {}); its cells are "
+                                    "recomputed and the file replaced",
+                                    final_path_, h5::read_attr_text(f, "schema_version"), schema_version));
+      std::set<std::string> ours;
+      std::size_t differing = 0;
       for (const Cell& cell : ex.cells) {
-        if (cell.skip_reason || done.count(cell.id) || !h5::exists(f, "/cells/" + cell.id)) continue;
+        ours.insert(cell.id);
+        if (!same_schema || cell.skip_reason || done.count(cell.id) || !h5::exists(f, "/cells/" + cell.id)) continue;
         h5::Handle g = h5::open_group(f, "/cells/" + cell.id);
-        if (same_cell(g, ex, cell)) done[cell.id] = {final_path_, "/cells/" + cell.id};
+        if (same_cell(g, ex, cell))
+          done[cell.id] = {final_path_, "/cells/" + cell.id};
+        else
+          ++differing;
       }
+      std::size_t foreign = 0;
+      if (h5::exists(f, "/cells"))
+        for (const auto& id : h5::member_names(h5::open_group(f, "cells"))) foreign += !ours.count(id);
+      // Reusing only matching cells keeps old and new results from mixing; say what is replaced.
+      if (differing)
+        notes.push_back(fmt::format("{} cell(s) of {} were computed from a different config, seed or study; they are "
+                                    "recomputed",
+                                    differing, final_path_));
+      if (foreign)
+        notes.push_back(fmt::format("{} cell(s) of {} are not in this grid; the rewritten file will not contain them",
+                                    foreign, final_path_));
     } catch (const std::exception&) {
       notes.push_back(fmt::format("existing {} is unreadable; its cells are recomputed", final_path_));
     }
@@ -233,10 +299,7 @@ CellSource ResultStore::write_part(const Experiment& ex, const Cell& cell, const
                                    double wall_seconds) const {
   const std::string path = (fs::path(parts_dir_) / (cell.id + ".h5")).string();
   const std::string tmp = path + temp_suffix();
-  {
-    auto lock = h5::hdf5_lock();
-    fs::create_directories(parts_dir_);
-    h5::Handle f = h5::create_file(tmp);
+  write_then_rename(tmp, path, [&](h5::Handle& f) {
     h5::Handle g = h5::create_group(f, "cell");
     write_cell_attrs(g, ex, cell, result.status, result.reason);
     h5::write_attr(g, "wall_seconds", wall_seconds);
@@ -247,18 +310,14 @@ CellSource ResultStore::write_part(const Experiment& ex, const Cell& cell, const
       else
         h5::write_dataset(g, m.name, m.shape, m.values);
     }
-  }
-  atomic_replace(tmp, path);
+  });
   return {path, "cell"};
 }
 
 void ResultStore::assemble(const Experiment& ex, const Provenance& root_attrs,
                            const std::map<std::string, CellSource>& done) const {
   const std::string tmp = final_path_ + temp_suffix();
-  {
-    auto lock = h5::hdf5_lock();
-    fs::create_directories(out_dir_.empty() ? "." : out_dir_);
-    h5::Handle f = h5::create_file(tmp);
+  write_then_rename(tmp, final_path_, [&](h5::Handle& f) {
     for (const auto& [k, v] : root_attrs) h5::write_attr(f, k, v);
     h5::Handle cells = h5::create_group(f, "cells");
     std::map<std::string, h5::Handle> sources;
@@ -279,8 +338,18 @@ void ResultStore::assemble(const Experiment& ex, const Provenance& root_attrs,
       rows.push_back(index_row(g, cell));
     }
     write_index(f, rows);
+  });
+}
+
+std::size_t ResultStore::final_cell_count() const {
+  auto lock = h5::hdf5_lock();
+  if (!fs::exists(final_path_)) return 0;
+  try {
+    h5::Handle f = h5::open_file_readonly(final_path_);
+    return h5::exists(f, "/cells") ? h5::member_names(h5::open_group(f, "cells")).size() : 0;
+  } catch (const std::exception&) {
+    return 0;
   }
-  atomic_replace(tmp, final_path_);
 }
 
 ResultStore::Lock::~Lock() {
@@ -288,7 +357,9 @@ ResultStore::Lock::~Lock() {
 }
 
 std::optional<ResultStore::Lock> ResultStore::try_lock(const std::string& lock_name) const {
-  fs::create_directories(parts_dir_);
+  std::error_code ec;
+  fs::create_directories(parts_dir_, ec);
+  if (ec) throw std::runtime_error(fmt::format("cannot write to the output directory {}: {}", out_dir_, ec.message()));
   const std::string path = (fs::path(parts_dir_) / lock_name).string();
   const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
   if (fd < 0) throw std::runtime_error(fmt::format("cannot create lock file {}: {}", path, std::strerror(errno)));

@@ -30,7 +30,10 @@ class Handle {
   herr_t (*closer_)(hid_t) = nullptr;
 };
 
-Handle create_file(const std::string& path);  // truncates
+// A file that lives in memory only (HDF5's core driver); file_image() gives its bytes, to be written by the
+// caller, which can then check every write (HDF5 cannot report a full disk cleanly on close).
+Handle create_file_in_memory(const std::string& name);
+std::vector<unsigned char> file_image(hid_t file);
 Handle open_file_readonly(const std::string& path);
 Handle create_group(hid_t parent, const std::string& name);
 Handle open_group(hid_t parent, const std::string& name);

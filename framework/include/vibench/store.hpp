@@ -29,6 +29,8 @@ class ResultStore {
 
   const std::string& final_path() const { return final_path_; }
   const std::string& parts_dir() const { return parts_dir_; }
+  // Number of cell groups in the final file (0 when there is none or it is unreadable).
+  std::size_t final_cell_count() const;
 
   // Cells already finished with the same resolved config, study and seed: from valid part files, then
   // from an existing final file. Unreadable part files are removed (and reported) so they are recomputed.
