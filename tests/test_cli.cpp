@@ -9,10 +9,12 @@
 
 #include <chrono>
 #include <filesystem>
+#include <iterator>
 #include <regex>
 #include <thread>
 
 #include <fmt/format.h>
+#include <xxhash.h>
 
 #include "helpers.hpp"
 #include "vibench/stats.hpp"
@@ -244,7 +246,8 @@ TEST_CASE("a corrupted part file is recomputed, --fresh recomputes everything", 
   auto r = run_cli("run " + yaml + " --out " + dir);
   INFO(r.err);
   REQUIRE(r.code == 0);
-  CHECK(r.err.find("unreadable (truncated?); recomputing") != std::string::npos);
+  CHECK(r.err.find("part unreadable, recomputing its cell: " + dir + "/.contract_check.parts/" + std::string(m[1]) +
+                   ".h5 is not a vibench results file") != std::string::npos);
   auto f = run_cli("run " + yaml + " --out " + dir + " --fresh");
   CHECK(f.code == 0);
   CHECK(f.err.find("cell " + std::string(m[1]) + " done") != std::string::npos);
@@ -640,6 +643,19 @@ cp {M}/full/contract_check.h5 {dir}/resumed.h5
   CHECK(metric_bits(dir + "/resumed.h5") == metric_bits(dir + "/ref/contract_check.h5"));
 }
 
+// Recompute a results file's seal after an outside edit (h5py keeps the 512 leading bytes as a user block).
+static void reseal(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::vector<unsigned char> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  REQUIRE(bytes.size() > 512);
+  const std::uint64_t n = bytes.size() - 512, hash = XXH64(bytes.data() + 512, n, 0);
+  for (int i = 0; i < 8; ++i) {
+    bytes[16 + i] = static_cast<unsigned char>(n >> (8 * i));
+    bytes[24 + i] = static_cast<unsigned char>(hash >> (8 * i));
+  }
+  std::ofstream(path, std::ios::binary).write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+}
+
 TEST_CASE("a results file from another config, grid or schema version is never mixed in silently", "[cli]") {
   std::string dir = fresh_dir("otherconfig");
   std::string grid3 = std::string(contract_yaml) + "  target.k: [0.5, 1.5, 2.5]\n";
@@ -674,8 +690,44 @@ TEST_CASE("a results file from another config, grid or schema version is never m
                             "/contract_check.h5', 'a'); f.attrs['schema_version'] = 0\"",
                         "oc_edit");
   REQUIRE(edit.code == 0);
+  reseal(dir + "/contract_check.h5");
   auto old_schema = run_cli("run " + yaml + " --out " + dir, "oc_schema");
   REQUIRE(old_schema.code == 0);
   CHECK(old_schema.err.find("was written with results schema 0 (this vibench writes 1)") != std::string::npos);
   CHECK(old_schema.err.find("(4/4,") != std::string::npos);
+}
+
+TEST_CASE("truncated or bit-flipped results files are refused by their seal before HDF5 parses them", "[cli]") {
+  std::string dir = fresh_dir("seal");
+  std::string text = std::string(contract_yaml) + "  target.k: [0.5, 1.5]\n";
+  text.replace(text.find("replicates: 200000"), std::string("replicates: 200000").size(), "replicates: 2000");
+  std::string yaml = write_file(dir + "/c.yaml", text);
+  REQUIRE(run_cli("run " + yaml + " --out " + dir + " --shard 0/2", "seal_first").code == 0);
+  std::vector<fs::path> parts;
+  for (const auto& e : fs::directory_iterator(dir + "/.contract_check.parts"))
+    if (e.path().extension() == ".h5") parts.push_back(e.path());
+  std::sort(parts.begin(), parts.end());
+  REQUIRE(parts.size() == 2);
+  fs::resize_file(parts[0], fs::file_size(parts[0]) - 100);
+  {
+    std::fstream f(parts[1], std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(static_cast<std::streamoff>(fs::file_size(parts[1]) / 2));
+    f.put('\x5a');
+  }
+  auto again = run_cli("run " + yaml + " --out " + dir + " --shard 0/2", "seal_again");
+  INFO(again.err);
+  REQUIRE(again.code == 0);
+  CHECK(again.err.find(parts[0].string() + " is truncated or extended") != std::string::npos);
+  CHECK(again.err.find(parts[1].string() + " is corrupted (checksum mismatch)") != std::string::npos);
+  CHECK(again.err.find("2 to run") != std::string::npos);
+
+  REQUIRE(run_cli("run " + yaml + " --out " + dir, "seal_final").code == 0);
+  const std::string final_file = dir + "/contract_check.h5";
+  fs::resize_file(final_file, fs::file_size(final_file) - 1);
+  auto inspect = run_cli("inspect " + final_file, "seal_inspect");
+  CHECK(inspect.code == 1);
+  CHECK(inspect.err.find("is truncated or extended") != std::string::npos);
+  auto resumed = run_cli("run " + yaml + " --out " + dir, "seal_resume");
+  CHECK(resumed.code == 0);
+  CHECK(resumed.err.find("existing results file unreadable, its cells are recomputed") != std::string::npos);
 }

@@ -7,9 +7,12 @@
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <stdexcept>
 
 #include <fmt/format.h>
+#include <xxhash.h>
 
 namespace vibench::h5 {
 
@@ -106,6 +109,27 @@ Handle::~Handle() {
   if (id_ >= 0 && closer_) closer_(id_);
 }
 
+// Every file vibench writes starts with 512 bytes of its own, in front of the HDF5 image (HDF5 finds its
+// superblock at offset 512 and reads the file as if those bytes were a user block), holding
+//   bytes 0-15  the magic "vibench-sealed1\n",
+//   bytes 16-23 n, the length of the rest of the file (little endian),
+//   bytes 24-31 XXH64 (seed 0) of those n bytes (little endian).
+// Readers check it before HDF5 sees a byte, so a truncated or corrupted file is reported as such instead of
+// being parsed (HDF5's parser is not hardened against malformed files).
+namespace {
+constexpr std::size_t seal_size = 512;
+constexpr char seal_magic[17] = "vibench-sealed1\n";
+
+void put_u64(unsigned char* p, std::uint64_t v) {
+  for (int i = 0; i < 8; ++i) p[i] = static_cast<unsigned char>(v >> (8 * i));
+}
+std::uint64_t get_u64(const unsigned char* p) {
+  std::uint64_t v = 0;
+  for (int i = 0; i < 8; ++i) v |= static_cast<std::uint64_t>(p[i]) << (8 * i);
+  return v;
+}
+}  // namespace
+
 Handle create_file_in_memory(const std::string& name) {
   Handle fapl(H5Pcreate(H5P_FILE_ACCESS), H5Pclose, "file access list");
   if (H5Pset_fapl_core(fapl, 1 << 16, /*backing_store=*/0) < 0) fail("use the in-memory driver");
@@ -113,18 +137,42 @@ Handle create_file_in_memory(const std::string& name) {
   return Handle(H5Fcreate(name.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, fapl), H5Fclose, "create in-memory " + name);
 }
 
-std::vector<unsigned char> file_image(hid_t file) {
+std::vector<unsigned char> sealed_file_image(hid_t file) {
   if (H5Fflush(file, H5F_SCOPE_GLOBAL) < 0) fail("flush an in-memory file");
-  const ssize_t size = H5Fget_file_image(file, nullptr, 0);
-  if (size < 0) fail("size an in-memory file");
-  std::vector<unsigned char> image(static_cast<std::size_t>(size));
-  if (H5Fget_file_image(file, image.data(), image.size()) != size) fail("copy an in-memory file");
+  const ssize_t n = H5Fget_file_image(file, nullptr, 0);
+  if (n <= 0) fail("size an in-memory file");
+  std::vector<unsigned char> image(seal_size + static_cast<std::size_t>(n), 0);
+  if (H5Fget_file_image(file, image.data() + seal_size, static_cast<std::size_t>(n)) != n) fail("copy an in-memory file");
+  std::memcpy(image.data(), seal_magic, 16);
+  put_u64(image.data() + 16, static_cast<std::uint64_t>(n));
+  put_u64(image.data() + 24, XXH64(image.data() + seal_size, static_cast<std::size_t>(n), 0));
   return image;
 }
 
-Handle open_file_readonly(const std::string& path) {
+Handle open_sealed_image(const std::vector<unsigned char>& bytes, const std::string& name) {
+  if (bytes.size() < 32 || std::memcmp(bytes.data(), seal_magic, 16) != 0)
+    throw std::runtime_error(name + " is not a vibench results file (no vibench seal; files written before "
+                             "vibench 0.2 must be regenerated)");
+  const std::uint64_t n = get_u64(bytes.data() + 16);
+  if (bytes.size() < seal_size || bytes.size() - seal_size != n)
+    throw std::runtime_error(fmt::format("{} is truncated or extended: {} bytes, the seal says {}", name,
+                                         bytes.size(), n + seal_size));
+  if (XXH64(bytes.data() + seal_size, n, 0) != get_u64(bytes.data() + 24))
+    throw std::runtime_error(name + " is corrupted (checksum mismatch)");
+  Handle fapl(H5Pcreate(H5P_FILE_ACCESS), H5Pclose, "file access list");
+  if (H5Pset_fapl_core(fapl, 1 << 16, /*backing_store=*/0) < 0) fail("use the in-memory driver");
+  if (H5Pset_file_image(fapl, const_cast<unsigned char*>(bytes.data()) + seal_size, n) < 0) fail("load " + name);
+  // The core driver refuses a name that exists on disk when given an image; HDF5 never touches this name.
   errno = 0;
-  return Handle(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), H5Fclose, "open " + path);
+  return Handle(H5Fopen(("vibench-image:" + name).c_str(), H5F_ACC_RDONLY, fapl), H5Fclose, "open " + name);
+}
+
+Handle open_file_readonly(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw std::runtime_error(fmt::format("cannot open {}: {}", path, std::strerror(errno)));
+  std::vector<unsigned char> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (in.bad()) throw std::runtime_error(fmt::format("cannot read {}: {}", path, std::strerror(errno)));
+  return open_sealed_image(bytes, path);
 }
 Handle create_group(hid_t parent, const std::string& name) {
   return Handle(H5Gcreate2(parent, name.c_str(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT), H5Gclose, "create group " + name);

@@ -203,7 +203,7 @@ void write_then_rename(const std::string& tmp, const std::string& final_path, Fi
     auto lock = h5::hdf5_lock();
     h5::Handle f = h5::create_file_in_memory(tmp);
     fill(f);
-    image = h5::file_image(f);
+    image = h5::sealed_file_image(f);
   }
   const fs::path dir = fs::path(final_path).parent_path();
   fs::create_directories(dir.empty() ? fs::path(".") : dir);
@@ -241,8 +241,8 @@ std::map<std::string, CellSource> ResultStore::scan_finished(const Experiment& e
         h5::Handle g = h5::open_group(f, "cell");
         ok = same_cell(g, ex, cell);
         if (!ok) notes.push_back(fmt::format("part {} was computed from a different config or seed; recomputing", path));
-      } catch (const std::exception&) {
-        notes.push_back(fmt::format("part {} is unreadable (truncated?); recomputing", path));
+      } catch (const std::exception& e) {
+        notes.push_back(fmt::format("part unreadable, recomputing its cell: {}", e.what()));
       }
       if (ok) {
         done[cell.id] = {path, "cell"};
@@ -288,8 +288,8 @@ std::map<std::string, CellSource> ResultStore::scan_finished(const Experiment& e
       if (foreign)
         notes.push_back(fmt::format("{} cell(s) of {} are not in this grid; the rewritten file will not contain them",
                                     foreign, final_path_));
-    } catch (const std::exception&) {
-      notes.push_back(fmt::format("existing {} is unreadable; its cells are recomputed", final_path_));
+    } catch (const std::exception& e) {
+      notes.push_back(fmt::format("existing results file unreadable, its cells are recomputed: {}", e.what()));
     }
   }
   return done;

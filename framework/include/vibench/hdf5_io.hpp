@@ -30,10 +30,13 @@ class Handle {
   herr_t (*closer_)(hid_t) = nullptr;
 };
 
-// A file that lives in memory only (HDF5's core driver); file_image() gives its bytes, to be written by the
-// caller, which can then check every write (HDF5 cannot report a full disk cleanly on close).
+// Files are built in memory (HDF5's core driver) and written by the caller from sealed_file_image(), which
+// can then check every write: HDF5 cannot report a full disk cleanly. The image starts with a seal (512
+// bytes with the length and XXH64 of the HDF5 image after them) that open_sealed_image / open_file_readonly
+// verify before HDF5 parses anything: truncated, corrupted or foreign files are refused with a message.
 Handle create_file_in_memory(const std::string& name);
-std::vector<unsigned char> file_image(hid_t file);
+std::vector<unsigned char> sealed_file_image(hid_t file);
+Handle open_sealed_image(const std::vector<unsigned char>& bytes, const std::string& name);
 Handle open_file_readonly(const std::string& path);
 Handle create_group(hid_t parent, const std::string& name);
 Handle open_group(hid_t parent, const std::string& name);
