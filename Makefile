@@ -13,7 +13,7 @@ DEB_PACKAGES := cmake g++ make git libtbb-dev libyaml-cpp-dev libhdf5-dev libcli
   libxxhash-dev librandom123-dev libboost-math-dev catch2 libbenchmark-dev \
   python3-h5py python3-numpy python3-matplotlib python3-pandas python3-sklearn openmpi-bin
 
-.PHONY: deps build test test-sanitize test-cluster experiments figures bench clean
+.PHONY: deps build test test-sanitize test-cluster fuzz experiments figures bench clean
 
 # $(call install_debs,PACKAGES): apt-get install those of PACKAGES not yet installed.
 define install_debs
@@ -69,5 +69,26 @@ test-cluster: build
 	$(call install_debs,$(CLUSTER_PACKAGES))
 	bash tests/cluster/slurm_cluster_test.sh $(BUILD)/vibench
 
+# libFuzzer on the experiment-file parser/validator and the results-file reader, built with clang and
+# ASan + UBSan in build-fuzz/; each target runs FUZZ_SECONDS from the committed corpus in fuzz/corpus/ (new
+# inputs go to a scratch copy). Any crash, leak, sanitizer report, timeout or out-of-memory fails.
+FUZZ_PACKAGES := clang libclang-rt-14-dev
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS := fuzz_experiment_yaml fuzz_results_file
+FUZZ_FLAGS := -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+fuzz: deps
+	$(call install_debs,$(FUZZ_PACKAGES))
+	cmake -S . -B $(BUILD)-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_C_COMPILER=clang \
+	  -DCMAKE_CXX_COMPILER=clang++ -DVIBENCH_FUZZ=ON -DBUILD_TESTING=OFF -DVIBENCH_BENCH=OFF \
+	  -DCMAKE_CXX_FLAGS="$(FUZZ_FLAGS)" -DCMAKE_C_FLAGS="$(FUZZ_FLAGS)"
+	cmake --build $(BUILD)-fuzz -j $(JOBS) --target $(FUZZ_TARGETS)
+	@set -e; for t in $(FUZZ_TARGETS); do \
+	  scratch=$$(mktemp -d); \
+	  echo "== $$t: $(FUZZ_SECONDS) s from fuzz/corpus/$$t"; \
+	  ( cd $$scratch && $(CURDIR)/$(BUILD)-fuzz/fuzz/$$t -max_total_time=$(FUZZ_SECONDS) -timeout=10 \
+	      -rss_limit_mb=2048 -max_len=65536 -print_final_stats=1 $$scratch $(CURDIR)/fuzz/corpus/$$t ) \
+	    || { echo "fuzz: $$t failed; the crashing input is in $$scratch"; exit 1; }; \
+	  rm -rf $$scratch; done
+
 clean:
-	rm -rf $(BUILD) $(BUILD)-sanitize
+	rm -rf $(BUILD) $(BUILD)-sanitize $(BUILD)-fuzz

@@ -1,10 +1,14 @@
 // RNG reproducibility and moments; streaming statistics against two-pass formulas.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <cmath>
+#include <sstream>
 
+#include "vibench/progress.hpp"
 #include "vibench/rng.hpp"
 #include "vibench/stats.hpp"
+#include "vibench/work_counter.hpp"
 
 using namespace vibench;
 
@@ -111,4 +115,24 @@ TEST_CASE("variance standard error is calibrated", "[unit]") {
 TEST_CASE("normal critical values", "[unit]") {
   CHECK(normal_critical_value(0.95) == Approx(1.959963984540054).epsilon(1e-12));
   CHECK(normal_critical_value(0.99) == Approx(2.5758293035489004).epsilon(1e-12));
+}
+
+TEST_CASE("progress lines count cells and work units, with a rate and an ETA", "[unit]") {
+  CHECK(format_count(950) == "950");
+  CHECK(format_count(12345) == "12.3k");
+  CHECK(format_count(4.8e6) == "4.8M");
+  CHECK(format_count(1.2e9) == "1.2G");
+  std::ostringstream log;  // not a terminal: one line per finished cell
+  Progress progress(2, 2000, "replicates", log);
+  count_work(1000);
+  progress.cell_finished("abc", 0.25, false);
+  count_work(1000);
+  progress.cell_finished("def", 0.25, true);
+  progress.finish();
+  const std::string text = log.str();
+  INFO(text);
+  CHECK(text.find("[vibench] cell abc done in 0.2s (1/2, 1k/2k replicates at ") != std::string::npos);
+  CHECK(text.find("[vibench] cell def FAILED in 0.2s (2/2, 1 failed, 2k/2k replicates at ") != std::string::npos);
+  CHECK(text.find("ETA 0.0s)\n") != std::string::npos);  // all units done
+  CHECK(std::count(text.begin(), text.end(), '\n') == 2);
 }

@@ -19,6 +19,11 @@ class BoundTightnessStudy final : public Study {
  public:
   explicit BoundTightnessStudy(const Params&) {}
 
+  std::uint64_t work_units(const Config& cell) const override {
+    return static_cast<std::uint64_t>(Params(cell, "").get_int("replicates"));
+  }
+  const char* work_unit_name() const override { return "replicates"; }
+
   std::optional<std::string> unsupported(const Config& cell) const override {
     CellPlugins p = build_cell_plugins(cell);
     if (auto why = p.objective->unsupported(*p.target, *p.family)) return why;

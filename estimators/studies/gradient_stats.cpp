@@ -20,6 +20,11 @@ class GradientStatsStudy final : public Study {
  public:
   explicit GradientStatsStudy(const Params&) {}
 
+  std::uint64_t work_units(const Config& cell) const override {
+    return static_cast<std::uint64_t>(Params(cell, "").get_int("replicates"));
+  }
+  const char* work_unit_name() const override { return "replicates"; }
+
   std::optional<std::string> unsupported(const Config& cell) const override {
     return estimator_cell_unsupported(cell);
   }

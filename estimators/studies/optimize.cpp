@@ -16,6 +16,7 @@
 #include "vibench/linalg.hpp"
 #include "vibench/stats.hpp"
 #include "vibench/study.hpp"
+#include "vibench/work_counter.hpp"
 
 namespace {
 
@@ -51,6 +52,11 @@ std::optional<double> gaussian_kl_to_posterior(const Family& q, const Target& t,
 class OptimizeStudy final : public Study {
  public:
   explicit OptimizeStudy(const Params&) {}
+
+  std::uint64_t work_units(const Config& cell) const override {
+    return static_cast<std::uint64_t>(Params(cell, "").get_int("steps"));
+  }
+  const char* work_unit_name() const override { return "steps"; }
 
   std::optional<std::string> unsupported(const Config& cell) const override {
     return estimator_cell_unsupported(cell);
@@ -122,6 +128,7 @@ class OptimizeStudy final : public Study {
         break;
       }
       since_record.add(value);
+      count_work(1);
       // Adam: m ← β₁m + (1−β₁)g, v ← β₂v + (1−β₂)g², step lr·m̂/(√v̂ + ε) with bias-corrected m̂, v̂.
       const double c1 = 1 - std::pow(beta1, static_cast<double>(step + 1)), c2 = 1 - std::pow(beta2, static_cast<double>(step + 1));
       for (std::size_t i = 0; i < n_phi + n_theta; ++i) {
@@ -139,6 +146,7 @@ class OptimizeStudy final : public Study {
       if (n_theta > 0) t.set_model_params(theta.data());
     }
     if (diverged_at < 0) record(step);
+    count_work(steps - step);  // a diverged cell is finished: its remaining steps count as done
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 
     CellResult r;

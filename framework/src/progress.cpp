@@ -2,9 +2,12 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <iostream>
 
 #include <fmt/format.h>
+
+#include "vibench/work_counter.hpp"
 
 namespace vibench {
 
@@ -14,30 +17,70 @@ std::string format_duration(double s) {
   return fmt::format("{}h{:02}m", static_cast<int>(s / 3600), static_cast<int>(s / 60) % 60);
 }
 
-Progress::Progress(std::size_t to_run, std::ostream& err)
-    : to_run_(to_run), err_(err), tty_(::isatty(2) && &err == &std::cerr), start_(std::chrono::steady_clock::now()) {}
+std::string format_count(double n) {
+  if (n < 1e3) return fmt::format("{:.0f}", n);
+  if (n < 1e6) return fmt::format("{:.3g}k", n / 1e3);
+  if (n < 1e9) return fmt::format("{:.3g}M", n / 1e6);
+  return fmt::format("{:.3g}G", n / 1e9);
+}
+
+Progress::Progress(std::size_t to_run, std::uint64_t total_units, std::string unit_name, std::ostream& err)
+    : to_run_(to_run),
+      total_units_(total_units),
+      units_at_start_(work_done_counter().load()),
+      unit_name_(std::move(unit_name)),
+      err_(err),
+      tty_(::isatty(2) && &err == &std::cerr),
+      start_(std::chrono::steady_clock::now()) {
+  if (tty_ && to_run_ > 0) ticker_ = std::thread([this] { tick(); });
+}
+
+Progress::~Progress() { finish(); }
+
+std::string Progress::status() const {
+  const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+  const std::string failures = failed_ ? fmt::format(", {} failed", failed_) : "";
+  // Units measure progress inside cells; without them (or before any), whole cells do.
+  const double units = static_cast<double>(work_done_counter().load() - units_at_start_);
+  const double total = static_cast<double>(total_units_);
+  std::string work;
+  double fraction = to_run_ ? static_cast<double>(finished_) / static_cast<double>(to_run_) : 1.0;
+  if (unit_name_ != "cells" && total > 0) {
+    work = fmt::format(", {}/{} {}", format_count(std::min(units, total)), format_count(total), unit_name_);
+    if (elapsed > 0 && units > 0) work += fmt::format(" at {}/s", format_count(units / elapsed));
+    fraction = std::min(units / total, 1.0);
+  }
+  const std::string eta = fraction > 0 ? format_duration(elapsed * (1 - fraction) / fraction) : "?";
+  return fmt::format("{}/{}{}{}, elapsed {}, ETA {}", finished_, to_run_, failures, work, format_duration(elapsed), eta);
+}
+
+void Progress::tick() {
+  std::unique_lock<std::mutex> lock(mutex_);
+  while (!stop_cv_.wait_for(lock, std::chrono::milliseconds(500), [this] { return stopping_; }))
+    err_ << "\r[vibench] cells " << status() << "   " << std::flush;
+}
 
 void Progress::cell_finished(const std::string& id, double seconds, bool failed) {
   std::lock_guard<std::mutex> lock(mutex_);
   ++finished_;
   if (failed) ++failed_;
-  double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
-  double eta = finished_ ? elapsed / static_cast<double>(finished_) * static_cast<double>(to_run_ - finished_) : 0;
-  std::string failures = failed_ ? fmt::format(", {} failed", failed_) : "";
-  if (tty_) {
-    err_ << fmt::format("\r[vibench] cells {}/{}{} | elapsed {} | ETA {}   ", finished_, to_run_, failures,
-                        format_duration(elapsed), format_duration(eta))
+  if (tty_)
+    err_ << "\r[vibench] cells " << status() << "   " << std::flush;
+  else
+    err_ << fmt::format("[vibench] cell {} {} in {} ({})\n", id, failed ? "FAILED" : "done", format_duration(seconds),
+                        status())
          << std::flush;
-  } else {
-    err_ << fmt::format("[vibench] cell {} {} in {} ({}/{}{}, elapsed {}, ETA {})\n", id, failed ? "FAILED" : "done",
-                        format_duration(seconds), finished_, to_run_, failures, format_duration(elapsed),
-                        format_duration(eta))
-         << std::flush;
-  }
 }
 
 void Progress::finish() {
-  if (tty_ && finished_) err_ << "\n" << std::flush;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (stopping_) return;
+    stopping_ = true;
+  }
+  stop_cv_.notify_all();
+  if (ticker_.joinable()) ticker_.join();
+  if (tty_ && to_run_ > 0) err_ << "\n" << std::flush;  // keep the last state on screen
 }
 
 }  // namespace vibench

@@ -261,7 +261,9 @@ int run_experiment_command(const std::string& path, const RunOptions& options, s
     err << fmt::format("[vibench] resuming: {} of {} cells already finished\n", done.size(), ex.cells.size() - skipped);
 
   std::unique_ptr<Study> study = make_plugin<Study>(Params(Config{{"name", ex.study}}, ""));
-  Progress progress(pending.size(), err);
+  std::uint64_t total_units = 0;
+  for (const Cell* c : pending) total_units += study->work_units(c->config);
+  Progress progress(pending.size(), total_units, study->work_unit_name(), err);
   std::mutex done_mutex;
   std::vector<std::string> failures;
   tbb::task_arena arena(threads);

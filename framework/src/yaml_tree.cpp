@@ -36,7 +36,7 @@ RawNode convert(const YAML::Node& n, const std::string& file) {
         if (!kv.first.IsScalar()) throw ConfigError(kl, "", "map keys must be plain names");
         std::string key = kv.first.Scalar();
         if (out.find(key)) throw ConfigError(kl, key, "key given twice in the same map");
-        out.entries.emplace_back(key, convert(kv.second, file));
+        out.entries.push_back(RawNode::Entry{key, convert(kv.second, file)});
         out.key_locations.push_back(kl);
       }
       break;
@@ -86,7 +86,7 @@ void RawNode::set(const std::string& key, RawNode value, Location key_loc) {
       key_locations[i] = std::move(key_loc);
       return;
     }
-  entries.emplace_back(key, std::move(value));
+  entries.push_back(Entry{key, std::move(value)});
   key_locations.push_back(std::move(key_loc));
 }
 

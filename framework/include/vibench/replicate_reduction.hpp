@@ -12,6 +12,7 @@
 
 #include "vibench/rng.hpp"
 #include "vibench/stats.hpp"
+#include "vibench/work_counter.hpp"
 
 namespace vibench {
 
@@ -43,6 +44,7 @@ ReplicateMoments reduce_replicates(std::uint64_t seed, std::uint64_t cell_key, s
       for (std::size_t i = 0; i < width; ++i) part.values[i].add(out[i]);
     }
     part.replicates = end - c * replicate_chunk;
+    count_work(part.replicates);
     part.thread_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   });
   ReplicateMoments total;

@@ -55,6 +55,10 @@ class Study : public PluginBase {
   // Throws ParamError for invalid parameter values found while building the cell's plugins.
   virtual std::optional<std::string> unsupported(const Config& cell) const = 0;
   virtual CellResult run(const CellContext& ctx) const = 0;
+  // Progress accounting: how many work units a cell is (run() reports them through count_work as it goes)
+  // and what they are called. Default: one unit per cell.
+  virtual std::uint64_t work_units(const Config& cell) const { return 1; }
+  virtual const char* work_unit_name() const { return "cells"; }
 };
 
 }  // namespace vibench

@@ -15,7 +15,8 @@ struct RawNode {
   std::string scalar;  // Scalar text
   bool quoted = false;  // a quoted scalar is always a string
   std::vector<RawNode> items;                           // Sequence
-  std::vector<std::pair<std::string, RawNode>> entries;  // Map, in file order
+  struct Entry;  // {first: key, second: value}; not std::pair, which may not hold an incomplete RawNode
+  std::vector<Entry> entries;                            // Map, in file order
   std::vector<Location> key_locations;                   // Map: where each key was written
   Location loc;
 
@@ -30,6 +31,11 @@ struct RawNode {
   void set(const std::string& key, RawNode value, Location key_loc);  // replace or append
   bool erase(const std::string& key);
   std::string describe() const;  // "a map", "the scalar 'x'", ...
+};
+
+struct RawNode::Entry {
+  std::string first;
+  RawNode second;
 };
 
 // Parse YAML text; syntax errors become ConfigError at the reported position. Duplicate keys are errors.
