@@ -731,3 +731,40 @@ TEST_CASE("truncated or bit-flipped results files are refused by their seal befo
   CHECK(resumed.code == 0);
   CHECK(resumed.err.find("existing results file unreadable, its cells are recomputed") != std::string::npos);
 }
+
+TEST_CASE("the MI contract file runs as written and stores the promised datasets", "[cli]") {
+  std::string dir = fresh_dir("mi_contract");
+  std::string yaml = write_file(dir + "/mi_contract.yaml", R"(name: mi_contract
+study: mi_estimation
+seed: 5
+replicates: 500            # evaluation batches
+fixed:
+  target: {name: correlated_gaussian, dim: 20}
+  critic: oracle
+  batch_size: 64
+grid:
+  bound: [infonce, nwj, dv]
+  target.mi: [2, 10]
+)");
+  auto r = run_cli("run " + yaml + " --out " + dir, "mi_contract");
+  INFO(r.err);
+  REQUIRE(r.code == 0);
+  const std::string file = dir + "/mi_contract.h5";
+  auto lock = h5::hdf5_lock();
+  h5::Handle f = h5::open_file_readonly(file);
+  h5::Handle cells = h5::open_group(f, "cells");
+  const auto ids = h5::member_names(cells);
+  REQUIRE(ids.size() == 6);
+  for (const auto& id : ids) {
+    h5::Handle g = h5::open_group(cells, id);
+    const std::string bound = h5::read_attr_string(g, "bound.name");
+    const double truth = h5::read_dataset_doubles(g, "mi_true")[0];
+    const double mean = h5::read_dataset_doubles(g, "mi_estimate_mean")[0];
+    const double sd = h5::read_dataset_doubles(g, "mi_estimate_std")[0];
+    INFO(bound << " I = " << truth << ": " << mean << " +- " << sd);
+    CHECK((truth == 2 || truth == 10));
+    CHECK(sd > 0);
+    if (bound == "infonce") CHECK(mean <= std::log(64.0));
+    if (bound == "nwj" && truth == 2) CHECK(std::abs(mean - truth) <= 4 * sd / std::sqrt(500.0));
+  }
+}

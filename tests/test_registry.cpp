@@ -26,7 +26,7 @@ std::set<std::string> readme_plugins() {
   REQUIRE(begin < end);
   const std::string block = text.substr(begin, end - begin);
   std::set<std::string> out;
-  static const std::regex line(R"(- `([a-z0-9_]+)` \(([a-z]+)\): \S)");
+  static const std::regex line(R"(- `([a-z0-9_]+)` \(([a-z_]+)\): \S)");
   for (std::sregex_iterator it(block.begin(), block.end(), line), stop; it != stop; ++it)
     out.insert((*it)[2].str() + "/" + (*it)[1].str());
   return out;

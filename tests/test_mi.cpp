@@ -1,0 +1,158 @@
+// Mutual-information bounds, critics and tasks: gradients against finite differences (every registered
+// bound), identities between bounds, InfoNCE's ceiling, and — with the oracle critic — unbiasedness of the
+// bounds that are unbiased on a batch (NWJ, TUBA, JS's NWJ evaluation, Barber–Agakov) by z-tests.
+#include <catch2/catch.hpp>
+
+#include <cmath>
+
+#include "conformance.hpp"
+#include "vibench/mi.hpp"
+#include "vibench/stats.hpp"
+
+using namespace vibench;
+using namespace vibench::test;
+
+namespace {
+
+std::unique_ptr<MiTask> correlated_gaussian(double mi, std::size_t dim = 20, const std::string& transform = "none") {
+  return make_plugin<MiTask>(Params(plugin_config("target", "mi_task", "correlated_gaussian",
+                                                  {{"mi", mi}, {"dim", static_cast<std::int64_t>(dim)}, {"transform", transform}}),
+                                    "target."));
+}
+
+std::unique_ptr<Bound> bound(const std::string& name, const std::map<std::string, Value>& params = {}) {
+  return make_plugin<Bound>(Params(plugin_config("bound", "bound", name, params), "bound."));
+}
+
+Matrix random_scores(std::size_t b, std::uint64_t key, double scale) {
+  Rng rng(1, key, 0, streams::data);
+  Matrix f(b, b);
+  rng.normals(f.data(), b * b);
+  for (std::size_t i = 0; i < b * b; ++i) f.data()[i] *= scale;
+  return f;
+}
+
+// Oracle-critic estimates of `bound` on `batches` independent batches of size b.
+Moments oracle_estimates(const Bound& bnd, const MiTask& task, std::size_t b, std::size_t batches, std::uint64_t key) {
+  const std::unique_ptr<Critic> oracle = make_plugin<Critic>(Params(plugin_config("critic", "critic", "oracle"), "critic."));
+  Moments m;
+  Matrix x, y, f;
+  for (std::size_t r = 0; r < batches; ++r) {
+    Rng rng(7, key, r, streams::estimator);
+    task.sample(rng, b, x, y);
+    oracle->scores(task, x, y, bnd.optimal_shift(), f);
+    m.add(bnd.value(f));
+  }
+  return m;
+}
+
+}  // namespace
+
+TEST_CASE("every bound's gradient is the derivative of its training objective (finite differences)", "[mi]") {
+  std::size_t checked = 0;
+  for (const PluginInfo* info : Registry::instance().list("bound"))
+    for (const Config& c : choice_variants("bound", *info)) {
+      auto bnd = make_plugin<Bound>(Params(c, "bound."));
+      INFO(describe(c));
+      for (double scale : {0.5, 3.0}) {
+        Matrix f = random_scores(5, 11 + checked, scale), g(5, 5);
+        std::vector<double> state;  // first step: MINE's moving average is the batch's own mean
+        const double v = bnd->value_and_grad(f, g, state);
+        CHECK(v == Approx(bnd->value(f)).epsilon(1e-14));
+        for (std::size_t k = 0; k < 25; ++k) {
+          const double fd = central_difference(
+              [&](const std::vector<double>& x) {
+                Matrix h = f;
+                std::copy(x.begin(), x.end(), h.data());
+                return bnd->training_objective(h);
+              },
+              std::vector<double>(f.data(), f.data() + 25), k);
+          INFO("entry " << k << " analytic " << g.data()[k] << " fd " << fd);
+          CHECK(fd_close(g.data()[k], fd));
+        }
+      }
+      ++checked;
+    }
+  CHECK(checked >= 8);
+}
+
+TEST_CASE("bound identities: NWJ = TUBA(a = 1), JS's value = NWJ(F + 1), DV and InfoNCE shift invariances, SMILE -> DV",
+          "[mi]") {
+  const Matrix f = random_scores(6, 3, 1.5);
+  Matrix shifted = f, rows = f;
+  for (std::size_t i = 0; i < 6; ++i)
+    for (std::size_t j = 0; j < 6; ++j) {
+      shifted(i, j) += 2.5;
+      rows(i, j) += 0.3 * static_cast<double>(i);  // a per-x constant
+    }
+  CHECK(bound("nwj")->value(f) == Approx(bound("tuba", {{"log_baseline", 1.0}})->value(f)).epsilon(1e-14));
+  Matrix plus_one = f;
+  for (std::size_t k = 0; k < 36; ++k) plus_one.data()[k] += 1.0;
+  CHECK(bound("js")->value(f) == Approx(bound("nwj")->value(plus_one)).epsilon(1e-13));
+  CHECK(bound("dv")->value(shifted) == Approx(bound("dv")->value(f)).epsilon(1e-13));
+  CHECK(bound("mine")->value(f) == bound("dv")->value(f));
+  CHECK(bound("infonce")->value(rows) == Approx(bound("infonce")->value(f)).epsilon(1e-13));
+  CHECK(bound("smile", {{"clip", 1e6}})->value(f) == Approx(bound("dv")->value(f)).epsilon(1e-13));
+  CHECK(bound("smile", {{"clip", 0.1}})->value(f) != Approx(bound("dv")->value(f)).epsilon(1e-3));
+}
+
+TEST_CASE("InfoNCE never exceeds log B, whatever the scores", "[mi]") {
+  auto nce = bound("infonce");
+  for (std::size_t b : {2, 8, 64})
+    for (double scale : {0.1, 10.0, 1e3}) {
+      Matrix f = random_scores(b, b * 7 + static_cast<std::size_t>(scale), scale);
+      for (std::size_t i = 0; i < b; ++i) f(i, i) += 10 * scale;  // a critic that separates joint pairs
+      CHECK(nce->value(f) <= std::log(static_cast<double>(b)) + 1e-12);
+      CHECK(nce->ceiling(b) == std::log(static_cast<double>(b)));
+    }
+  CHECK(std::isinf(bound("nwj")->ceiling(64)));
+}
+
+TEST_CASE("correlated_gaussian: E_p[log r] = I, E_{p(x)p(y)}[r] = 1 and corr(x_k, y_k) = rho, with and without the cube",
+          "[mi]") {
+  // Monte Carlo with n draws; |mean − exact| ≤ 4.42 SE: two-sided z for a family-wise 1e-4 over 10 checks.
+  const double z = 4.42;
+  for (const std::string transform : {"none", "cube"})
+    for (double mi : {0.5, 4.0}) {
+      auto task = correlated_gaussian(mi, 5, transform);
+      const std::size_t n = 40000;
+      Rng rng(3, 9, 0, streams::data);
+      Matrix x, y;
+      task->sample(rng, n, x, y);
+      Moments joint, product, xy;
+      for (std::size_t i = 0; i < n; ++i) {
+        joint.add(task->log_ratio(x.row(i), y.row(i)));
+        product.add(std::exp(task->log_ratio(x.row(i), y.row((i + 1) % n))));  // y of another draw: p(x)p(y)
+        const double yk = transform == "cube" ? std::cbrt(y(i, 0)) : y(i, 0);
+        xy.add(x(i, 0) * yk);
+      }
+      INFO(transform << " I = " << mi);
+      CHECK(std::abs(joint.mean() - mi) <= z * joint.standard_error());
+      CHECK(std::abs(product.mean() - 1.0) <= z * product.standard_error());
+      const double rho = std::sqrt(-std::expm1(-2 * mi / 5));
+      CHECK(std::abs(xy.mean() - rho) <= z * xy.standard_error());
+      CHECK(task->exact_mi() == mi);
+    }
+}
+
+TEST_CASE("with the oracle critic NWJ, TUBA, JS and BA are unbiased for I; InfoNCE and DV are not at high MI", "[mi]") {
+  // 2000 batches of 64; |mean − I| ≤ 4.56 SE (family-wise 1e-4 over 16 checks, two-sided).
+  const double z = 4.56;
+  std::uint64_t key = 100;
+  for (double mi : {2.0, 6.0}) {
+    auto task = correlated_gaussian(mi);
+    for (const auto& [name, params] : std::vector<std::pair<std::string, std::map<std::string, Value>>>{
+             {"nwj", {}}, {"tuba", {}}, {"tuba", {{"log_baseline", -2.0}}}, {"js", {}}, {"ba", {}}}) {
+      const Moments m = oracle_estimates(*bound(name, params), *task, 64, 2000, ++key);
+      INFO(name << " I = " << mi << ": mean " << m.mean() << " se " << m.standard_error());
+      CHECK(std::abs(m.mean() - mi) <= z * m.standard_error());
+    }
+  }
+  // At I = 10 nats InfoNCE sits near log 64 ≈ 4.16, far below I; DV's log of a batch mean overestimates.
+  auto task = correlated_gaussian(10.0);
+  const Moments nce = oracle_estimates(*bound("infonce"), *task, 64, 400, 900);
+  CHECK(nce.mean() < std::log(64.0) + 1e-12);
+  CHECK(nce.mean() > std::log(64.0) - 0.2);
+  const Moments dv = oracle_estimates(*bound("dv"), *task, 64, 400, 901);
+  CHECK(dv.mean() - 10.0 > z * dv.standard_error());
+}
