@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "vibench/matrix.hpp"
+#include "vibench/nn.hpp"
 #include "vibench/registry.hpp"
 #include "vibench/rng.hpp"
 
@@ -28,12 +29,24 @@ class MiTask : public PluginBase {
   virtual double exact_mi() const = 0;  // nats
 };
 
+// Scratch of a critic's forward and backward passes over one batch; reused across batches.
+struct CriticWorkspace {
+  MlpWorkspace first, second;  // the critic's networks' activations
+  Matrix a, b, pairs, out, d_out, d_a, d_b;
+};
+
 class Critic : public PluginBase {
  public:
   static constexpr const char* kind = "critic";
 
+  // Trainable parameters (none for the oracle), initialized from a Philox stream.
+  virtual std::size_t num_params() const { return 0; }
+  virtual void init(double* params, Rng& rng) const {}
   // F(i, j) = f(x_i, y_j) + shift for all pairs of a batch (B×B).
-  virtual void scores(const MiTask& task, const Matrix& x, const Matrix& y, double shift, Matrix& f) const = 0;
+  virtual void scores(const MiTask& task, const Matrix& x, const Matrix& y, const double* params, double shift, Matrix& f,
+                      CriticWorkspace& ws) const = 0;
+  // After scores() on the same workspace: grad += ∂L/∂params given dF = ∂L/∂F.
+  virtual void backward(const double* params, const Matrix& df, CriticWorkspace& ws, double* grad) const {}
   // The critic is the true log density ratio: no training, bias and variance are the bound's own.
   virtual bool is_oracle() const { return false; }
 };

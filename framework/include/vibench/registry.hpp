@@ -20,6 +20,7 @@ struct PluginBase {
 // from the cell's target.
 struct PluginContext {
   std::size_t dim = 0;
+  std::size_t dim_y = 0;                 // a critic's second input (x has `dim`)
   const class Target* target = nullptr;  // the cell's target (amortized families read its observation)
 };
 

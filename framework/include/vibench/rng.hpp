@@ -15,6 +15,8 @@ inline constexpr std::uint64_t estimator = 0;  // samples ε used by a gradient 
 inline constexpr std::uint64_t point = 1;      // perturbation of the evaluation point φ
 inline constexpr std::uint64_t data = 2;       // synthetic model data (key = data_seed)
 inline constexpr std::uint64_t probe = 3;      // extra estimates that measure, never steer (optimize's variance probes)
+inline constexpr std::uint64_t training = 4;   // batches that train a network (a critic's steps)
+inline constexpr std::uint64_t init = 5;       // a network's initial weights
 }  // namespace streams
 
 class Rng {
