@@ -33,8 +33,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from vibench_results import exit_with, index_frame, load, save_figure  # noqa: E402
 
 UNBIASED = ["ba", "nwj", "tuba", "js"]
-ORDER = ["ba", "nwj", "tuba", "js", "infonce", "dv", "smile"]
-COLORS = dict(zip(ORDER, ["tab:gray", "tab:blue", "tab:cyan", "tab:purple", "tab:red", "tab:orange", "tab:green"]))
+ORDER = ["ba", "nwj", "tuba", "js", "infonce", "dv", "smile", "interpolated"]
+COLORS = dict(zip(ORDER, ["tab:gray", "tab:blue", "tab:cyan", "tab:purple", "tab:red", "tab:orange", "tab:green", "tab:brown"]))
 
 
 def main():

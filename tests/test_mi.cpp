@@ -97,6 +97,20 @@ TEST_CASE("bound identities: NWJ = TUBA(a = 1), JS's value = NWJ(F + 1), DV and 
   CHECK(bound("infonce")->value(rows) == Approx(bound("infonce")->value(f)).epsilon(1e-13));
   CHECK(bound("smile", {{"clip", 1e6}})->value(f) == Approx(bound("dv")->value(f)).epsilon(1e-13));
   CHECK(bound("smile", {{"clip", 0.1}})->value(f) != Approx(bound("dv")->value(f)).epsilon(1e-3));
+  // interpolated: α = 0 is TUBA(a); α = 1 makes the marginal term exactly 1, leaving the leave-one-out
+  // InfoNCE mean_{i, j≠i} (F_ii − log mean_{k≠j} e^{F_ik}).
+  CHECK(bound("interpolated", {{"alpha", 0.0}, {"log_baseline", 0.7}})->value(f) ==
+        Approx(bound("tuba", {{"log_baseline", 0.7}})->value(f)).epsilon(1e-13));
+  double loo = 0;
+  for (std::size_t i = 0; i < 6; ++i)
+    for (std::size_t j = 0; j < 6; ++j) {
+      if (j == i) continue;
+      double s = 0;
+      for (std::size_t k = 0; k < 6; ++k)
+        if (k != j) s += std::exp(f(i, k));
+      loo += f(i, i) - std::log(s / 5);
+    }
+  CHECK(bound("interpolated", {{"alpha", 1.0}})->value(f) == Approx(loo / 30).epsilon(1e-13));
 }
 
 TEST_CASE("InfoNCE never exceeds log B, whatever the scores", "[mi]") {
@@ -228,4 +242,26 @@ fixed:
   CHECK(mean > 1.5);
   CHECK(mean <= std::log(64.0));
   CHECK(trajectory == 15);  // 1500 steps / log_every 100
+}
+
+TEST_CASE("interpolated bound: gradient by finite differences across alpha, including a dominant score", "[mi]") {
+  for (double alpha : {0.01, 0.5, 1.0})
+    for (double scale : {1.0, 8.0}) {
+      auto bnd = bound("interpolated", {{"alpha", alpha}, {"log_baseline", 0.3}});
+      Matrix f = random_scores(5, 40 + static_cast<std::uint64_t>(scale), scale), g(5, 5);
+      f(2, 3) += 30;  // one entry dominates its row: the leave-one-out sums must not cancel
+      std::vector<double> state;
+      bnd->value_and_grad(f, g, state);
+      for (std::size_t k = 0; k < 25; ++k) {
+        const double fd = central_difference(
+            [&](const std::vector<double>& x) {
+              Matrix h = f;
+              std::copy(x.begin(), x.end(), h.data());
+              return bnd->value(h);
+            },
+            std::vector<double>(f.data(), f.data() + 25), k);
+        INFO("alpha " << alpha << " scale " << scale << " entry " << k << ": " << g.data()[k] << " vs " << fd);
+        CHECK(fd_close(g.data()[k], fd));
+      }
+    }
 }
