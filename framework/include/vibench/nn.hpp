@@ -53,6 +53,7 @@ class Adam {
  public:
   Adam(std::size_t n, double learning_rate, double beta1 = 0.9, double beta2 = 0.999, double eps = 1e-8);
   void step(double* params, const double* grad, bool ascend);
+  void set_learning_rate(double lr) { lr_ = lr; }
 
  private:
   double lr_, b1_, b2_, eps_;

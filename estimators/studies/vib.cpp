@@ -1,0 +1,178 @@
+// study `vib`: Deep Variational Information Bottleneck (Alemi et al. 2017) on Fashion-MNIST. The encoder MLP
+// (784–H–H–2K, ReLU) gives q(z|x) = N(μ, diag σ²), σ = softplus(s − 5); a softmax decoder q(y|z); Adam
+// (β₁ = 0.5, β₂ = 0.999, learning rate decayed by 0.97 every 2 epochs, batch 100 — the paper's §4.1)
+// minimizes cross-entropy + β·KL(q(z|x) ‖ N(0, I)) with one z per example. On the test set it reports the
+// accuracy (class probabilities averaged over `test_samples` draws of z), the rate E_x KL(q(z|x) ‖ N(0, I))
+// — an upper bound on I(Z;X) — and H(Y) − E[−log q(y|z)] — a lower bound on I(Z;Y) — in nats and bits.
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+
+#include "vibench/fashion_mnist.hpp"
+#include "vibench/study.hpp"
+#include "vibench/vib_model.hpp"
+#include "vibench/work_counter.hpp"
+
+namespace {
+
+using namespace vibench;
+
+constexpr std::size_t classes = 10;
+
+struct VibSetup {
+  VibModel model;
+  std::size_t train_n, test_n, batch, epochs;
+};
+
+VibSetup setup(const Params& p) {
+  const std::vector<std::size_t> hidden(static_cast<std::size_t>(p.get_int("hidden_layers")),
+                                        static_cast<std::size_t>(p.get_int("hidden_units")));
+  const std::vector<std::size_t> decoder_hidden(static_cast<std::size_t>(p.get_int("decoder_hidden_layers")),
+                                                static_cast<std::size_t>(p.get_int("hidden_units")));
+  const auto train_n = static_cast<std::size_t>(p.get_int("train_examples"));
+  const auto test_n = static_cast<std::size_t>(p.get_int("test_examples"));
+  return {VibModel(784, hidden, static_cast<std::size_t>(p.get_int("latent_dim")), decoder_hidden, classes),
+          train_n ? train_n : 60000, test_n ? test_n : 10000, static_cast<std::size_t>(p.get_int("batch_size")),
+          static_cast<std::size_t>(p.get_int("epochs"))};
+}
+
+// Rows [begin, end) of `order` gathered from the data set.
+void gather(const LabeledImages& data, const std::vector<std::size_t>& order, std::size_t begin, std::size_t end, Matrix& x,
+            std::vector<std::uint8_t>& y) {
+  x.resize(end - begin, 784);
+  y.resize(end - begin);
+  for (std::size_t r = begin; r < end; ++r) {
+    std::copy(data.pixels.row(order[r]), data.pixels.row(order[r]) + 784, x.row(r - begin));
+    y[r - begin] = data.labels[order[r]];
+  }
+}
+
+class VibStudy final : public Study {
+ public:
+  explicit VibStudy(const Params&) {}
+
+  std::uint64_t work_units(const Config& cell) const override {
+    const VibSetup s = setup(Params(cell, ""));
+    return static_cast<std::uint64_t>(s.epochs * ((s.train_n + s.batch - 1) / s.batch));
+  }
+  const char* work_unit_name() const override { return "steps"; }
+
+  std::optional<std::string> unsupported(const Config& cell) const override {
+    const VibSetup s = setup(Params(cell, ""));
+    if (s.train_n > 60000 || s.test_n > 10000)
+      return std::string("Fashion-MNIST has 60000 training and 10000 test examples");
+    return std::nullopt;
+  }
+
+  CellResult run(const CellContext& ctx) const override {
+    const Params p(ctx.config, "");
+    const VibSetup s = setup(p);
+    const LabeledImages& train = fashion_mnist(true);
+    const LabeledImages& test = fashion_mnist(false);
+    const double beta = p.get_double("beta"), lr0 = p.get_double("learning_rate");
+    const std::size_t k = s.model.latent();
+
+    std::vector<double> params(s.model.num_params()), grad(params.size());
+    Rng init(ctx.seed, ctx.cell_key, 0, streams::init);
+    s.model.init(params.data(), init);
+    Adam adam(params.size(), lr0, p.get_double("adam_beta1"), 0.999);
+    VibWorkspace ws;
+    Matrix x, eps;
+    std::vector<std::uint8_t> y;
+    std::vector<std::size_t> order(s.train_n);
+    std::vector<double> rec_epoch, rec_ce, rec_rate, rec_acc;
+    std::size_t step = 0;
+    CellResult r;
+    for (std::size_t epoch = 0; epoch < s.epochs; ++epoch) {
+      // Alemi et al.: the learning rate decays by 0.97 every 2 epochs.
+      adam.set_learning_rate(lr0 * std::pow(p.get_double("lr_decay"), static_cast<double>(epoch / 2)));
+      std::iota(order.begin(), order.end(), std::size_t{0});
+      Rng shuffle(ctx.seed, ctx.cell_key, epoch, streams::data);
+      std::vector<double> u(s.train_n);
+      shuffle.uniforms(u.data(), u.size());
+      for (std::size_t i = s.train_n; i-- > 1;)  // Fisher–Yates
+        std::swap(order[i], order[static_cast<std::size_t>(u[i] * static_cast<double>(i + 1))]);
+      double ce = 0, rate = 0;
+      std::size_t correct = 0;
+      for (std::size_t b = 0; b < s.train_n; b += s.batch, ++step) {
+        gather(train, order, b, std::min(b + s.batch, s.train_n), x, y);
+        eps.resize(x.rows(), k);
+        Rng noise(ctx.seed, ctx.cell_key, step, streams::training);
+        noise.normals(eps.data(), x.rows() * k);
+        const VibTerms t = s.model.loss(params.data(), x, y.data(), eps, beta, grad.data(), ws);
+        if (!std::isfinite(t.cross_entropy) || !std::isfinite(t.rate)) {
+          r.status = "diverged";
+          r.reason = "the loss is not finite at training step " + std::to_string(step);
+          count_work(work_units(ctx.config) - step);
+          return r;
+        }
+        adam.step(params.data(), grad.data(), /*ascend=*/false);
+        ce += t.cross_entropy * static_cast<double>(x.rows());
+        rate += t.rate * static_cast<double>(x.rows());
+        correct += t.correct;
+        count_work(1);
+      }
+      rec_epoch.push_back(static_cast<double>(epoch + 1));
+      rec_ce.push_back(ce / static_cast<double>(s.train_n));
+      rec_rate.push_back(rate / static_cast<double>(s.train_n));
+      rec_acc.push_back(static_cast<double>(correct) / static_cast<double>(s.train_n));
+    }
+
+    // Test set, in batches of 500, `test_samples` draws of z per example.
+    std::vector<std::size_t> all(s.test_n);
+    std::iota(all.begin(), all.end(), std::size_t{0});
+    Rng probe(ctx.seed, ctx.cell_key, 0, streams::probe);
+    const auto samples = static_cast<std::size_t>(p.get_int("test_samples"));
+    double ce = 0, rate = 0;
+    std::size_t correct = 0;
+    std::vector<double> label_count(classes, 0.0);
+    for (std::size_t b = 0; b < s.test_n; b += 500) {
+      gather(test, all, b, std::min(b + 500, s.test_n), x, y);
+      const VibTerms t = s.model.evaluate(params.data(), x, y.data(), samples, probe, ws);
+      ce += t.cross_entropy * static_cast<double>(x.rows());
+      rate += t.rate * static_cast<double>(x.rows());
+      correct += t.correct;
+      for (auto label : y) label_count[label] += 1;
+    }
+    ce /= static_cast<double>(s.test_n);
+    rate /= static_cast<double>(s.test_n);
+    double h_y = 0;  // empirical entropy of the test labels (log 10 for the balanced test set)
+    for (double c : label_count)
+      if (c > 0) h_y -= c / static_cast<double>(s.test_n) * std::log(c / static_cast<double>(s.test_n));
+    const double accuracy = static_cast<double>(correct) / static_cast<double>(s.test_n);
+    r.add_scalar("test_accuracy", accuracy);
+    r.add_scalar("test_error", 1 - accuracy);
+    r.add_scalar("test_cross_entropy_nats", ce);
+    r.add_scalar("rate_nats", rate);
+    r.add_scalar("rate_bits", rate / std::log(2.0));
+    r.add_scalar("h_y_nats", h_y);
+    r.add_scalar("izy_lower_nats", h_y - ce);
+    r.add_scalar("izy_lower_bits", (h_y - ce) / std::log(2.0));
+    r.add("trajectory_epoch", rec_epoch);
+    r.add("trajectory_train_cross_entropy", rec_ce);
+    r.add("trajectory_train_rate", rec_rate);
+    r.add("trajectory_train_accuracy", rec_acc);
+    return r;
+  }
+};
+
+const Register<Study, VibStudy> registration{{
+    .name = "vib",
+    .description = "Deep VIB on Fashion-MNIST: test accuracy, rate (>= I(Z;X)) and H(Y) - CE (<= I(Z;Y))",
+    .reference = "Alemi et al. 2017, section 4.1",
+    .params = {ParamSpec::real("beta", 1e-3, "weight of the rate KL(q(z|x) || N(0, I))").at_least(0.0),
+               ParamSpec::integer("latent_dim", 256, "K, dimension of z").at_least(1),
+               ParamSpec::integer("hidden_layers", 2, "encoder hidden layers").at_least(0),
+               ParamSpec::integer("hidden_units", 1024, "units per hidden layer").at_least(1),
+               ParamSpec::integer("decoder_hidden_layers", 0, "decoder hidden layers (0: logistic regression)").at_least(0),
+               ParamSpec::integer("epochs", 200, "passes over the training examples").at_least(1),
+               ParamSpec::integer("batch_size", 100, "examples per Adam step").at_least(1),
+               ParamSpec::real("learning_rate", 1e-4, "initial Adam learning rate").positive(),
+               ParamSpec::real("lr_decay", 0.97, "learning-rate factor every 2 epochs").positive().at_most(1.0),
+               ParamSpec::real("adam_beta1", 0.5, "Adam beta1").at_least(0.0).at_most(0.999),
+               ParamSpec::integer("train_examples", 0, "the first N training examples (0: all 60000)").at_least(0),
+               ParamSpec::integer("test_examples", 0, "the first N test examples (0: all 10000)").at_least(0),
+               ParamSpec::integer("test_samples", 12, "draws of z per test example").at_least(1)},
+}};
+
+}  // namespace
