@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include "conformance.hpp"
+#include "vibench/beta_vae_model.hpp"
 #include "vibench/fashion_mnist.hpp"
 #include "vibench/vib_model.hpp"
 
@@ -82,4 +83,30 @@ TEST_CASE("Fashion-MNIST loads from Debian's dataset-fashion-mnist with the data
   }
   CHECK(lo == 0.0);
   CHECK(hi == 1.0);
+}
+
+TEST_CASE("beta-VAE loss gradient (distortion + beta * rate) equals finite differences", "[nn]") {
+  BetaVaeModel model(6, {5}, 2);
+  std::vector<double> params(model.num_params());
+  Rng init(3, 1, 0, streams::init);
+  model.init(params.data(), init);
+  for (std::size_t k = 0; k < params.size(); ++k) params[k] += 0.1 * std::cos(2.0 * static_cast<double>(k));
+  Matrix x(4, 6), eps(4, 2);
+  Rng rng(3, 2, 0, streams::data);
+  rng.uniforms(x.data(), 24);
+  for (std::size_t i = 0; i < 24; ++i) x.data()[i] = x.data()[i] > 0.5 ? 1.0 : 0.0;
+  rng.normals(eps.data(), 8);
+  BetaVaeWorkspace ws;
+  std::vector<double> grad(params.size());
+  const double beta = 2.5;
+  model.loss(params.data(), x, eps, beta, grad.data(), ws);
+  auto total = [&](const std::vector<double>& p) {
+    BetaVaeWorkspace w;
+    const RateDistortion rd = model.loss(p.data(), x, eps, beta, nullptr, w);
+    return rd.distortion + beta * rd.rate;
+  };
+  for (std::size_t k = 0; k < params.size(); ++k) {
+    INFO("param " << k);
+    CHECK(fd_close(grad[k], central_difference(total, params, k)));
+  }
 }

@@ -9,6 +9,7 @@
 #include <numeric>
 
 #include "vibench/fashion_mnist.hpp"
+#include "vibench/minibatches.hpp"
 #include "vibench/study.hpp"
 #include "vibench/vib_model.hpp"
 #include "vibench/work_counter.hpp"
@@ -34,17 +35,6 @@ VibSetup setup(const Params& p) {
   return {VibModel(784, hidden, static_cast<std::size_t>(p.get_int("latent_dim")), decoder_hidden, classes),
           train_n ? train_n : 60000, test_n ? test_n : 10000, static_cast<std::size_t>(p.get_int("batch_size")),
           static_cast<std::size_t>(p.get_int("epochs"))};
-}
-
-// Rows [begin, end) of `order` gathered from the data set.
-void gather(const LabeledImages& data, const std::vector<std::size_t>& order, std::size_t begin, std::size_t end, Matrix& x,
-            std::vector<std::uint8_t>& y) {
-  x.resize(end - begin, 784);
-  y.resize(end - begin);
-  for (std::size_t r = begin; r < end; ++r) {
-    std::copy(data.pixels.row(order[r]), data.pixels.row(order[r]) + 784, x.row(r - begin));
-    y[r - begin] = data.labels[order[r]];
-  }
 }
 
 class VibStudy final : public Study {
@@ -79,23 +69,17 @@ class VibStudy final : public Study {
     VibWorkspace ws;
     Matrix x, eps;
     std::vector<std::uint8_t> y;
-    std::vector<std::size_t> order(s.train_n);
     std::vector<double> rec_epoch, rec_ce, rec_rate, rec_acc;
     std::size_t step = 0;
     CellResult r;
     for (std::size_t epoch = 0; epoch < s.epochs; ++epoch) {
       // Alemi et al.: the learning rate decays by 0.97 every 2 epochs.
       adam.set_learning_rate(lr0 * std::pow(p.get_double("lr_decay"), static_cast<double>(epoch / 2)));
-      std::iota(order.begin(), order.end(), std::size_t{0});
-      Rng shuffle(ctx.seed, ctx.cell_key, epoch, streams::data);
-      std::vector<double> u(s.train_n);
-      shuffle.uniforms(u.data(), u.size());
-      for (std::size_t i = s.train_n; i-- > 1;)  // Fisher–Yates
-        std::swap(order[i], order[static_cast<std::size_t>(u[i] * static_cast<double>(i + 1))]);
+      const std::vector<std::size_t> order = shuffled_indices(s.train_n, ctx.seed, ctx.cell_key, epoch);
       double ce = 0, rate = 0;
       std::size_t correct = 0;
       for (std::size_t b = 0; b < s.train_n; b += s.batch, ++step) {
-        gather(train, order, b, std::min(b + s.batch, s.train_n), x, y);
+        gather_batch(train, order, b, std::min(b + s.batch, s.train_n), x, y);
         eps.resize(x.rows(), k);
         Rng noise(ctx.seed, ctx.cell_key, step, streams::training);
         noise.normals(eps.data(), x.rows() * k);
@@ -127,7 +111,7 @@ class VibStudy final : public Study {
     std::size_t correct = 0;
     std::vector<double> label_count(classes, 0.0);
     for (std::size_t b = 0; b < s.test_n; b += 500) {
-      gather(test, all, b, std::min(b + 500, s.test_n), x, y);
+      gather_batch(test, all, b, std::min(b + 500, s.test_n), x, y);
       const VibTerms t = s.model.evaluate(params.data(), x, y.data(), samples, probe, ws);
       ce += t.cross_entropy * static_cast<double>(x.rows());
       rate += t.rate * static_cast<double>(x.rows());

@@ -1,20 +1,20 @@
 #pragma once
-// Deep Variational Information Bottleneck (Alemi et al. 2017): encoder MLP x ↦ (μ, s) ∈ R^{2K} with
-// σ = softplus(s − 5) (their §4.1), z = μ + σ ⊙ ε, ε ~ N(0, I); a softmax decoder q(y|z) (an MLP, by
-// default linear: logistic regression as in the paper). Per batch
-//   loss = mean_n [−log q(y_n | z_n)] + β · mean_n KL(N(μ_n, σ_n²) ‖ N(0, I)),
+// Deep Variational Information Bottleneck (Alemi et al. 2017): a Gaussian encoder q(z|x) (gaussian_encoder.hpp)
+// and a softmax decoder q(y|z) (an MLP, by default linear: logistic regression as in the paper). Per batch
+//   loss = mean_n [−log q(y_n | z_n)] + β · mean_n KL(q(z|x_n) ‖ N(0, I)),
 // the cross-entropy estimating H(Y) − (lower bound on I(Z;Y)) and the rate an upper bound on I(Z;X).
 #include <cstddef>
 #include <cstdint>
 #include <vector>
 
-#include "vibench/nn.hpp"
+#include "vibench/gaussian_encoder.hpp"
 
 namespace vibench {
 
 struct VibWorkspace {
-  MlpWorkspace encoder, decoder;
-  Matrix h, z, logits, d_logits, d_z, d_h;
+  EncoderWorkspace encoder;
+  MlpWorkspace decoder;
+  Matrix logits, d_logits, d_z;
 };
 
 struct VibTerms {
@@ -25,12 +25,11 @@ struct VibTerms {
 
 class VibModel {
  public:
-  // encoder sizes {input, hidden..., 2K}; decoder {K, hidden..., classes}.
   VibModel(std::size_t input, const std::vector<std::size_t>& encoder_hidden, std::size_t latent,
            const std::vector<std::size_t>& decoder_hidden, std::size_t classes);
 
   std::size_t num_params() const { return encoder_.num_params() + decoder_.num_params(); }
-  std::size_t latent() const { return latent_; }
+  std::size_t latent() const { return encoder_.latent(); }
   void init(double* params, Rng& rng) const;
 
   // One batch with given noise eps (n×K): the terms, and if grad is given ∂(CE + β·rate)/∂params written to it.
@@ -44,9 +43,9 @@ class VibModel {
                     VibWorkspace& ws) const;
 
  private:
-  void encode(const double* params, const Matrix& x, VibWorkspace& ws) const;  // ws.h = [μ, s]
-  Mlp encoder_, decoder_;
-  std::size_t latent_, classes_;
+  GaussianEncoder encoder_;
+  Mlp decoder_;
+  std::size_t classes_;
 };
 
 }  // namespace vibench
