@@ -1,10 +1,11 @@
 // mi_task `correlated_gaussian`: x, y ∈ R^d with d independent standard bivariate normal pairs (x_k, y_k) of
 // correlation ρ, so I(X;Y) = −(d/2) log(1 − ρ²) and ρ = √(1 − e^{−2I/d}) for a requested I (Poole et al.
-// 2019, §4; Song & Ermon 2020, §6). `transform: cube` observes y³ instead of y: an invertible map of y,
-// which leaves I and the density ratio (as a function of the untransformed y) unchanged.
+// 2019, §4; Song & Ermon 2020, §6). `transform: cube | asinh` observes a map of y instead of y: invertible,
+// so I and the density ratio (as a function of the untransformed y) are unchanged (mi_transforms.hpp).
 #include <cmath>
 
 #include "vibench/mi.hpp"
+#include "vibench/mi_transforms.hpp"
 
 namespace {
 
@@ -13,7 +14,7 @@ using namespace vibench;
 class CorrelatedGaussian final : public MiTask {
  public:
   explicit CorrelatedGaussian(const Params& p)
-      : d_(static_cast<std::size_t>(p.get_int("dim"))), mi_(p.get_double("mi")), cube_(p.get_string("transform") == "cube") {
+      : d_(static_cast<std::size_t>(p.get_int("dim"))), mi_(p.get_double("mi")), transform_(parse_mi_transform(p.get_string("transform"))) {
     rho_ = std::sqrt(-std::expm1(-2 * mi_ / static_cast<double>(d_)));
   }
 
@@ -29,7 +30,7 @@ class CorrelatedGaussian final : public MiTask {
     const double s = std::sqrt(1 - rho_ * rho_);
     for (std::size_t i = 0; i < n * d_; ++i) {
       const double yi = rho_ * x.data()[i] + s * y.data()[i];  // y = ρx + √(1−ρ²) ε
-      y.data()[i] = cube_ ? yi * yi * yi : yi;
+      y.data()[i] = apply_mi_transform(transform_, yi);
     }
   }
 
@@ -38,7 +39,7 @@ class CorrelatedGaussian final : public MiTask {
     const double one_minus = 1 - rho_ * rho_;
     double quad = 0;
     for (std::size_t k = 0; k < d_; ++k) {
-      const double yk = cube_ ? std::cbrt(y[k]) : y[k];
+      const double yk = invert_mi_transform(transform_, y[k]);
       quad += rho_ * rho_ * (x[k] * x[k] + yk * yk) - 2 * rho_ * x[k] * yk;
     }
     return -0.5 * static_cast<double>(d_) * std::log(one_minus) - quad / (2 * one_minus);
@@ -47,7 +48,7 @@ class CorrelatedGaussian final : public MiTask {
  private:
   std::size_t d_;
   double mi_, rho_;
-  bool cube_;
+  MiTransform transform_;
 };
 
 const Register<MiTask, CorrelatedGaussian> registration{{
@@ -56,7 +57,7 @@ const Register<MiTask, CorrelatedGaussian> registration{{
     .reference = "Poole et al. 2019, section 4; Song & Ermon 2020, section 6",
     .params = {ParamSpec::integer("dim", 20, "d, the dimension of x and of y").at_least(1),
                ParamSpec::real("mi", 2.0, "I(X;Y) in nats (sets rho)").positive(),
-               ParamSpec::choice("transform", {"none", "cube"}, "none", "observe y (none) or y^3 (cube); I unchanged")},
+               ParamSpec::choice("transform", mi_transform_names(), "none", "observe y, y^3 (cube) or asinh(y); I unchanged")},
 }};
 
 }  // namespace

@@ -173,6 +173,7 @@ const Register<Study, MiEstimationStudy> registration{{
                ParamSpec::integer("steps", 0, "Adam steps training the critic (0 for the oracle)").at_least(0),
                ParamSpec::real("learning_rate", 5e-4, "Adam learning rate of the critic").positive(),
                ParamSpec::integer("log_every", 100, "training steps averaged into one trajectory point").at_least(1),
+               ParamSpec::integer("repeat", 0, "repetition index: changes only the cell's random streams").at_least(0),
                ParamSpec::reals("mi_schedule", "true MI of each equal-length training stage (staircase); empty: target.mi"),
                ParamSpec::real("confidence", 0.95, "level of the stored confidence intervals").positive().at_most(0.999999)},
 }};

@@ -1,0 +1,37 @@
+#pragma once
+// The joint scale matrix of the BMI-style MI tasks (Czyż et al. 2023): w = (x, y) with identity blocks for x
+// and y and a cross block C. `dense`: C = c·u vᵀ with unit vectors u ∝ 1, v ∝ 1 (every pair of coordinates
+// interacts; one canonical correlation c). `sparse`: C_ii = ρ for the first `interacting` coordinates (k
+// canonical correlations ρ). For a Gaussian with this covariance I(X;Y) = −½ Σ_i log(1 − s_i²) over the
+// canonical correlations s_i.
+#include <cstddef>
+#include <string>
+#include <vector>
+
+#include "vibench/matrix.hpp"
+#include "vibench/mi_transforms.hpp"
+#include "vibench/param_spec.hpp"
+#include "vibench/rng.hpp"
+#include "vibench/value.hpp"
+
+namespace vibench {
+
+struct BlockCovariance {
+  std::size_t dx = 0, dy = 0;
+  Matrix chol;                 // lower Cholesky factor of Σ ((dx+dy)²)
+  double log_det = 0;          // log det Σ
+  double gaussian_mi = 0;      // I(X;Y) if w ~ N(0, Σ)
+  MiTransform transform = MiTransform::none;
+
+  explicit BlockCovariance(const Params& p);  // reads dim_x, dim_y, interaction, strength, interacting, transform
+  // wᵀ Σ⁻¹ w for w = (x, y) (untransformed), and the two marginal quadratic forms xᵀx, yᵀy.
+  double quadratic(const double* x, const double* y, double& qx, double& qy) const;
+  // Untransformed coordinates of an observation (inverting the task's elementwise map).
+  void untransform(const double* x, const double* y, std::vector<double>& w) const;
+  // Observation from w (dx+dy) = (x, y): apply the map.
+  void emit(const std::vector<double>& w, double* x, double* y) const;
+
+  static std::vector<ParamSpec> params();
+};
+
+}  // namespace vibench
