@@ -7,6 +7,7 @@
 #include "vibench/cell_plugins.hpp"
 #include "vibench/grid.hpp"
 #include "vibench/rng.hpp"
+#include "vibench/vib_model.hpp"
 
 using namespace vibench;
 
@@ -86,5 +87,32 @@ static void BM_Normals(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations() * state.range(0) * state.range(1));
 }
 BENCHMARK(BM_Normals)->ArgsProduct({{2, 20, 200}, {1, 10, 100, 1000}})->ArgNames({"D", "S"});
+
+// One Deep VIB training step (forward, backward, Adam) on a batch of 100 Fashion-MNIST-sized inputs: encoder
+// 784–H–H–2K, logistic-regression decoder, float64, one thread (serial OpenBLAS). Synthetic pixels: the cost
+// does not depend on the values.
+static void BM_VibStep(benchmark::State& state) {
+  const auto h = static_cast<std::size_t>(state.range(0)), k = static_cast<std::size_t>(state.range(1));
+  const VibModel model(784, {h, h}, k, {}, 10);
+  std::vector<double> params(model.num_params()), grad(params.size());
+  Rng init(1, 1, 0, streams::init);
+  model.init(params.data(), init);
+  Matrix x(100, 784), eps(100, k);
+  Rng data(1, 2, 0, streams::data);
+  data.uniforms(x.data(), 100 * 784);
+  std::vector<std::uint8_t> labels(100);
+  for (std::size_t i = 0; i < 100; ++i) labels[i] = static_cast<std::uint8_t>(i % 10);
+  Adam adam(params.size(), 1e-4, 0.5, 0.999);
+  VibWorkspace ws;
+  std::uint64_t step = 0;
+  for (auto _ : state) {
+    Rng noise(1, 3, step++, streams::training);
+    noise.normals(eps.data(), 100 * k);
+    benchmark::DoNotOptimize(model.loss(params.data(), x, labels.data(), eps, 1e-3, grad.data(), ws));
+    adam.step(params.data(), grad.data(), false);
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_VibStep)->Args({1024, 256})->Args({256, 32})->ArgNames({"H", "K"})->Unit(benchmark::kMillisecond);
 
 BENCHMARK_MAIN();

@@ -62,6 +62,30 @@ def estimate(kind, d, s, k, r, lam, h):
     return g
 
 
+def vib_step_factory(h, k, gen):
+    """One Deep VIB training step as a PyTorch user writes it: nn.Sequential encoder 784-h-h-2k, linear decoder,
+    float64, Adam(1e-4, betas (0.5, 0.999)), loss = CE + 1e-3 KL, batch 100 of synthetic pixels."""
+    torch.manual_seed(1)
+    enc = torch.nn.Sequential(torch.nn.Linear(784, h), torch.nn.ReLU(), torch.nn.Linear(h, h), torch.nn.ReLU(),
+                              torch.nn.Linear(h, 2 * k)).double()
+    dec = torch.nn.Linear(k, 10).double()
+    opt = torch.optim.Adam(list(enc.parameters()) + list(dec.parameters()), lr=1e-4, betas=(0.5, 0.999))
+    x = torch.rand(100, 784, dtype=torch.float64, generator=gen)
+    y = torch.arange(100) % 10
+
+    def step():
+        opt.zero_grad(set_to_none=True)
+        out = enc(x)
+        mu, sigma = out[:, :k], torch.nn.functional.softplus(out[:, k:] - 5.0)
+        z = mu + sigma * torch.randn(100, k, dtype=torch.float64)
+        kl = (0.5 * (mu**2 + sigma**2 - 1) - torch.log(sigma)).sum(1).mean()
+        loss = torch.nn.functional.cross_entropy(dec(z), y) + 1e-3 * kl
+        loss.backward()
+        opt.step()
+
+    return step
+
+
 def timed(fn, min_seconds):
     fn()  # warm up
     reps, start = 0, time.perf_counter()
@@ -102,6 +126,9 @@ def main():
             r = batch_size(s * d)
             t = timed(lambda: torch.randn(r, s, d, dtype=torch.float64), args.min_seconds)
             results.append({"name": f"BM_Normals/D:{d}/S:{s}", "ns_per_estimate": 1e9 * t / r})
+    for h, k in ((1024, 256), (256, 32)):
+        t = timed(vib_step_factory(h, k, gen), args.min_seconds)
+        results.append({"name": f"BM_VibStep/H:{h}/K:{k}", "ns_per_estimate": 1e9 * t})
     with open(args.out, "w") as f:
         json.dump({"threads": args.threads, "torch": torch.__version__, "results": results}, f, indent=1)
 
