@@ -30,7 +30,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from vibench_results import exit_with, index_frame, load, save_figure  # noqa: E402
+from vibench_results import Checks, index_frame, load, save_figure  # noqa: E402
 
 UNBIASED = ["ba", "nwj", "tuba", "js"]
 ORDER = ["ba", "nwj", "tuba", "js", "infonce", "dv", "smile", "interpolated"]
@@ -46,12 +46,8 @@ def main():
     run = load(path)
     df = index_frame(path)
     df = df[df["status"] == "ok"]
-    failures = 0
+    check = Checks()
 
-    def check(ok, text):
-        nonlocal failures
-        failures += not ok
-        print(("ok   " if ok else "FAIL ") + text)
 
     print(f"mi_oracle (scale: {run.attrs.get('scale') or 'quick'}, {int(df['replicates'].iloc[0])} batches per cell)")
     print(f"{'bound':>8} {'B':>4} " + " ".join(f"{'I=' + str(int(i)):>18}" for i in sorted(df["target.mi"].unique())))
@@ -105,7 +101,7 @@ def main():
     fig.suptitle("MI bounds with the oracle critic (d = 20 correlated Gaussian; "
                  f"{int(df['replicates'].iloc[0])} batches per point, scale {run.attrs.get('scale') or 'quick'})")
     save_figure(fig, args.out, "mi_oracle")
-    exit_with(failures)
+    check.finish()
 
 
 if __name__ == "__main__":

@@ -26,7 +26,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from vibench_results import exit_with, load, save_figure  # noqa: E402
+from vibench_results import Checks, load, save_figure  # noqa: E402
 
 ORDER = ["nwj", "js", "infonce", "dv", "mine", "smile", "interpolated"]
 
@@ -50,12 +50,8 @@ def main():
     args = ap.parse_args()
     run = load(os.path.join(args.results, "mi_staircase.h5"))
     cells = {c.attrs["bound.name"]: c for c in run.cells if c.attrs["status"] == "ok"}
-    failures = 0
+    check = Checks()
 
-    def check(ok, text):
-        nonlocal failures
-        failures += not ok
-        print(("ok   " if ok else "FAIL ") + text)
 
     batch = int(next(iter(cells.values())).attrs["batch_size"])
     print(f"mi_staircase (scale: {run.attrs.get('scale') or 'quick'}); per stage: median [quartiles] of the step "
@@ -100,7 +96,7 @@ def main():
     fig.suptitle(f"MI staircase, d = 20 correlated Gaussian, separable critic, B = {batch} "
                  f"(scale {run.attrs.get('scale') or 'quick'})")
     save_figure(fig, args.out, "mi_staircase")
-    exit_with(failures)
+    check.finish()
 
 
 if __name__ == "__main__":

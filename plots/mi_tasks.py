@@ -26,7 +26,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from vibench_results import exit_with, index_frame, load, save_figure  # noqa: E402
+from vibench_results import Checks, index_frame, load, save_figure  # noqa: E402
 
 ORDER = ["nwj", "js", "infonce", "dv", "mine", "smile", "interpolated"]
 
@@ -90,12 +90,8 @@ def main():
     path = os.path.join(args.results, "mi_tasks.h5")
     run = load(path)
     df = index_frame(path)
-    failures = 0
+    check = Checks()
 
-    def check(ok, text):
-        nonlocal failures
-        failures += not ok
-        print(("ok   " if ok else "FAIL ") + text)
 
     df["task"] = df.apply(task_label, axis=1)
     tasks = list(dict.fromkeys(df["task"]))
@@ -144,7 +140,7 @@ def main():
     axes[1].set(xlabel="ms per evaluation batch (B = 64)", title="cost")
     fig.suptitle(f"MI estimators on closed-form tasks (scale {run.attrs.get('scale') or 'quick'})")
     save_figure(fig, args.out, "mi_tasks")
-    exit_with(failures)
+    check.finish()
 
 
 if __name__ == "__main__":

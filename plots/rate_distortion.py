@@ -25,7 +25,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from vibench_results import exit_with, index_frame, load, save_figure  # noqa: E402
+from vibench_results import Checks, index_frame, load, save_figure  # noqa: E402
 
 
 def main():
@@ -37,12 +37,8 @@ def main():
     run = load(path)
     df = index_frame(path)
     df = df[df["status"] == "ok"]
-    failures = 0
+    check = Checks()
 
-    def check(ok, text):
-        nonlocal failures
-        failures += not ok
-        print(("ok   " if ok else "FAIL ") + text)
 
     vae = df[df["data"] == "fashion_mnist"].sort_values("beta")
     lin = df[df["data"] == "linear_gaussian"].sort_values("encoder_sd")
@@ -86,7 +82,7 @@ def main():
     ax.legend(fontsize=8)
     fig.suptitle(f"Rate and distortion (scale {run.attrs.get('scale') or 'quick'})")
     save_figure(fig, args.out, "rate_distortion")
-    exit_with(failures)
+    check.finish()
 
 
 if __name__ == "__main__":

@@ -27,7 +27,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from vibench_results import exit_with, load, save_figure  # noqa: E402
+from vibench_results import Checks, load, save_figure  # noqa: E402
 
 
 def label_of(attrs):
@@ -51,12 +51,8 @@ def main():
     t = float(run.cells[0].attrs["target.t"])
     reps = int(run.cells[0].attrs["variance_replicates"])
     z = NormalDist().inv_cdf(0.99)
-    failures = 0
+    check = Checks()
 
-    def check(ok, text):
-        nonlocal failures
-        failures += not ok
-        print(f"check {'ok  ' if ok else 'FAIL'} {text}")
 
     print(f"relax_toy (scale: {run.attrs.get('scale')}, t = {t}, variance from {reps} probe estimates per record)")
     for name, c in cells.items():
@@ -95,7 +91,7 @@ def main():
     axes[0].legend(fontsize=7.5)
     fig.suptitle(f"RELAX toy: minimize $E[(b - {t})^2]$, $b \\sim$ Bern(p) — scale: {run.attrs.get('scale')}", fontsize=10)
     save_figure(fig, args.out, "relax_toy")
-    exit_with(failures)
+    check.finish()
 
 
 if __name__ == "__main__":

@@ -22,7 +22,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from vibench_results import exit_with, load, save_figure  # noqa: E402
+from vibench_results import Checks, load, save_figure  # noqa: E402
 
 FLOOR = 1e-16  # KL and variances are plotted clipped here (round-off can make them ±1e-16)
 
@@ -39,12 +39,8 @@ def main():
         if cell.attrs["status"] == "ok":
             runs[(cell.attrs["optimizer"], cell.attrs["estimator.name"])] = cell
 
-    failures = 0
+    check = Checks()
 
-    def check(ok, text):
-        nonlocal failures
-        failures += not ok
-        print(f"check {'ok  ' if ok else 'FAIL'} {text}")
 
     print(f"stl_landing (scale: {run.attrs.get('scale')})")
     print(f"{'optimizer':<9} {'estimator':<15} {'KL start':>10} {'KL final':>12} {'grad var final':>15} {'diverged at':>12}")
@@ -80,7 +76,7 @@ def main():
     fig.suptitle(f"Sticking the landing: ELBO optimization, full-rank Gaussian, linear-Gaussian D = 10 — "
                  f"scale: {run.attrs.get('scale')} (values below 1e-16 drawn at 1e-16)", fontsize=9.5)
     save_figure(fig, args.out, "stl_landing")
-    exit_with(failures)
+    check.finish()
 
 
 if __name__ == "__main__":

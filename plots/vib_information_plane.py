@@ -24,7 +24,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from vibench_results import exit_with, index_frame, load, save_figure  # noqa: E402
+from vibench_results import Checks, index_frame, load, save_figure  # noqa: E402
 
 LOGISTIC_REGRESSION_ACCURACY = 0.842  # Xiao et al. 2017, Fashion-MNIST benchmark, LogisticRegression
 
@@ -39,12 +39,8 @@ def main():
     scale = run.attrs.get("scale") or "quick"
     df = index_frame(path)
     df = df[df["status"] == "ok"].sort_values("beta")
-    failures = 0
+    check = Checks()
 
-    def check(ok, text):
-        nonlocal failures
-        failures += not ok
-        print(("ok   " if ok else "FAIL ") + text)
 
     beta = df["beta"].to_numpy()
     acc, rate, izy = df["test_accuracy"].to_numpy(), df["rate_nats"].to_numpy(), df["izy_lower_nats"].to_numpy()
@@ -84,7 +80,7 @@ def main():
     fig.suptitle(f"Deep VIB on Fashion-MNIST (scale {scale}: K = {int(df['latent_dim'].iloc[0])}, "
                  f"{int(df['hidden_units'].iloc[0])} hidden units, {int(df['epochs'].iloc[0])} epochs)")
     save_figure(fig, args.out, "vib_information_plane")
-    exit_with(failures)
+    check.finish()
 
 
 if __name__ == "__main__":

@@ -54,8 +54,25 @@ def save_figure(fig, out_dir, name):
 
     os.makedirs(out_dir, exist_ok=True)
     for ext in ("png", "pdf"):
-        fig.savefig(os.path.join(out_dir, f"{name}.{ext}"), dpi=130)
+        # No creation date in the PDF: re-rendering unchanged results gives the same bytes.
+        fig.savefig(os.path.join(out_dir, f"{name}.{ext}"), dpi=130, metadata={"CreationDate": None} if ext == "pdf" else None)
     print(f"wrote {os.path.join(out_dir, name + '.png')} and .pdf")
+
+
+class Checks:
+    """A figure script's checks: `check(ok, text)` prints "ok   text" or "FAIL text" and counts failures;
+    `check.finish()` exits with status 1 if any failed."""
+
+    def __init__(self):
+        self.failures = 0
+
+    def __call__(self, ok, text):
+        self.failures += not ok
+        print(("ok   " if ok else "FAIL ") + text)
+        return ok
+
+    def finish(self):
+        exit_with(self.failures)
 
 
 def exit_with(failures):

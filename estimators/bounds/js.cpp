@@ -7,18 +7,10 @@ namespace {
 
 using namespace vibench;
 
-class Js final : public Bound {
+class Js final : public JsTrainedBound {
  public:
   explicit Js(const Params&) {}
   double value(const Matrix& f) const override { return tuba_bound(f, 0.0, nullptr); }
-  double value_and_grad(const Matrix& f, Matrix& g, std::vector<double>&) const override {
-    js_fgan_objective(f, g);
-    return value(f);
-  }
-  double training_objective(const Matrix& f) const override {
-    Matrix unused(f.rows(), f.cols());
-    return js_fgan_objective(f, unused);
-  }
 };
 
 const Register<Bound, Js> registration{{

@@ -9,7 +9,7 @@ namespace {
 
 using namespace vibench;
 
-class Smile final : public Bound {
+class Smile final : public JsTrainedBound {
  public:
   explicit Smile(const Params& p) : tau_(p.get_double("clip")) {}
 
@@ -18,14 +18,6 @@ class Smile final : public Bound {
     for (std::size_t i = 0; i < f.rows(); ++i)
       for (std::size_t j = 0; j < f.cols(); ++j) clipped(i, j) = std::clamp(f(i, j), -tau_, tau_);
     return mean_diagonal(f) - log_mean_exp_off_diagonal(clipped);
-  }
-  double value_and_grad(const Matrix& f, Matrix& g, std::vector<double>&) const override {
-    js_fgan_objective(f, g);
-    return value(f);
-  }
-  double training_objective(const Matrix& f) const override {
-    Matrix unused(f.rows(), f.cols());
-    return js_fgan_objective(f, unused);
   }
 
  private:

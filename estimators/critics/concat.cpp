@@ -9,10 +9,9 @@ using namespace vibench;
 class ConcatCritic final : public Critic {
  public:
   ConcatCritic(const Params& p, const PluginContext& c) : dx_(c.dim), dy_(c.dim_y) {
-    std::vector<std::size_t> sizes{dx_ + dy_};
-    for (std::int64_t l = 0; l < p.get_int("hidden_layers"); ++l) sizes.push_back(static_cast<std::size_t>(p.get_int("hidden_units")));
-    sizes.push_back(1);
-    net_ = Mlp(sizes, parse_activation(p.get_string("activation")), Activation::identity);
+    const std::vector<std::size_t> hidden(static_cast<std::size_t>(p.get_int("hidden_layers")),
+                                          static_cast<std::size_t>(p.get_int("hidden_units")));
+    net_ = Mlp(layer_sizes(dx_ + dy_, hidden, 1), parse_activation(p.get_string("activation")), Activation::identity);
   }
 
   std::size_t num_params() const override { return net_.num_params(); }

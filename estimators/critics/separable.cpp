@@ -10,19 +10,16 @@ namespace {
 
 using namespace vibench;
 
-std::vector<std::size_t> layer_sizes(std::size_t in, const Params& p, std::size_t out) {
-  std::vector<std::size_t> sizes{in};
-  for (std::int64_t l = 0; l < p.get_int("hidden_layers"); ++l) sizes.push_back(static_cast<std::size_t>(p.get_int("hidden_units")));
-  sizes.push_back(out);
-  return sizes;
+std::vector<std::size_t> hidden(const Params& p) {
+  return std::vector<std::size_t>(static_cast<std::size_t>(p.get_int("hidden_layers")), static_cast<std::size_t>(p.get_int("hidden_units")));
 }
 
 class SeparableCritic final : public Critic {
  public:
   SeparableCritic(const Params& p, const PluginContext& c)
-      : g_(layer_sizes(c.dim, p, static_cast<std::size_t>(p.get_int("embed_dim"))), parse_activation(p.get_string("activation")),
+      : g_(layer_sizes(c.dim, hidden(p), static_cast<std::size_t>(p.get_int("embed_dim"))), parse_activation(p.get_string("activation")),
            Activation::identity),
-        h_(layer_sizes(c.dim_y, p, static_cast<std::size_t>(p.get_int("embed_dim"))), parse_activation(p.get_string("activation")),
+        h_(layer_sizes(c.dim_y, hidden(p), static_cast<std::size_t>(p.get_int("embed_dim"))), parse_activation(p.get_string("activation")),
            Activation::identity) {}
 
   std::size_t num_params() const override { return g_.num_params() + h_.num_params(); }

@@ -12,12 +12,12 @@
 #include <fmt/format.h>
 
 #include "vibench/family.hpp"
+#include "vibench/scalar_functions.hpp"
 
 namespace {
 
 using namespace vibench;
 
-double sigmoid(double x) { return x >= 0 ? 1 / (1 + std::exp(-x)) : std::exp(x) / (1 + std::exp(x)); }
 double log_sigmoid(double x) { return x >= 0 ? -std::log1p(std::exp(-x)) : x - std::log1p(std::exp(x)); }
 
 class Bernoulli final : public Family {

@@ -15,12 +15,12 @@
 #include <fmt/format.h>
 
 #include "vibench/family.hpp"
+#include "vibench/scalar_functions.hpp"
 
 namespace {
 
 using namespace vibench;
 
-double sigmoid(double x) { return x >= 0 ? 1 / (1 + std::exp(-x)) : std::exp(x) / (1 + std::exp(x)); }
 double log1p_exp(double x) { return x > 0 ? x + std::log1p(std::exp(-x)) : std::log1p(std::exp(x)); }
 
 class Concrete final : public Family {

@@ -12,14 +12,13 @@
 #include <fmt/format.h>
 
 #include "vibench/family.hpp"
+#include "vibench/scalar_functions.hpp"
 #include "vibench/flow_base.hpp"
 
 namespace {
 
 using namespace vibench;
 
-double softplus(double x) { return x > 0 ? x + std::log1p(std::exp(-x)) : std::log1p(std::exp(x)); }
-double sigmoid(double x) { return x >= 0 ? 1 / (1 + std::exp(-x)) : std::exp(x) / (1 + std::exp(x)); }
 
 class FlowPlanar final : public Family {
  public:

@@ -25,11 +25,7 @@ class MultivariateNormal final : public MiTask {
     std::vector<double> e(n * d), w(d);
     rng.normals(e.data(), e.size());
     for (std::size_t s = 0; s < n; ++s) {
-      for (std::size_t i = 0; i < d; ++i) {  // w = L e
-        double v = 0;
-        for (std::size_t j = 0; j <= i; ++j) v += cov_.chol(i, j) * e[s * d + j];
-        w[i] = v;
-      }
+      cov_.correlate(e.data() + s * d, w);
       cov_.emit(w, x.row(s), y.row(s));
     }
   }

@@ -42,11 +42,8 @@ class StudentT final : public MiTask {
       double u = 0;  // χ²_ν as a sum of ν squared normals (ν is an integer)
       for (std::size_t k = 0; k < dof_; ++k) u += es[d + k] * es[d + k];
       const double scale = 1 / std::sqrt(u / nu_);
-      for (std::size_t i = 0; i < d; ++i) {
-        double v = 0;
-        for (std::size_t j = 0; j <= i; ++j) v += cov_.chol(i, j) * es[j];
-        w[i] = v * scale;
-      }
+      cov_.correlate(es, w);
+      for (double& v : w) v *= scale;
       cov_.emit(w, x.row(s), y.row(s));
     }
   }

@@ -11,6 +11,7 @@
 
 #include <fmt/format.h>
 
+#include "vibench/scalar_functions.hpp"
 #include "vibench/target.hpp"
 
 namespace {
@@ -18,7 +19,6 @@ namespace {
 using namespace vibench;
 
 double log1p_exp(double x) { return x > 0 ? x + std::log1p(std::exp(-x)) : std::log1p(std::exp(x)); }
-double sigmoid(double x) { return x >= 0 ? 1 / (1 + std::exp(-x)) : std::exp(x) / (1 + std::exp(x)); }
 
 class LogisticRegression final : public Target {
  public:

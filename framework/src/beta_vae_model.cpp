@@ -3,21 +3,13 @@
 #include <algorithm>
 #include <cmath>
 
+#include "vibench/scalar_functions.hpp"
+
 namespace vibench {
 
-namespace {
-std::vector<std::size_t> decoder_sizes(std::size_t latent, const std::vector<std::size_t>& hidden, std::size_t out) {
-  std::vector<std::size_t> s{latent};
-  s.insert(s.end(), hidden.rbegin(), hidden.rend());  // the encoder's hidden sizes, mirrored
-  s.push_back(out);
-  return s;
-}
-double softplus(double x) { return x > 0 ? x + std::log1p(std::exp(-x)) : std::log1p(std::exp(x)); }
-double sigmoid(double x) { return x >= 0 ? 1 / (1 + std::exp(-x)) : std::exp(x) / (1 + std::exp(x)); }
-}  // namespace
-
 BetaVaeModel::BetaVaeModel(std::size_t input, const std::vector<std::size_t>& hidden, std::size_t latent)
-    : encoder_(input, hidden, latent), decoder_(decoder_sizes(latent, hidden, input), Activation::relu, Activation::identity) {}
+    : encoder_(input, hidden, latent), decoder_(layer_sizes(latent, {hidden.rbegin(), hidden.rend()}, input)  // mirrored
+, Activation::relu, Activation::identity) {}
 
 void BetaVaeModel::init(double* params, Rng& rng) const {
   encoder_.init(params, rng);

@@ -2,23 +2,16 @@
 
 #include <cmath>
 
+#include "vibench/scalar_functions.hpp"
+
 namespace vibench {
 
 namespace {
 constexpr double scale_offset = 5.0;  // σ = softplus(s − 5): Alemi et al. 2017, §4.1
-double softplus(double x) { return x > 0 ? x + std::log1p(std::exp(-x)) : std::log1p(std::exp(x)); }
-double sigmoid(double x) { return x >= 0 ? 1 / (1 + std::exp(-x)) : std::exp(x) / (1 + std::exp(x)); }
-
-std::vector<std::size_t> sizes(std::size_t in, const std::vector<std::size_t>& hidden, std::size_t out) {
-  std::vector<std::size_t> s{in};
-  s.insert(s.end(), hidden.begin(), hidden.end());
-  s.push_back(out);
-  return s;
-}
 }  // namespace
 
 GaussianEncoder::GaussianEncoder(std::size_t input, const std::vector<std::size_t>& hidden, std::size_t latent)
-    : net_(sizes(input, hidden, 2 * latent), Activation::relu, Activation::identity), latent_(latent) {}
+    : net_(layer_sizes(input, hidden, 2 * latent), Activation::relu, Activation::identity), latent_(latent) {}
 
 double GaussianEncoder::encode(const double* params, const Matrix& x, EncoderWorkspace& ws) const {
   net_.forward(params, x, ws.net, ws.h);

@@ -4,6 +4,8 @@
 #include <cmath>
 #include <limits>
 
+#include "vibench/scalar_functions.hpp"
+
 namespace vibench {
 
 double Bound::ceiling(std::size_t) const { return std::numeric_limits<double>::infinity(); }
@@ -33,8 +35,6 @@ namespace vibench {
 
 namespace {
 double off_diagonal_count(const Matrix& f) { return static_cast<double>(f.rows() * (f.rows() - 1)); }
-double softplus(double x) { return x > 0 ? x + std::log1p(std::exp(-x)) : std::log1p(std::exp(x)); }
-double sigmoid(double x) { return x >= 0 ? 1 / (1 + std::exp(-x)) : std::exp(x) / (1 + std::exp(x)); }
 }  // namespace
 
 double tuba_bound(const Matrix& f, double a, Matrix* g) {
@@ -80,6 +80,16 @@ double js_fgan_objective(const Matrix& f, Matrix& g) {
       }
     }
   return joint / static_cast<double>(b) - marginal / n;
+}
+
+double JsTrainedBound::value_and_grad(const Matrix& f, Matrix& g, std::vector<double>&) const {
+  js_fgan_objective(f, g);
+  return value(f);
+}
+
+double JsTrainedBound::training_objective(const Matrix& f) const {
+  Matrix unused(f.rows(), f.cols());
+  return js_fgan_objective(f, unused);
 }
 
 }  // namespace vibench

@@ -68,6 +68,16 @@ void BlockCovariance::untransform(const double* x, const double* y, std::vector<
   for (std::size_t i = 0; i < dy; ++i) w[dx + i] = invert_mi_transform(transform, y[i]);
 }
 
+void BlockCovariance::correlate(const double* e, std::vector<double>& w) const {
+  const std::size_t d = dx + dy;
+  w.resize(d);
+  for (std::size_t i = 0; i < d; ++i) {
+    double v = 0;
+    for (std::size_t j = 0; j <= i; ++j) v += chol(i, j) * e[j];
+    w[i] = v;
+  }
+}
+
 void BlockCovariance::emit(const std::vector<double>& w, double* x, double* y) const {
   for (std::size_t i = 0; i < dx; ++i) x[i] = apply_mi_transform(transform, w[i]);
   for (std::size_t i = 0; i < dy; ++i) y[i] = apply_mi_transform(transform, w[dx + i]);

@@ -7,6 +7,13 @@
 
 namespace vibench {
 
+std::vector<std::size_t> layer_sizes(std::size_t in, const std::vector<std::size_t>& hidden, std::size_t out) {
+  std::vector<std::size_t> s{in};
+  s.insert(s.end(), hidden.begin(), hidden.end());
+  s.push_back(out);
+  return s;
+}
+
 Activation parse_activation(const std::string& name) {
   if (name == "identity") return Activation::identity;
   if (name == "relu") return Activation::relu;

@@ -6,12 +6,6 @@
 namespace vibench {
 
 namespace {
-std::vector<std::size_t> sizes(std::size_t in, const std::vector<std::size_t>& hidden, std::size_t out) {
-  std::vector<std::size_t> s{in};
-  s.insert(s.end(), hidden.begin(), hidden.end());
-  s.push_back(out);
-  return s;
-}
 
 // log Σ_c e^{l_c} of one row.
 double log_sum_exp(const double* l, std::size_t n) {
@@ -25,7 +19,7 @@ double log_sum_exp(const double* l, std::size_t n) {
 VibModel::VibModel(std::size_t input, const std::vector<std::size_t>& encoder_hidden, std::size_t latent,
                    const std::vector<std::size_t>& decoder_hidden, std::size_t classes)
     : encoder_(input, encoder_hidden, latent),
-      decoder_(sizes(latent, decoder_hidden, classes), Activation::relu, Activation::identity),
+      decoder_(layer_sizes(latent, decoder_hidden, classes), Activation::relu, Activation::identity),
       classes_(classes) {}
 
 void VibModel::init(double* params, Rng& rng) const {

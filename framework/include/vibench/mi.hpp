@@ -72,6 +72,14 @@ class Bound : public PluginBase {
   virtual bool needs_decoder() const { return false; }
 };
 
+// A bound whose critic is trained on the Jensen–Shannon f-GAN objective (js, smile): value() is the bound's,
+// the gradient and training objective are js_fgan_objective's.
+class JsTrainedBound : public Bound {
+ public:
+  double value_and_grad(const Matrix& f, Matrix& g, std::vector<double>& state) const override;
+  double training_objective(const Matrix& f) const override;
+};
+
 // Shared pieces of the bounds (all over the off-diagonal entries i ≠ j of a B×B matrix).
 double mean_diagonal(const Matrix& f);
 double log_mean_exp_off_diagonal(const Matrix& f);  // log( 1/(B(B−1)) Σ_{i≠j} e^{F(i,j)} ), stable

@@ -28,6 +28,8 @@ struct BlockCovariance {
   double quadratic(const double* x, const double* y, double& qx, double& qy) const;
   // Untransformed coordinates of an observation (inverting the task's elementwise map).
   void untransform(const double* x, const double* y, std::vector<double>& w) const;
+  // w = L e (a draw of N(0, Σ) from standard normals e, dx + dy of them).
+  void correlate(const double* e, std::vector<double>& w) const;
   // Observation from w (dx+dy) = (x, y): apply the map.
   void emit(const std::vector<double>& w, double* x, double* y) const;
 

@@ -17,6 +17,8 @@
 namespace vibench {
 
 enum class Activation { identity, relu, tanh, softplus };
+// {in, hidden..., out}: the layer sizes of an MLP.
+std::vector<std::size_t> layer_sizes(std::size_t in, const std::vector<std::size_t>& hidden, std::size_t out);
 Activation parse_activation(const std::string& name);  // throws std::invalid_argument on an unknown name
 
 // Activations and pre-activations of one forward pass, kept for backward; reused across calls.
