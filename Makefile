@@ -11,7 +11,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 DEB_PACKAGES := cmake g++ make git libtbb-dev libyaml-cpp-dev libhdf5-dev libcli11-dev libfmt-dev \
   libxxhash-dev librandom123-dev libboost-math-dev catch2 libbenchmark-dev \
-  libopenblas-serial-dev zlib1g-dev dataset-fashion-mnist \
+  libopenblas-pthread-dev zlib1g-dev dataset-fashion-mnist \
   python3-h5py python3-numpy python3-matplotlib python3-pandas python3-sklearn openmpi-bin
 
 .PHONY: deps build test test-sanitize test-cluster fuzz experiments figures bench clean

@@ -768,3 +768,30 @@ grid:
     if (bound == "nwj" && truth == 2) CHECK(std::abs(mean - truth) <= 4 * sd / std::sqrt(500.0));
   }
 }
+
+TEST_CASE("BLAS-backed cells (trained critics, VIB) are bitwise identical for 1 and 2 threads", "[cli]") {
+  // Several cells call BLAS at once on 2 threads; the results must not depend on it (Debian's serial
+  // OpenBLAS failed this: its buffers are not safe for concurrent calls).
+  std::string dir = fresh_dir("blas_threads");
+  // Twelve trained-critic cells of the mi_tasks experiment (its six tasks, two bounds).
+  std::string mi = std::string(VIBENCH_SOURCE_DIR) + "/experiments/mi_tasks.yaml --set repeat=0 --set bound=infonce,dv";
+  std::string vib = write_file(dir + "/vib.yaml", R"(name: vib
+study: vib
+seed: 4
+fixed:
+  latent_dim: 16
+  hidden_units: 256
+  epochs: 1
+  train_examples: 1000
+  test_examples: 500
+  test_samples: 2
+grid:
+  beta: [0.001, 0.1, 1.0]
+)");
+  for (const auto& [name, yaml] : {std::pair<std::string, std::string>{"mi_tasks", mi}, {"vib", vib}}) {
+    REQUIRE(run_cli("run " + yaml + " --out " + dir + "/t1 --threads 1", "blas1").code == 0);
+    REQUIRE(run_cli("run " + yaml + " --out " + dir + "/t2 --threads 2", "blas2").code == 0);
+    INFO(name);
+    CHECK(metric_bits(dir + "/t1/" + name + ".h5") == metric_bits(dir + "/t2/" + name + ".h5"));
+  }
+}

@@ -3,9 +3,21 @@
 #include <cblas.h>
 
 #include <cmath>
+#include <mutex>
 #include <stdexcept>
 
+extern "C" void openblas_set_num_threads(int);
+
 namespace vibench {
+
+namespace {
+// One BLAS thread per call: cells already run in parallel on TBB, and a fixed thread count keeps every
+// product's summation order, hence its bits, the same. Set once, before the first product.
+void single_threaded_blas() {
+  static std::once_flag once;
+  std::call_once(once, [] { openblas_set_num_threads(1); });
+}
+}  // namespace
 
 std::vector<std::size_t> layer_sizes(std::size_t in, const std::vector<std::size_t>& hidden, std::size_t out) {
   std::vector<std::size_t> s{in};
@@ -72,6 +84,7 @@ void multiply_derivative(Activation a, const Matrix& pre, Matrix& delta) {
 
 Mlp::Mlp(std::vector<std::size_t> sizes, Activation hidden, Activation output)
     : sizes_(std::move(sizes)), hidden_(hidden), output_(output) {
+  single_threaded_blas();
   if (sizes_.size() < 2) throw std::invalid_argument("an MLP needs an input and an output size");
   for (std::size_t l = 0; l + 1 < sizes_.size(); ++l) {
     offsets_.push_back(num_params_);
@@ -153,18 +166,21 @@ void Adam::step(double* params, const double* grad, bool ascend) {
 }
 
 void matmul_abt(const Matrix& a, const Matrix& b, Matrix& c) {
+  single_threaded_blas();
   c.resize(a.rows(), b.rows());
   cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, static_cast<int>(a.rows()), static_cast<int>(b.rows()),
               static_cast<int>(a.cols()), 1.0, a.data(), static_cast<int>(a.cols()), b.data(), static_cast<int>(b.cols()), 0.0,
               c.data(), static_cast<int>(c.cols()));
 }
 void matmul_ab(const Matrix& a, const Matrix& b, Matrix& c) {
+  single_threaded_blas();
   c.resize(a.rows(), b.cols());
   cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, static_cast<int>(a.rows()), static_cast<int>(b.cols()),
               static_cast<int>(a.cols()), 1.0, a.data(), static_cast<int>(a.cols()), b.data(), static_cast<int>(b.cols()), 0.0,
               c.data(), static_cast<int>(c.cols()));
 }
 void matmul_atb(const Matrix& a, const Matrix& b, Matrix& c) {
+  single_threaded_blas();
   c.resize(a.cols(), b.cols());
   cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, static_cast<int>(a.cols()), static_cast<int>(b.cols()),
               static_cast<int>(a.rows()), 1.0, a.data(), static_cast<int>(a.cols()), b.data(), static_cast<int>(b.cols()), 0.0,

@@ -1,11 +1,11 @@
 #pragma once
-// A small, deterministic multilayer perceptron on BLAS (serial OpenBLAS): dense layers y = act(x Wᵀ + b)
+// A small, deterministic multilayer perceptron on BLAS (OpenBLAS, one BLAS thread): dense layers y = act(x Wᵀ + b)
 // over batches (rows = examples), hand-written backward passes (checked against finite differences in the
 // tests), initialisers driven by the Philox streams, and Adam / SGD. Parameters are one flat vector: for
 // each layer W (out×in, row-major) then b (out).
 //
-// Reproducibility: serial BLAS on one machine gives the same bits for any --threads (each cell runs on one
-// thread). Across machines OpenBLAS may pick a different kernel for a different CPU, so BLAS-backed results
+// Reproducibility: with one BLAS thread per call, products on one machine give the same bits for any
+// --threads (each cell's network runs on one thread; tested). Across machines OpenBLAS may pick a different kernel for a different CPU, so BLAS-backed results
 // can differ in the last bits between CPU models (set OPENBLAS_CORETYPE to pin the kernel).
 #include <cstddef>
 #include <string>
