@@ -32,10 +32,8 @@ class MultivariateNormal final : public MiTask {
 
   // log N(w; 0, Σ) − log N(x; 0, I) − log N(y; 0, I) = −½ log det Σ − ½ wᵀΣ⁻¹w + ½ xᵀx + ½ yᵀy.
   double log_ratio(const double* x, const double* y) const override {
-    std::vector<double> w;
-    cov_.untransform(x, y, w);
     double qx, qy;
-    const double q = cov_.quadratic(w.data(), w.data() + cov_.dx, qx, qy);
+    const double q = cov_.quadratic(x, y, qx, qy);
     return -0.5 * cov_.log_det - 0.5 * q + 0.5 * qx + 0.5 * qy;
   }
 

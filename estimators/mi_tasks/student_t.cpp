@@ -50,10 +50,8 @@ class StudentT final : public MiTask {
 
   // log t_{m+n}(w; ν, Σ) − log t_m(x; ν, I) − log t_n(y; ν, I).
   double log_ratio(const double* x, const double* y) const override {
-    std::vector<double> w;
-    cov_.untransform(x, y, w);
     double qx, qy;
-    const double q = cov_.quadratic(w.data(), w.data() + cov_.dx, qx, qy);
+    const double q = cov_.quadratic(x, y, qx, qy);
     const double m = static_cast<double>(cov_.dx), n = static_cast<double>(cov_.dy);
     return log_t(m + n, q, cov_.log_det) - log_t(m, qx, 0.0) - log_t(n, qy, 0.0);
   }

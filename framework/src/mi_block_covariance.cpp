@@ -46,11 +46,11 @@ BlockCovariance::BlockCovariance(const Params& p)
 double BlockCovariance::quadratic(const double* x, const double* y, double& qx, double& qy) const {
   const std::size_t d = dx + dy;
   std::vector<double> w(d);
-  for (std::size_t i = 0; i < dx; ++i) w[i] = x[i];
-  for (std::size_t i = 0; i < dy; ++i) w[dx + i] = y[i];
+  for (std::size_t i = 0; i < dx; ++i) w[i] = invert_mi_transform(transform, x[i]);
+  for (std::size_t i = 0; i < dy; ++i) w[dx + i] = invert_mi_transform(transform, y[i]);
   qx = qy = 0;
-  for (std::size_t i = 0; i < dx; ++i) qx += x[i] * x[i];
-  for (std::size_t i = 0; i < dy; ++i) qy += y[i] * y[i];
+  for (std::size_t i = 0; i < dx; ++i) qx += w[i] * w[i];
+  for (std::size_t i = 0; i < dy; ++i) qy += w[dx + i] * w[dx + i];
   // Forward substitution L u = w; wᵀΣ⁻¹w = ‖u‖².
   double q = 0;
   for (std::size_t i = 0; i < d; ++i) {
@@ -60,12 +60,6 @@ double BlockCovariance::quadratic(const double* x, const double* y, double& qx, 
     q += w[i] * w[i];
   }
   return q;
-}
-
-void BlockCovariance::untransform(const double* x, const double* y, std::vector<double>& w) const {
-  w.resize(dx + dy);
-  for (std::size_t i = 0; i < dx; ++i) w[i] = invert_mi_transform(transform, x[i]);
-  for (std::size_t i = 0; i < dy; ++i) w[dx + i] = invert_mi_transform(transform, y[i]);
 }
 
 void BlockCovariance::correlate(const double* e, std::vector<double>& w) const {

@@ -24,10 +24,9 @@ struct BlockCovariance {
   MiTransform transform = MiTransform::none;
 
   explicit BlockCovariance(const Params& p);  // reads dim_x, dim_y, interaction, strength, interacting, transform
-  // wᵀ Σ⁻¹ w for w = (x, y) (untransformed), and the two marginal quadratic forms xᵀx, yᵀy.
+  // For an observation (x, y): with w = (x, y) mapped back through the inverse of the task's elementwise map,
+  // returns wᵀ Σ⁻¹ w and sets the marginal quadratic forms qx = w_xᵀw_x, qy = w_yᵀw_y.
   double quadratic(const double* x, const double* y, double& qx, double& qy) const;
-  // Untransformed coordinates of an observation (inverting the task's elementwise map).
-  void untransform(const double* x, const double* y, std::vector<double>& w) const;
   // w = L e (a draw of N(0, Σ) from standard normals e, dx + dy of them).
   void correlate(const double* e, std::vector<double>& w) const;
   // Observation from w (dx+dy) = (x, y): apply the map.
