@@ -3,9 +3,13 @@
 // normals alone (the RNG floor), and Philox throughput. Names are workload keys shared with
 // bench/torch_baseline.py, which times the same workloads in PyTorch; bench/run_bench.py joins the two.
 #include <benchmark/benchmark.h>
+#include <unistd.h>
+
+#include <filesystem>
 
 #include "vibench/cell_plugins.hpp"
 #include "vibench/grid.hpp"
+#include "vibench/store.hpp"
 #include "vibench/rng.hpp"
 #include "vibench/vib_model.hpp"
 
@@ -114,5 +118,21 @@ static void BM_VibStep(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations());
 }
 BENCHMARK(BM_VibStep)->Args({1024, 256})->Args({256, 32})->ArgNames({"H", "K"})->Unit(benchmark::kMillisecond);
+
+// Writing one cell's part file (the store's path for every finished cell): 16 metrics of `n` doubles, built in
+// memory, sealed, written with fsync and renamed. Throughput in bytes of metric data per second.
+static void BM_WritePart(benchmark::State& state) {
+  const auto n = static_cast<std::size_t>(state.range(0));
+  const std::string dir = (std::filesystem::temp_directory_path() / ("vibench_bench_" + std::to_string(::getpid()))).string();
+  Experiment ex = load_experiment_text("name: bench\nstudy: gradient_stats\nseed: 1\nfixed: {target: quadratic, estimator: reparam}\n",
+                                       "bench.yaml", {});
+  ResultStore store(dir, "bench");
+  CellResult result;
+  for (int m = 0; m < 16; ++m) result.add("metric_" + std::to_string(m), std::vector<double>(n, 0.5 + m));
+  for (auto _ : state) benchmark::DoNotOptimize(store.write_part(ex, ex.cells[0], result, 0.0));
+  state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * 16 * n * sizeof(double)));
+  std::filesystem::remove_all(dir);
+}
+BENCHMARK(BM_WritePart)->Arg(100)->Arg(100000)->ArgNames({"doubles"})->Unit(benchmark::kMillisecond);
 
 BENCHMARK_MAIN();

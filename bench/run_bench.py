@@ -107,6 +107,12 @@ def main():
     lines += ["", "VIB training step (forward + backward + Adam, batch 100, float64, 1 thread; goal: PyTorch / vibench >= 1)",
               "", "| workload | vibench ms/step | PyTorch ms/step | PyTorch / vibench |", "|---|---:|---:|---:|"]
     lines += [f"| {r['workload']} | {r['vibench_ns'] / 1e6:.2f} | {r['torch_ns'] / 1e6:.2f} | {r['ratio']:.2f} |" for r in vib]
+    writes = [(name, t) for name, t in cpp.items() if name.startswith("BM_WritePart")]
+    lines += ["", "Store: one part file (16 metrics, built in memory, sealed, fsync + rename; wall time)", "",
+              "| workload | ms per part | MB/s of metric data |", "|---|---:|---:|"]
+    for name, t in writes:
+        n = int(name.split(":")[-1].split("/")[0])
+        lines.append(f"| {name} | {t / 1e6:.2f} | {16 * n * 8 / (t / 1e9) / 1e6:.1f} |")
     lines += ["", f"Parallel: `{os.path.relpath(args.grid, os.path.join(HERE, '..'))}` on 1 vs 2 threads: speed-up "
               f"{speedup:.2f} (goal: >= 1.8); metric datasets bitwise identical: {identical}."]
     text = "\n".join(lines) + "\n"
