@@ -25,10 +25,11 @@ class Rng {
 
   // Each call starts on a fresh 4-word block, so a call's output depends only on the stream and on
   // how many blocks earlier calls consumed: deterministic for deterministic code.
-  void normals(double* out, std::size_t n);   // N(0, 1), Box–Muller on 53-bit uniforms
+  void normals(double* out, std::size_t n);   // N(0, 1), ziggurat (256 layers) on 64-bit words
   void uniforms(double* out, std::size_t n);  // U[0, 1), 53-bit
 
  private:
+  class WordStream;
   r123::Philox4x64::ctr_type next_block();
   r123::Philox4x64 philox_;
   r123::Philox4x64::key_type key_;
