@@ -1,5 +1,6 @@
 // family `gaussian_diag`: q_φ(z) = N(μ, diag σ²), z = μ + σ ⊙ ε with ε ~ N(0, I).
 // φ = (μ, σ) for `mean_sigma` or (μ, log σ) for `mean_log_sigma`; gradients are reported in the chosen one.
+#include <algorithm>
 #include <cmath>
 #include <numbers>
 
@@ -37,18 +38,24 @@ class GaussianDiag final : public Family {
     eps.resize(s, d_);
     z.resize(s, d_);
     rng.normals(eps.data(), s * d_);
-    for (std::size_t r = 0; r < s; ++r)
-      for (std::size_t i = 0; i < d_; ++i) z(r, i) = phi[i] + sigma(phi, i) * eps(r, i);
+    const double* sig = scales(phi).sigma;
+    for (std::size_t r = 0; r < s; ++r) {
+      const double* e = eps.row(r);
+      double* zr = z.row(r);
+      for (std::size_t i = 0; i < d_; ++i) zr[i] = phi[i] + sig[i] * e[i];
+    }
   }
 
   void log_q(const double* phi, const Matrix& z, double* out) const override {
     const double half_log2pi = 0.5 * std::log(2 * std::numbers::pi);
+    const Scales sc = scales(phi);
     double norm = 0;
-    for (std::size_t i = 0; i < d_; ++i) norm += std::log(sigma(phi, i)) + half_log2pi;
+    for (std::size_t i = 0; i < d_; ++i) norm += sc.log_sigma[i] + half_log2pi;
     for (std::size_t r = 0; r < z.rows(); ++r) {
+      const double* zr = z.row(r);
       double q = 0;
       for (std::size_t i = 0; i < d_; ++i) {
-        double u = (z(r, i) - phi[i]) / sigma(phi, i);
+        double u = (zr[i] - phi[i]) * sc.inv_sigma[i];
         q += u * u;
       }
       out[r] = -0.5 * q - norm;
@@ -58,31 +65,40 @@ class GaussianDiag final : public Family {
   // ∂/∂μ = (z − μ)/σ²;  ∂/∂σ = (z − μ)²/σ³ − 1/σ;  ∂/∂log σ = σ·∂/∂σ = (z − μ)²/σ² − 1
   void score(const double* phi, const Matrix& z, Matrix& out) const override {
     out.resize(z.rows(), 2 * d_);
-    for (std::size_t r = 0; r < z.rows(); ++r)
+    const double* inv = scales(phi).inv_sigma;
+    for (std::size_t r = 0; r < z.rows(); ++r) {
+      const double* zr = z.row(r);
+      double* o = out.row(r);
       for (std::size_t i = 0; i < d_; ++i) {
-        double s = sigma(phi, i), u = (z(r, i) - phi[i]) / s;
-        out(r, i) = u / s;
-        out(r, d_ + i) = log_scale_ ? u * u - 1 : (u * u - 1) / s;
+        const double u = (zr[i] - phi[i]) * inv[i];
+        o[i] = u * inv[i];
+        o[d_ + i] = log_scale_ ? u * u - 1 : (u * u - 1) * inv[i];
       }
+    }
   }
 
   void grad_z_log_q(const double* phi, const Matrix& z, Matrix& out) const override {
     out.resize(z.rows(), d_);
-    for (std::size_t r = 0; r < z.rows(); ++r)
-      for (std::size_t i = 0; i < d_; ++i) {
-        double s = sigma(phi, i);
-        out(r, i) = -(z(r, i) - phi[i]) / (s * s);
-      }
+    const double* inv = scales(phi).inv_sigma;
+    for (std::size_t r = 0; r < z.rows(); ++r) {
+      const double* zr = z.row(r);
+      double* o = out.row(r);
+      for (std::size_t i = 0; i < d_; ++i) o[i] = (phi[i] - zr[i]) * inv[i] * inv[i];
+    }
   }
 
   // ∂z/∂μ = 1, ∂z/∂σ = ε, ∂z/∂log σ = σε
   void reparam_pullback(const double* phi, const Matrix& eps, const Matrix& v, Matrix& out) const override {
     out.resize(v.rows(), 2 * d_);
-    for (std::size_t r = 0; r < v.rows(); ++r)
+    const double* jac = scales(phi).scale_jacobian;
+    for (std::size_t r = 0; r < v.rows(); ++r) {
+      const double *vr = v.row(r), *er = eps.row(r);
+      double* o = out.row(r);
       for (std::size_t i = 0; i < d_; ++i) {
-        out(r, i) = v(r, i);
-        out(r, d_ + i) = v(r, i) * eps(r, i) * (log_scale_ ? sigma(phi, i) : 1.0);
+        o[i] = vr[i];
+        o[d_ + i] = vr[i] * er[i] * jac[i];
       }
+    }
   }
 
   // H = Σ log σᵢ + (D/2)(1 + log 2π)
@@ -158,6 +174,36 @@ class GaussianDiag final : public Family {
 
  private:
   double sigma(const double* phi, std::size_t i) const { return log_scale_ ? std::exp(phi[d_ + i]) : phi[d_ + i]; }
+
+  // σ, 1/σ, log σ and ∂z/∂(scale coordinate)/ε (σ or 1) of φ's scale coordinates. The exp/log/divide per
+  // element dominated the sample loops, and an estimate calls several methods at the same φ: the values are
+  // kept per thread (one family serves many threads) for the last scale coordinates seen, which with the
+  // parameterization determine them (so any family instance may reuse them).
+  struct Scales {
+    const double *sigma, *inv_sigma, *log_sigma, *scale_jacobian;
+  };
+  Scales scales(const double* phi) const {
+    thread_local struct {
+      bool log_scale = false;
+      std::vector<double> coords, values;
+    } memo;
+    const double* coords = phi + d_;
+    if (memo.log_scale != log_scale_ || memo.coords.size() != d_ ||
+        !std::equal(coords, coords + d_, memo.coords.begin())) {
+      memo.log_scale = log_scale_;
+      memo.coords.assign(coords, coords + d_);
+      memo.values.resize(4 * d_);
+      double *sig = memo.values.data(), *inv = sig + d_, *lg = inv + d_, *jac = lg + d_;
+      for (std::size_t i = 0; i < d_; ++i) {
+        sig[i] = sigma(phi, i);
+        inv[i] = 1.0 / sig[i];
+        lg[i] = log_scale_ ? coords[i] : std::log(sig[i]);
+        jac[i] = log_scale_ ? sig[i] : 1.0;
+      }
+    }
+    const double* v = memo.values.data();
+    return {v, v + d_, v + 2 * d_, v + 3 * d_};
+  }
 
   std::size_t d_;
   bool log_scale_;

@@ -12,6 +12,7 @@
 #include "vibench/linalg.hpp"
 #include "vibench/rng.hpp"
 #include "vibench/target.hpp"
+#include "vibench/vector_kernels.hpp"
 
 namespace {
 
@@ -100,17 +101,14 @@ class LinearGaussian final : public Target {
   // Quadratic form: log p(x, z) = −½ zᵀΛz + hᵀz + c, so ∇_z = h − Λz and log p = c + ½ zᵀ(∇_z + h).
   void grad_log_joint(const Matrix& z, Matrix& g, double* lp) const override {
     g.resize(z.rows(), d_);
+    // G = 1hᵀ − ZΛ (Λ symmetric, so row j of Λ is its column j).
+    for (std::size_t s = 0; s < z.rows(); ++s) std::copy(h_.begin(), h_.end(), g.row(s));
+    subtract_product(g.data(), z.data(), lambda_.data(), z.rows(), d_, d_);
     for (std::size_t s = 0; s < z.rows(); ++s) {
       const double* zs = z.row(s);
-      double* gs = g.row(s);
+      const double* gs = g.row(s);
       double quad = 0;
-      for (std::size_t i = 0; i < d_; ++i) {
-        double v = h_[i];
-        const double* li = lambda_.row(i);
-        for (std::size_t j = 0; j < d_; ++j) v -= li[j] * zs[j];
-        gs[i] = v;
-        quad += zs[i] * (v + h_[i]);
-      }
+      for (std::size_t i = 0; i < d_; ++i) quad += zs[i] * (gs[i] + h_[i]);
       lp[s] = c_ + 0.5 * quad;
     }
   }
