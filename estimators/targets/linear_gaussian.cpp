@@ -83,17 +83,20 @@ class LinearGaussian final : public Target {
   }
   std::optional<std::vector<double>> observation() const override { return x_; }
 
-  // Direct form of the model: log N(z; μ, I) + log N(x; Az + b, Σ).
+  // Direct form of the model (independent of Λ, h, c, which the gradient uses): log N(z; μ, I) + log N(x; Az + b, Σ),
+  // with the residuals R = 1(x − b)ᵀ − ZAᵀ.
   void log_joint(const Matrix& z, double* lp) const override {
+    thread_local Matrix residual;
+    residual.resize(z.rows(), m_);
+    for (std::size_t s = 0; s < z.rows(); ++s)
+      for (std::size_t j = 0; j < m_; ++j) residual(s, j) = x_[j] - b_[j];
+    subtract_product(residual.data(), z.data(), a_transposed_.data(), z.rows(), d_, m_);
     for (std::size_t s = 0; s < z.rows(); ++s) {
       const double* zs = z.row(s);
+      const double* rs = residual.row(s);
       double prior = 0, lik = 0;
       for (std::size_t i = 0; i < d_; ++i) prior += (zs[i] - mu_[i]) * (zs[i] - mu_[i]);
-      for (std::size_t j = 0; j < m_; ++j) {
-        double r = x_[j] - b_[j];
-        for (std::size_t i = 0; i < d_; ++i) r -= a_(j, i) * zs[i];
-        lik += r * r / noise_var_[j];
-      }
+      for (std::size_t j = 0; j < m_; ++j) lik += rs[j] * rs[j] / noise_var_[j];
       lp[s] = -0.5 * (prior + lik) + log_norm_;
     }
   }
@@ -204,6 +207,7 @@ class LinearGaussian final : public Target {
   }
 
   void precompute() {
+    a_transposed_ = linalg::transpose(a_);
     const double log2pi = std::log(2 * std::numbers::pi);
     log_norm_ = -0.5 * static_cast<double>(d_ + m_) * log2pi;
     for (double v : noise_var_) log_norm_ -= 0.5 * std::log(v);
@@ -224,7 +228,7 @@ class LinearGaussian final : public Target {
   }
 
   std::size_t d_ = 0, m_ = 0;
-  Matrix a_, lambda_;
+  Matrix a_, a_transposed_, lambda_;
   std::vector<double> b_, noise_var_, x_, h_, mu_;
   bool identity_ = false;
   double log_norm_ = 0, c_ = 0;

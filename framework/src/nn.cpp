@@ -1,4 +1,5 @@
 #include "vibench/nn.hpp"
+#include "vibench/vector_kernels.hpp"
 
 #include <cblas.h>
 
@@ -158,11 +159,7 @@ void Adam::step(double* params, const double* grad, bool ascend) {
   ++t_;
   const double c1 = 1 - std::pow(b1_, static_cast<double>(t_)), c2 = 1 - std::pow(b2_, static_cast<double>(t_));
   const double sign = ascend ? 1.0 : -1.0;
-  for (std::size_t i = 0; i < m_.size(); ++i) {
-    m_[i] = b1_ * m_[i] + (1 - b1_) * grad[i];
-    v_[i] = b2_ * v_[i] + (1 - b2_) * grad[i] * grad[i];
-    params[i] += sign * lr_ * (m_[i] / c1) / (std::sqrt(v_[i] / c2) + eps_);
-  }
+  adam_update(params, grad, m_.data(), v_.data(), m_.size(), b1_, b2_, c1, c2, sign * lr_, eps_);
 }
 
 void matmul_abt(const Matrix& a, const Matrix& b, Matrix& c) {
