@@ -1,6 +1,7 @@
 // The vectorized kernels against plain loops, bit for bit: the kernels promise the same summation order.
 #include <catch2/catch.hpp>
 
+#include <cmath>
 #include <vector>
 
 #include "vibench/rng.hpp"
@@ -26,4 +27,25 @@ TEST_CASE("subtract_product equals the plain j-ordered loop bit for bit, every s
         subtract_product(y.data(), x.data(), b.data(), n, k, m);
         CHECK(y == expected);
       }
+}
+
+TEST_CASE("add_weighted_rows equals the plain row loop bit for bit, with and without weights", "[unit]") {
+  for (std::size_t p : {1, 2, 3, 4, 5, 6, 7, 8, 9, 40})
+    for (bool weighted : {false, true}) {
+      INFO("p " << p << (weighted ? ", weighted" : ", unweighted"));
+      const std::size_t n = 37;
+      std::vector<double> rows(n * p), w(n), acc(p);
+      Rng rng(4, p, weighted, streams::data);
+      rng.normals(rows.data(), rows.size());
+      rng.normals(w.data(), n);
+      rng.normals(acc.data(), p);
+      for (std::size_t r = 0; r < n; r += 5) w[r] = 0.0;  // skipped rows
+      std::vector<double> expected = acc;
+      for (std::size_t r = 0; r < n; ++r)
+        for (std::size_t i = 0; i < p; ++i) expected[i] += (weighted ? w[r] : 1.0) * rows[r * p + i];
+      if (weighted)  // a zero weight skips its row: same sum, as long as the row is finite
+        for (std::size_t r = 0; r < n; r += 5) rows[r * p] = INFINITY;
+      add_weighted_rows(acc.data(), rows.data(), n, p, weighted ? w.data() : nullptr);
+      CHECK(acc == expected);
+    }
 }

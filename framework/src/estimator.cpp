@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "vibench/vector_kernels.hpp"
+
 namespace vibench {
 
 double finish_gradient(const Target& t, const Family& q, const Objective& o, const double* phi, const Matrix& z,
@@ -18,11 +20,7 @@ double finish_gradient(const Target& t, const Family& q, const Objective& o, con
   double* grad_theta = grad + p;
   std::fill(grad_theta, grad_theta + n_theta, 0.0);
   t.grad_theta_log_joint(z, ws.grad_theta);
-  for (std::size_t r = 0; r < z.rows(); ++r) {
-    if (theta_weight[r] == 0.0) continue;
-    const double* row = ws.grad_theta.row(r);
-    for (std::size_t i = 0; i < n_theta; ++i) grad_theta[i] += theta_weight[r] * row[i];
-  }
+  add_weighted_rows(grad_theta, ws.grad_theta.data(), z.rows(), n_theta, theta_weight.data());
   return offset;
 }
 

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "vibench/vector_kernels.hpp"
+
 namespace vibench {
 
 double pathwise_gradient(PathwiseRule rule, const Target& t, const Family& q, const Objective& o, const double* phi,
@@ -24,17 +26,12 @@ double pathwise_gradient(PathwiseRule rule, const Target& t, const Family& q, co
   }
   q.reparam_pullback(phi, ws.eps, ws.grad_z, ws.per_sample);
   std::fill(grad, grad + p, 0.0);
-  for (std::size_t r = 0; r < n; ++r) {
-    const double* row = ws.per_sample.row(r);
-    for (std::size_t i = 0; i < p; ++i) grad[i] += row[i];
-  }
+  add_weighted_rows(grad, ws.per_sample.data(), n, p, nullptr);
   if (rule == PathwiseRule::total && c != 0.0) {  // the score term of −c·log q_φ, z held fixed
     q.score(phi, ws.z, ws.per_sample);
-    for (std::size_t r = 0; r < n; ++r) {
-      const double* row = ws.per_sample.row(r);
-      const double a = c * ws.w_tilde[r];
-      for (std::size_t i = 0; i < p; ++i) grad[i] -= a * row[i];
-    }
+    ws.row_weight.resize(n);
+    for (std::size_t r = 0; r < n; ++r) ws.row_weight[r] = -(c * ws.w_tilde[r]);
+    add_weighted_rows(grad, ws.per_sample.data(), n, p, ws.row_weight.data());
   }
   const double inv = 1.0 / static_cast<double>(samples);
   ws.row_weight.resize(n);

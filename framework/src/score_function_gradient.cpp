@@ -6,6 +6,7 @@
 
 #include "vibench/linalg.hpp"
 #include "vibench/objective.hpp"
+#include "vibench/vector_kernels.hpp"
 
 namespace vibench {
 
@@ -133,6 +134,7 @@ double score_function_gradient(const ScoreFunctionOptions& opt, const Target& t,
 
   std::fill(grad, grad + p, 0.0);
   ws.coef.resize(k);
+  ws.row_weight.resize(n);
   double value = 0;
   for (std::size_t s = 0; s < samples; ++s) {
     value += ws.bound[s];
@@ -142,10 +144,10 @@ double score_function_gradient(const ScoreFunctionOptions& opt, const Target& t,
       double a = ws.f[s];
       if (opt.baseline == ScoreBaseline::leave_one_out_k) a -= ws.coef[j];
       if (k > 1) a -= c * ws.w_tilde[r];
-      const double* row = ws.per_sample.row(r);
-      for (std::size_t i = 0; i < p; ++i) grad[i] += a * row[i];
+      ws.row_weight[r] = a;
     }
   }
+  add_weighted_rows(grad, ws.per_sample.data(), n, p, ws.row_weight.data());
 
   // Group baselines: subtract Σ_s b_s·G_s (b per component for `optimal`).
   if (opt.baseline == ScoreBaseline::leave_one_out || opt.baseline == ScoreBaseline::moving_average ||

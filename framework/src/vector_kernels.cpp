@@ -39,6 +39,18 @@ inline void block(double* __restrict y, const double* __restrict x, const double
   }
 }
 
+template <std::size_t P>
+void add_weighted_rows_fixed(double* acc, const double* rows, std::size_t n, std::size_t p, const double* weights) {
+  double a[P];
+  for (std::size_t i = 0; i < P; ++i) a[i] = acc[i];
+  for (std::size_t r = 0; r < n; ++r) {
+    const double w = weights ? weights[r] : 1.0;
+    if (w == 0.0) continue;
+    for (std::size_t i = 0; i < P; ++i) a[i] += w * rows[r * P + i];
+  }
+  for (std::size_t i = 0; i < P; ++i) acc[i] = a[i];
+}
+
 template <int R>
 inline void rows(double* __restrict y, const double* __restrict x, const double* __restrict b, std::size_t k,
                  std::size_t m) {
@@ -56,6 +68,24 @@ void subtract_product(double* __restrict y, const double* __restrict x, const do
   std::size_t s = 0;
   for (; s + 4 <= n; s += 4) rows<4>(y + s * m, x + s * k, b, k, m);
   for (; s < n; ++s) rows<1>(y + s * m, x + s * k, b, k, m);
+}
+
+void add_weighted_rows(double* acc, const double* rows, std::size_t n, std::size_t p, const double* weights) {
+  switch (p) {
+    case 1: return add_weighted_rows_fixed<1>(acc, rows, n, p, weights);
+    case 2: return add_weighted_rows_fixed<2>(acc, rows, n, p, weights);
+    case 3: return add_weighted_rows_fixed<3>(acc, rows, n, p, weights);
+    case 4: return add_weighted_rows_fixed<4>(acc, rows, n, p, weights);
+    case 6: return add_weighted_rows_fixed<6>(acc, rows, n, p, weights);
+    case 8: return add_weighted_rows_fixed<8>(acc, rows, n, p, weights);
+    default:
+      for (std::size_t r = 0; r < n; ++r) {
+        const double w = weights ? weights[r] : 1.0;
+        if (w == 0.0) continue;
+        const double* row = rows + r * p;
+        for (std::size_t i = 0; i < p; ++i) acc[i] += w * row[i];
+      }
+  }
 }
 
 // Element-wise, so vectorizing changes nothing but speed (IEEE sqrt and division are correctly rounded).

@@ -9,6 +9,11 @@ namespace vibench {
 // Y −= X·B for row-major Y (n×m), X (n×k), B (k×m): y[s][i] −= Σ_j x[s][j]·b[j][i], j ascending.
 void subtract_product(double* y, const double* x, const double* b, std::size_t n, std::size_t k, std::size_t m);
 
+// acc[i] += Σ_r w_r·rows[r][i] over the n rows of a row-major n×p matrix, r ascending, skipping rows with
+// w_r = 0; weights = nullptr means every w_r = 1. The sums of small p stay in registers (the per-sample
+// gradients of low-dimensional families would otherwise wait on a store per row).
+void add_weighted_rows(double* acc, const double* rows, std::size_t n, std::size_t p, const double* weights);
+
 // One Adam step over n coordinates (Kingma & Ba 2015, Alg. 1), c1 = 1 − β₁ᵗ, c2 = 1 − β₂ᵗ, sign = ±1:
 // m ← β₁m + (1 − β₁)g;  v ← β₂v + (1 − β₂)g²;  θ ← θ + sign·lr·(m/c1)/(√(v/c2) + ε).
 void adam_update(double* theta, const double* grad, double* m, double* v, std::size_t n, double beta1, double beta2,
