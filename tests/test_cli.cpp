@@ -17,6 +17,7 @@
 #include <xxhash.h>
 
 #include "helpers.hpp"
+#include "vibench/git_state.hpp"
 #include "vibench/stats.hpp"
 
 extern char** environ;
@@ -482,6 +483,10 @@ TEST_CASE("results file layout and provenance (DESIGN §7)", "[store]") {
     CHECK(h5::has_attr(f, a));
   CHECK(h5::read_attr_string(f, "config_yaml") == contract_yaml);
   CHECK(h5::read_attr_double(f, "seed") == 7);
+  // The commit the binary was built from (captured at build time), not whatever the checkout holds now.
+  const std::string commit = h5::read_attr_string(f, "git_commit");
+  CHECK((commit == "unknown" || (commit.size() == 40 && commit.find_first_not_of("0123456789abcdef") == std::string::npos)));
+  CHECK(commit == git_state::commit);
   CHECK(h5::read_attr_string(f, "command_line").find("--set replicates=100") != std::string::npos);
   h5::Handle cells = h5::open_group(f, "cells");
   auto ids = h5::member_names(cells);

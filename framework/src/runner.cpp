@@ -18,23 +18,13 @@
 #include <tbb/task_arena.h>
 
 #include "vibench/build_info.hpp"
+#include "vibench/git_state.hpp"
 #include "vibench/progress.hpp"
 #include "vibench/study.hpp"
 
 namespace vibench {
 
 namespace {
-
-std::string shell_output(const std::string& cmd) {
-  std::string out;
-  if (FILE* p = ::popen(cmd.c_str(), "r")) {
-    char buf[256];
-    while (std::fgets(buf, sizeof buf, p)) out += buf;
-    if (::pclose(p) != 0) return "";
-  }
-  while (!out.empty() && (out.back() == '\n' || out.back() == '\r')) out.pop_back();
-  return out;
-}
 
 void print_dry_run(const Experiment& ex, std::ostream& out) {
   out << fmt::format("experiment '{}' (study {}, seed {}{}): {} cells\n", ex.name, ex.study, ex.seed,
@@ -114,16 +104,13 @@ std::string utc_now() {
 }
 
 Provenance make_provenance(const Experiment& ex, const RunOptions& options, int threads, const std::string& started_utc) {
-  const std::string src = build_info::source_dir;
-  std::string commit = shell_output("git -C '" + src + "' rev-parse HEAD 2>/dev/null");
-  std::string dirty = commit.empty() ? "" : shell_output("git -C '" + src + "' status --porcelain --untracked-files=no 2>/dev/null");
   char host[256] = {0};
   ::gethostname(host, sizeof host - 1);
   return {
       {"schema_version", static_cast<std::int64_t>(schema_version)},
       {"vibench_version", std::string(build_info::version)},
-      {"git_commit", commit.empty() ? std::string("unknown") : commit},
-      {"git_dirty", static_cast<std::int64_t>(commit.empty() ? -1 : !dirty.empty())},
+      {"git_commit", std::string(git_state::commit)},
+      {"git_dirty", static_cast<std::int64_t>(git_state::dirty)},
       {"compiler", std::string(build_info::compiler)},
       {"flags", std::string(build_info::flags)},
       {"build_type", std::string(build_info::build_type)},

@@ -1,0 +1,17 @@
+# Run at every build (cmake -P): writes OUT, a source file stating the commit the binary was built from and
+# whether the tracked files differed from it. configure_file rewrites OUT only when the text changes, so an
+# unchanged state recompiles nothing.
+execute_process(COMMAND git -C "${SRC}" rev-parse HEAD OUTPUT_VARIABLE GIT_COMMIT OUTPUT_STRIP_TRAILING_WHITESPACE
+                RESULT_VARIABLE commit_rc ERROR_QUIET)
+if(NOT commit_rc EQUAL 0 OR GIT_COMMIT STREQUAL "")
+  set(GIT_COMMIT "unknown")
+  set(GIT_DIRTY -1)
+else()
+  execute_process(COMMAND git -C "${SRC}" status --porcelain --untracked-files=no OUTPUT_VARIABLE status ERROR_QUIET)
+  if(status STREQUAL "")
+    set(GIT_DIRTY 0)
+  else()
+    set(GIT_DIRTY 1)
+  endif()
+endif()
+configure_file("${SRC}/framework/src/git_state.cpp.in" "${OUT}" @ONLY)
