@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cmath>
 #include <sstream>
+#include <thread>
 
 #include "vibench/progress.hpp"
 #include "vibench/rng.hpp"
@@ -168,4 +169,18 @@ TEST_CASE("progress lines count cells and work units, with a rate and an ETA", "
   CHECK(text.find("[vibench] cell def FAILED in 0.2s (2/2, 1 failed, 2k/2k replicates at ") != std::string::npos);
   CHECK(text.find("ETA 0.0s)\n") != std::string::npos);  // all units done
   CHECK(std::count(text.begin(), text.end(), '\n') == 2);
+}
+
+TEST_CASE("without a terminal, a status line every log interval while work advances", "[unit]") {
+  std::ostringstream log;
+  {
+    Progress progress(1, 10, "steps", log, std::chrono::milliseconds(20));
+    count_work(5);
+    std::this_thread::sleep_for(std::chrono::milliseconds(400));  // ≥ 1 interval even on a loaded machine
+    progress.finish();
+  }
+  const std::string text = log.str();
+  INFO(text);
+  CHECK(text.find("[vibench] cells 0/1, 5/10 steps at ") != std::string::npos);
+  CHECK(std::count(text.begin(), text.end(), '\n') == 1);  // later intervals saw no new work: silent
 }

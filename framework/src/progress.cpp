@@ -24,15 +24,17 @@ std::string format_count(double n) {
   return fmt::format("{:.3g}G", n / 1e9);
 }
 
-Progress::Progress(std::size_t to_run, std::uint64_t total_units, std::string unit_name, std::ostream& err)
+Progress::Progress(std::size_t to_run, std::uint64_t total_units, std::string unit_name, std::ostream& err,
+                   std::chrono::milliseconds log_interval)
     : to_run_(to_run),
       total_units_(total_units),
       units_at_start_(work_done_counter().load()),
       unit_name_(std::move(unit_name)),
       err_(err),
       tty_(::isatty(2) && &err == &std::cerr),
+      log_interval_(log_interval),
       start_(std::chrono::steady_clock::now()) {
-  if (tty_ && to_run_ > 0) ticker_ = std::thread([this] { tick(); });
+  if (to_run_ > 0 && (tty_ || unit_name_ != "cells")) ticker_ = std::thread([this] { tick(); });
 }
 
 Progress::~Progress() { finish(); }
@@ -56,8 +58,18 @@ std::string Progress::status() const {
 
 void Progress::tick() {
   std::unique_lock<std::mutex> lock(mutex_);
-  while (!stop_cv_.wait_for(lock, std::chrono::milliseconds(500), [this] { return stopping_; }))
-    err_ << "\r[vibench] cells " << status() << "   " << std::flush;
+  if (tty_) {
+    while (!stop_cv_.wait_for(lock, std::chrono::milliseconds(500), [this] { return stopping_; }))
+      err_ << "\r[vibench] cells " << status() << "   " << std::flush;
+    return;
+  }
+  std::uint64_t last = units_at_start_;
+  while (!stop_cv_.wait_for(lock, log_interval_, [this] { return stopping_; })) {
+    const std::uint64_t now = work_done_counter().load();
+    if (now == last) continue;  // nothing moved: say nothing
+    last = now;
+    err_ << "[vibench] cells " << status() << "\n" << std::flush;
+  }
 }
 
 void Progress::cell_finished(const std::string& id, double seconds, bool failed) {
