@@ -6,9 +6,13 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <fstream>
+#include <sstream>
 
 #include "vibench/cell_plugins.hpp"
 #include "vibench/grid.hpp"
+#include "vibench/registry.hpp"
+#include "vibench/runner.hpp"
 #include "vibench/store.hpp"
 #include "vibench/rng.hpp"
 #include "vibench/vib_model.hpp"
@@ -135,4 +139,77 @@ static void BM_WritePart(benchmark::State& state) {
 }
 BENCHMARK(BM_WritePart)->Arg(100)->Arg(100000)->ArgNames({"doubles"})->Unit(benchmark::kMillisecond);
 
-BENCHMARK_MAIN();
+// family/<name>: one family's sample (S = 100 draws) + log q + score at its initial φ, per draw, D = 20 (the
+// continuous families on linear_gaussian, the discrete ones on bernoulli_toy). Registered for every family in
+// the registry, so a new family is benchmarked without touching this file.
+void register_family_benchmarks() {
+  for (const std::string& name : Registry::instance().names("family")) {
+    std::shared_ptr<CellPlugins> p;
+    for (const char* target : {"linear_gaussian", "bernoulli_toy"}) {
+      try {
+        p = std::make_shared<CellPlugins>(build_cell_plugins(resolved_cell(
+            {{"target", target}, {"family", name}}, Config{{"target.dim", std::int64_t{20}}})));
+        break;
+      } catch (const std::exception&) {
+      }
+    }
+    if (!p) continue;
+    benchmark::RegisterBenchmark(("BM_Family/" + name + "/D:20/S:100").c_str(), [p](benchmark::State& state) {
+      const Family& q = *p->family;
+      const std::vector<double> phi = q.init();
+      Matrix eps, z, score;
+      std::vector<double> lq(100);
+      std::uint64_t rep = 0;
+      for (auto _ : state) {
+        Rng rng(1, 2, rep++, streams::estimator);
+        q.sample(phi.data(), rng, 100, eps, z);
+        q.log_q(phi.data(), z, lq.data());
+        q.score(phi.data(), z, score);
+        benchmark::DoNotOptimize(score.data());
+      }
+      state.SetItemsProcessed(state.iterations() * 100);
+    })->Unit(benchmark::kMicrosecond);
+  }
+}
+
+// The runner's own costs, measured through `vibench run`'s code path in-process (one thread, fresh each
+// time) on the cheapest cells there are (quadratic target, D = 1, reparam, S = 1):
+//   runner/per_cell:      a grid of 8 two-replicate cells, wall time per cell (setup, part file with fsync,
+//                         assembly of the final file)
+//   runner/per_replicate: one cell of 100000 replicates, wall time per replicate (an estimate of ~40 ns
+//                         included: the floor of any replicate)
+void run_grid(benchmark::State& state, const std::string& yaml_text, std::int64_t items) {
+  const std::string dir = (std::filesystem::temp_directory_path() / ("vibench_bench_runner_" + std::to_string(::getpid()))).string();
+  std::filesystem::create_directories(dir);
+  const std::string yaml = dir + "/runner.yaml";
+  std::ofstream(yaml) << yaml_text;
+  RunOptions options;
+  options.out_dir = dir;
+  options.threads = 1;
+  options.fresh = true;
+  std::ostringstream out, err;
+  for (auto _ : state)
+    if (run_experiment_command(yaml, options, out, err) != 0) state.SkipWithError(err.str().c_str());
+  state.SetItemsProcessed(state.iterations() * items);
+  std::filesystem::remove_all(dir);
+}
+constexpr const char* cheapest_cell =
+    "study: gradient_stats\nseed: 1\nfixed: {target: {name: quadratic, dim: 1}, estimator: reparam, "
+    "objective: expectation, samples: 1}\n";
+static void BM_RunnerPerCell(benchmark::State& state) {
+  run_grid(state, std::string("name: runner_cells\n") + cheapest_cell + "replicates: 2\ngrid: {target.k: [1, 2, 3, 4, 5, 6, 7, 8]}\n", 8);
+}
+BENCHMARK(BM_RunnerPerCell)->Name("BM_Runner/per_cell")->Unit(benchmark::kMillisecond)->UseRealTime();
+static void BM_RunnerPerReplicate(benchmark::State& state) {
+  run_grid(state, std::string("name: runner_replicates\n") + cheapest_cell + "replicates: 100000\n", 100000);
+}
+BENCHMARK(BM_RunnerPerReplicate)->Name("BM_Runner/per_replicate")->Unit(benchmark::kMillisecond)->UseRealTime();
+
+int main(int argc, char** argv) {
+  register_family_benchmarks();
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}
