@@ -7,8 +7,14 @@ if(NOT commit_rc EQUAL 0 OR GIT_COMMIT STREQUAL "")
   set(GIT_COMMIT "unknown")
   set(GIT_DIRTY -1)
 else()
-  execute_process(COMMAND git -C "${SRC}" status --porcelain --untracked-files=no OUTPUT_VARIABLE status ERROR_QUIET)
-  if(status STREQUAL "")
+  # Dirty = a tracked source differs from the commit; the committed outputs (results, figures, benchmark
+  # tables) do not make the code dirty.
+  execute_process(COMMAND git -C "${SRC}" status --porcelain --untracked-files=no --
+                          . ":!results" ":!plots/figures" ":!bench/RESULTS.md" ":!bench/results.json" ":!bench/ratios.png"
+                  OUTPUT_VARIABLE status RESULT_VARIABLE status_rc ERROR_QUIET)
+  if(NOT status_rc EQUAL 0)
+    set(GIT_DIRTY -1)
+  elseif(status STREQUAL "")
     set(GIT_DIRTY 0)
   else()
     set(GIT_DIRTY 1)

@@ -84,6 +84,11 @@ void Progress::cell_finished(const std::string& id, double seconds, bool failed)
          << std::flush;
 }
 
+void Progress::note(const std::string& line) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  err_ << (tty_ ? "\r\x1b[K" : "") << line << "\n" << std::flush;  // on a terminal, replace the status line
+}
+
 void Progress::finish() {
   {
     std::lock_guard<std::mutex> lock(mutex_);

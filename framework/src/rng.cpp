@@ -16,7 +16,7 @@ inline double u01_open_closed(std::uint64_t x) { return static_cast<double>((x >
 // f(x) = exp(−x²/2), x ≥ 0. Layer boundaries X[0] = v/f(r) (the base layer's virtual width: the rectangle
 // [0, r]×[0, f(r)] plus the tail beyond r has area v), X[1] = r, X[i+1] = f⁻¹(f(X[i]) + v/X[i]), X[256] = 0.
 // Layer i is [0, X[i]] × [f(X[i]), f(X[i+1])] (i ≥ 1). A draw picks a layer i and x = u·X[i], u ~ U[0, 1);
-// x < X[i+1] lies under f whatever the height, so it is accepted at once (≈ 99% of draws: one 64-bit word,
+// x < X[i+1] lies under f whatever the height, so it is accepted at once (≈ 98.5% of draws: one 64-bit word,
 // one multiply, one compare). Otherwise the base layer draws from the tail x > r (Marsaglia 1964) and the
 // other layers accept x with probability (f(x) − f(X[i])) / (f(X[i+1]) − f(X[i])) or start over.
 // r = 3.6541528853610088 is Marsaglia & Tsang's value for 256 layers; v follows from it.

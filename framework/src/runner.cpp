@@ -269,7 +269,7 @@ int run_experiment_command(const std::string& path, const RunOptions& options, s
               std::lock_guard<std::mutex> lock(done_mutex);
               done[cell.id] = src;
               if (result.status != "ok")
-                err << fmt::format("[vibench] cell {} ({}) {}: {}\n", cell.index, cell.id, result.status, result.reason);
+                progress.note(fmt::format("[vibench] cell {} ({}) {}: {}", cell.index, cell.id, result.status, result.reason));
               ok = true;
             } catch (const std::exception& e) {
               std::lock_guard<std::mutex> lock(done_mutex);

@@ -21,6 +21,9 @@ class Progress {
            std::chrono::milliseconds log_interval = std::chrono::seconds(60));
   ~Progress();
   void cell_finished(const std::string& id, double seconds, bool failed);
+  // A line of its own (e.g. why a cell diverged), written under the same lock as the status lines so the two
+  // never interleave.
+  void note(const std::string& line);
   void finish();
 
  private:

@@ -1,7 +1,8 @@
 #pragma once
-// Dense kernels of the estimators' hot loops, compiled for AVX-512, AVX2 and baseline x86-64 and picked at
-// load time for the CPU (GCC target_clones). Each output element is summed in a fixed order and the build
-// never contracts a·b + c into an FMA (-ffp-contract=off), so every variant gives the same bits.
+// Dense kernels of the hot loops that profiles showed. subtract_product and adam_update are compiled for
+// AVX-512, AVX2 and baseline x86-64 and picked at load time for the CPU (target_clones). Each output element
+// is computed in the plain loop's order and the build never contracts a·b + c into an FMA
+// (-ffp-contract=off), so every variant gives the plain loop's bits (tests compare them).
 #include <cstddef>
 
 namespace vibench {
@@ -9,9 +10,9 @@ namespace vibench {
 // Y −= X·B for row-major Y (n×m), X (n×k), B (k×m): y[s][i] −= Σ_j x[s][j]·b[j][i], j ascending.
 void subtract_product(double* y, const double* x, const double* b, std::size_t n, std::size_t k, std::size_t m);
 
-// acc[i] += Σ_r w_r·rows[r][i] over the n rows of a row-major n×p matrix, r ascending, skipping rows with
-// w_r = 0; weights = nullptr means every w_r = 1. The sums of small p stay in registers (the per-sample
-// gradients of low-dimensional families would otherwise wait on a store per row).
+// acc[i] += Σ_r w_r·rows[r][i] over the n rows of a row-major n×p matrix, r ascending; weights = nullptr
+// means every w_r = 1. Rows with w_r = 0 are skipped, deliberately: a sample of weight zero (e.g. an
+// importance weight that underflowed) contributes nothing even if its per-sample gradient is not finite.
 void add_weighted_rows(double* acc, const double* rows, std::size_t n, std::size_t p, const double* weights);
 
 // One Adam step over n coordinates (Kingma & Ba 2015, Alg. 1), c1 = 1 − β₁ᵗ, c2 = 1 − β₂ᵗ, sign = ±1:
