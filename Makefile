@@ -52,9 +52,15 @@ experiments: build
 # Every plots/*.py except the shared reader is a figure script.
 FIGURE_SCRIPTS := $(filter-out plots/vibench_results.py,$(wildcard plots/*.py))
 
+# results/ renders into plots/figures/; another results directory (e.g. results/paper) into
+# plots/figures/<its name>/, skipping the experiments it holds no results for (paper-scale runs are partial).
+FIGURES ?= $(if $(filter results results/,$(RESULTS)),plots/figures,plots/figures/$(notdir $(patsubst %/,%,$(RESULTS))))
 figures: deps
 	@set -e; for p in $(FIGURE_SCRIPTS); do \
-	  echo "== $$p"; $(PY) $$p --results $(RESULTS); done
+	  name=$$(basename $$p .py); \
+	  if [ "$(FIGURES)" != plots/figures ] && [ ! -f $(RESULTS)/$$name.h5 ]; then \
+	    echo "== $$p: no $(RESULTS)/$$name.h5, skipped"; continue; fi; \
+	  echo "== $$p"; $(PY) $$p --results $(RESULTS) --out $(FIGURES); done
 
 # The PyTorch baseline is needed by `make bench` only.
 BENCH_PACKAGES := python3-torch
