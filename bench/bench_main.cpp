@@ -5,6 +5,7 @@
 #include <benchmark/benchmark.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -145,16 +146,22 @@ BENCHMARK(BM_WritePart)->Arg(100)->Arg(100000)->ArgNames({"doubles"})->Unit(benc
 void register_family_benchmarks() {
   for (const std::string& name : Registry::instance().names("family")) {
     std::shared_ptr<CellPlugins> p;
-    for (const char* target : {"linear_gaussian", "bernoulli_toy"}) {
+    std::int64_t dim = 0;
+    // D = 21 for families whose dimension must be a multiple of their category count (categorical: 3).
+    for (const auto& [target, d] : {std::pair{"linear_gaussian", 20}, {"bernoulli_toy", 20}, {"bernoulli_toy", 21}}) {
       try {
         p = std::make_shared<CellPlugins>(build_cell_plugins(resolved_cell(
-            {{"target", target}, {"family", name}}, Config{{"target.dim", std::int64_t{20}}})));
+            {{"target", target}, {"family", name}}, Config{{"target.dim", std::int64_t{d}}})));
+        dim = d;
         break;
       } catch (const std::exception&) {
       }
     }
-    if (!p) continue;
-    benchmark::RegisterBenchmark(("BM_Family/" + name + "/D:20/S:100").c_str(), [p](benchmark::State& state) {
+    if (!p) {
+      std::fprintf(stderr, "bench: family %s builds on none of the benchmark targets; not timed\n", name.c_str());
+      continue;
+    }
+    benchmark::RegisterBenchmark(("BM_Family/" + name + "/D:" + std::to_string(dim) + "/S:100").c_str(), [p](benchmark::State& state) {
       const Family& q = *p->family;
       const std::vector<double> phi = q.init();
       Matrix eps, z, score;
@@ -169,6 +176,58 @@ void register_family_benchmarks() {
       }
       state.SetItemsProcessed(state.iterations() * 100);
     })->Unit(benchmark::kMicrosecond);
+  }
+}
+
+// estimator/<name>/D/S[/K]: every registered estimator's cost per gradient estimate (vibench only; the four
+// with a PyTorch twin are BM_Estimate/BM_EstimateIwae above), on the first setting it supports: linear_gaussian
+// with gaussian_diag and the ELBO, then IWAE-10, then bernoulli_toy with bernoulli and the expectation.
+void register_estimator_benchmarks() {
+  struct Setting {
+    const char *target, *family, *objective;
+    std::int64_t k;
+  };
+  const Setting settings[] = {{"linear_gaussian", "gaussian_diag", "elbo", 1},
+                              {"linear_gaussian", "gaussian_diag", "iwae", 10},
+                              {"bernoulli_toy", "bernoulli", "expectation", 1}};
+  for (const std::string& name : Registry::instance().names("estimator")) {
+    if (name == "reparam" || name == "score_function" || name == "iwae" || name == "dreg") continue;
+    for (std::int64_t d : {2, 20, 200})
+      for (std::int64_t s : {1, 10, 100}) {
+        std::shared_ptr<CellPlugins> p;
+        std::int64_t k = 1;
+        for (const Setting& st : settings) {
+          try {
+            Config over{{"target.dim", d}};
+            if (st.k > 1) over["objective.k"] = st.k;
+            auto built = std::make_shared<CellPlugins>(build_cell_plugins(resolved_cell(
+                {{"target", st.target}, {"family", st.family}, {"objective", st.objective}, {"estimator", name}}, over)));
+            if (built->estimator->unsupported(*built->target, *built->family, *built->objective)) continue;
+            p = built;
+            k = st.k;
+            break;
+          } catch (const std::exception&) {
+          }
+        }
+        if (!p) {
+          if (d == 2 && s == 1)
+            std::fprintf(stderr, "bench: estimator %s runs in none of the benchmark settings; not timed\n", name.c_str());
+          continue;
+        }
+        const std::string label = "BM_EstimatorCost/" + name + "/D:" + std::to_string(d) + "/S:" + std::to_string(s) +
+                                  (k > 1 ? "/K:" + std::to_string(k) : "");
+        benchmark::RegisterBenchmark(label.c_str(), [p, s](benchmark::State& state) {
+          std::vector<double> phi = p->family->init(), grad(phi.size() + p->target->num_model_params());
+          EstimatorWorkspace ws;
+          std::uint64_t rep = 0;
+          for (auto _ : state) {
+            Rng rng(1, 2, rep++, streams::estimator);
+            benchmark::DoNotOptimize(p->estimator->estimate(*p->target, *p->family, *p->objective, phi.data(), rng,
+                                                            static_cast<std::size_t>(s), ws, grad.data()));
+          }
+          state.SetItemsProcessed(state.iterations());
+        });
+      }
   }
 }
 
@@ -207,6 +266,7 @@ BENCHMARK(BM_RunnerPerReplicate)->Name("BM_Runner/per_replicate")->Unit(benchmar
 
 int main(int argc, char** argv) {
   register_family_benchmarks();
+  register_estimator_benchmarks();
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
   benchmark::RunSpecifiedBenchmarks();
