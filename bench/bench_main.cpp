@@ -38,48 +38,48 @@ Config resolved_cell(const std::map<std::string, std::string>& slots, const Conf
   return c;
 }
 
-void run_estimates(benchmark::State& state, const char* estimator, const char* objective, std::int64_t k) {
-  const auto d = state.range(0), s = state.range(1);
-  Config over{{"target.dim", d}, {"target.data_seed", std::int64_t{1}}};
-  if (k > 1) over["objective.k"] = k;
-  CellPlugins p = build_cell_plugins(resolved_cell(
-      {{"target", "linear_gaussian"}, {"family", "gaussian_diag"}, {"objective", objective}, {"estimator", estimator}}, over));
+// A per-process scratch directory for the benchmarks that write files.
+std::string scratch_dir(const std::string& tag) {
+  return (std::filesystem::temp_directory_path() / ("vibench_bench_" + tag + std::to_string(::getpid()))).string();
+}
+
+// One gradient estimate per iteration at the family's initial φ, `samples` groups each, a fresh replicate's
+// stream every time.
+void time_estimates(benchmark::State& state, const CellPlugins& p, std::size_t samples) {
   std::vector<double> phi = p.family->init(), grad(phi.size() + p.target->num_model_params());
   EstimatorWorkspace ws;
   std::uint64_t rep = 0;
   for (auto _ : state) {
     Rng rng(1, 2, rep++, streams::estimator);
     benchmark::DoNotOptimize(
-        p.estimator->estimate(*p.target, *p.family, *p.objective, phi.data(), rng, static_cast<std::size_t>(s), ws, grad.data()));
+        p.estimator->estimate(*p.target, *p.family, *p.objective, phi.data(), rng, samples, ws, grad.data()));
   }
   state.SetItemsProcessed(state.iterations());
+}
+
+// The workloads with a PyTorch twin: linear_gaussian (D = range(0)) with gaussian_diag.
+void run_estimates(benchmark::State& state, const char* estimator, const char* objective, std::int64_t k,
+                   std::int64_t samples) {
+  Config over{{"target.dim", state.range(0)}, {"target.data_seed", std::int64_t{1}}};
+  if (k > 1) over["objective.k"] = k;
+  const CellPlugins p = build_cell_plugins(resolved_cell(
+      {{"target", "linear_gaussian"}, {"family", "gaussian_diag"}, {"objective", objective}, {"estimator", estimator}}, over));
+  time_estimates(state, p, static_cast<std::size_t>(samples));
 }
 
 }  // namespace
 
 // estimate/<estimator>/D/S (ELBO, K = 1)
-static void BM_Estimate(benchmark::State& state, const char* estimator) { run_estimates(state, estimator, "elbo", 1); }
+static void BM_Estimate(benchmark::State& state, const char* estimator) {
+  run_estimates(state, estimator, "elbo", 1, state.range(1));
+}
 BENCHMARK_CAPTURE(BM_Estimate, reparam, "reparam")->ArgsProduct({{2, 20, 200}, {1, 10, 100}})->ArgNames({"D", "S"});
 BENCHMARK_CAPTURE(BM_Estimate, score_function, "score_function")->ArgsProduct({{2, 20, 200}, {1, 10, 100}})->ArgNames({"D", "S"});
 
 // estimate_iwae/<estimator>/D/K (IWAE-K, S = 1): the K draws are the samples
 static void BM_EstimateIwae(benchmark::State& state, const char* estimator) {
-  const auto k = state.range(1);
-  state.SetLabel("K=" + std::to_string(k));
-  benchmark::State* st = &state;
-  // objective.k = K with S = 1: reuse run_estimates with range(1) as K
-  const auto d = st->range(0);
-  Config over{{"target.dim", d}, {"target.data_seed", std::int64_t{1}}, {"objective.k", k}};
-  CellPlugins p = build_cell_plugins(resolved_cell(
-      {{"target", "linear_gaussian"}, {"family", "gaussian_diag"}, {"objective", "iwae"}, {"estimator", estimator}}, over));
-  std::vector<double> phi = p.family->init(), grad(phi.size() + p.target->num_model_params());
-  EstimatorWorkspace ws;
-  std::uint64_t rep = 0;
-  for (auto _ : state) {
-    Rng rng(1, 2, rep++, streams::estimator);
-    benchmark::DoNotOptimize(p.estimator->estimate(*p.target, *p.family, *p.objective, phi.data(), rng, 1, ws, grad.data()));
-  }
-  state.SetItemsProcessed(state.iterations());
+  state.SetLabel("K=" + std::to_string(state.range(1)));
+  run_estimates(state, estimator, "iwae", state.range(1), 1);
 }
 BENCHMARK_CAPTURE(BM_EstimateIwae, iwae, "iwae")->ArgsProduct({{2, 20, 200}, {10, 100, 1000}})->ArgNames({"D", "K"});
 BENCHMARK_CAPTURE(BM_EstimateIwae, dreg, "dreg")->ArgsProduct({{2, 20, 200}, {10, 100, 1000}})->ArgNames({"D", "K"});
@@ -128,7 +128,7 @@ BENCHMARK(BM_VibStep)->Args({1024, 256})->Args({256, 32})->ArgNames({"H", "K"})-
 // memory, sealed, written with fsync and renamed. Throughput in bytes of metric data per second.
 static void BM_WritePart(benchmark::State& state) {
   const auto n = static_cast<std::size_t>(state.range(0));
-  const std::string dir = (std::filesystem::temp_directory_path() / ("vibench_bench_" + std::to_string(::getpid()))).string();
+  const std::string dir = scratch_dir("part_");
   Experiment ex = load_experiment_text("name: bench\nstudy: gradient_stats\nseed: 1\nfixed: {target: quadratic, estimator: reparam}\n",
                                        "bench.yaml", {});
   ResultStore store(dir, "bench");
@@ -217,15 +217,7 @@ void register_estimator_benchmarks() {
         const std::string label = "BM_EstimatorCost/" + name + "/D:" + std::to_string(d) + "/S:" + std::to_string(s) +
                                   (k > 1 ? "/K:" + std::to_string(k) : "");
         benchmark::RegisterBenchmark(label.c_str(), [p, s](benchmark::State& state) {
-          std::vector<double> phi = p->family->init(), grad(phi.size() + p->target->num_model_params());
-          EstimatorWorkspace ws;
-          std::uint64_t rep = 0;
-          for (auto _ : state) {
-            Rng rng(1, 2, rep++, streams::estimator);
-            benchmark::DoNotOptimize(p->estimator->estimate(*p->target, *p->family, *p->objective, phi.data(), rng,
-                                                            static_cast<std::size_t>(s), ws, grad.data()));
-          }
-          state.SetItemsProcessed(state.iterations());
+          time_estimates(state, *p, static_cast<std::size_t>(s));
         });
       }
   }
@@ -238,7 +230,7 @@ void register_estimator_benchmarks() {
 //   runner/per_replicate: one cell of 100000 replicates, wall time per replicate (an estimate of ~40 ns
 //                         included: the floor of any replicate)
 void run_grid(benchmark::State& state, const std::string& yaml_text, std::int64_t items) {
-  const std::string dir = (std::filesystem::temp_directory_path() / ("vibench_bench_runner_" + std::to_string(::getpid()))).string();
+  const std::string dir = scratch_dir("runner_");
   std::filesystem::create_directories(dir);
   const std::string yaml = dir + "/runner.yaml";
   std::ofstream(yaml) << yaml_text;

@@ -79,11 +79,15 @@ def main():
     for name, t_cpp in cpp.items():
         if name in torch_t:
             rows.append({"workload": name, "vibench_ns": t_cpp, "torch_ns": torch_t[name], "ratio": torch_t[name] / t_cpp})
-    floor = []  # each estimate against generating its S·K·D normals alone (the goal is stated for reparam)
+    def normals_time(name):
+        """Time of generating the S·K·D normals of the estimate workload `name` (…/D:d/S:s[/K:k] or …/D:d/K:k)."""
+        dims = dict(part.split(":") for part in name.split("/")[2:])
+        return cpp.get(f"BM_Normals/D:{dims['D']}/S:{int(dims.get('S', 1)) * int(dims.get('K', 1))}")
+
+    floor = []  # each estimate against generating its normals alone (the goal is stated for reparam)
     for name, t in cpp.items():
-        if name.startswith("BM_Estimate"):
-            dims = name.split("/")[2:]  # ["D:20", "S:10"] or ["D:20", "K:100"]
-            normals = cpp.get(f"BM_Normals/{dims[0]}/S:{dims[1].split(':')[1]}")
+        if name.startswith("BM_Estimate/") or name.startswith("BM_EstimateIwae/"):
+            normals = normals_time(name)
             if normals:
                 floor.append({"workload": name, "estimate_over_normals": t / normals})
     par = parallel_speedup(os.path.join(args.build, "vibench"), args.grid)
@@ -112,9 +116,7 @@ def main():
     others = []  # every other registered estimator (vibench only), with its own floor ratio
     for name, t in cpp.items():
         if name.startswith("BM_EstimatorCost/"):
-            dims = dict(part.split(":") for part in name.split("/")[2:])
-            draws = int(dims["S"]) * int(dims.get("K", 1))
-            normals = cpp.get(f"BM_Normals/D:{dims['D']}/S:{draws}")
+            normals = normals_time(name)
             others.append((name, t, t / normals if normals else float("nan")))
     lines += ["", "Other estimators (vibench only; on linear_gaussian + gaussian_diag with the ELBO, or IWAE-K, or on "
               "bernoulli_toy + bernoulli, whichever the estimator supports first)", "",
