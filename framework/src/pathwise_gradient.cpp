@@ -17,12 +17,7 @@ double pathwise_gradient(PathwiseRule rule, const Target& t, const Family& q, co
   ws.coef.resize(n);
   double value = 0;
   for (std::size_t s = 0; s < samples; ++s) {
-    if (k == 1) {  // what log_mean_exp_weights returns for K = 1, without the call per sample
-      value += ws.log_w[s];
-      ws.w_tilde[s] = 1.0;
-    } else {
-      value += log_mean_exp_weights(&ws.log_w[s * k], k, gamma, &ws.w_tilde[s * k]);
-    }
+    value += log_mean_exp_weights(&ws.log_w[s * k], k, gamma, &ws.w_tilde[s * k]);
     for (std::size_t r = s * k; r < (s + 1) * k; ++r) {
       const double w = ws.w_tilde[r];
       ws.coef[r] = rule == PathwiseRule::doubly_reparameterized ? (1 - gamma) * w + gamma * w * w : w;
