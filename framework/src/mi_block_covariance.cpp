@@ -45,7 +45,8 @@ BlockCovariance::BlockCovariance(const Params& p)
 
 double BlockCovariance::quadratic(const double* x, const double* y, double& qx, double& qy) const {
   const std::size_t d = dx + dy;
-  std::vector<double> w(d);
+  thread_local std::vector<double> w;  // called for every (x, y) pair of an oracle batch: no allocation per call
+  w.resize(d);
   for (std::size_t i = 0; i < dx; ++i) w[i] = invert_mi_transform(transform, x[i]);
   for (std::size_t i = 0; i < dy; ++i) w[dx + i] = invert_mi_transform(transform, y[i]);
   qx = qy = 0;
