@@ -563,6 +563,70 @@ TEST_CASE("list, describe and inspect", "[cli]") {
   CHECK(py.out.find("2 ['reparam', 'score_function'] 4 ['mean[0]', 'sigma[0]']") != std::string::npos);
 }
 
+TEST_CASE("gradient_stats bias z-scores are floored at round-off: zero-variance estimators read small; biased ones large",
+          "[cli]") {
+  // The delta-method cells of experiments/estimator_variance.yaml at k = -0.5, 0.25, 2: zero variance, mean and
+  // exact gradient an ulp or two apart; their |z| read 125 to 182 before the floor.
+  std::string dir = fresh_dir("bias_z");
+  std::string zero = write_file(dir + "/zero.yaml", R"(name: zero
+study: gradient_stats
+seed: 20261122
+replicates: 200000
+fixed:
+  target: {name: quadratic, dim: 1}
+  family: {name: gaussian_diag, parameterization: mean_sigma}
+  point: {mean: [1.0], sigma: [1.0]}
+  objective: expectation
+  samples: 1
+grid:
+  estimator:
+    - {name: score_function, control_variate: delta_method}
+  target.k: [-0.5, 0.25, 2.0]
+)");
+  // gumbel_softmax is biased for a discrete family; score_function on the same cell is not.
+  std::string biased = write_file(dir + "/biased.yaml", R"(name: biased
+study: gradient_stats
+seed: 3
+replicates: 20000
+fixed:
+  target: {name: bernoulli_toy, dim: 1, t: 0.1}
+  family: bernoulli
+  point: {kind: init}
+  objective: expectation
+grid:
+  estimator: [{name: gumbel_softmax, temperature: 0.5}, score_function]
+)");
+  REQUIRE(run_cli("run " + zero + " --out " + dir).code == 0);
+  REQUIRE(run_cli("run " + biased + " --out " + dir).code == 0);
+  auto lock = h5::hdf5_lock();
+  auto max_z = [](const std::string& path) {
+    std::map<std::string, double> out;  // estimator (and k) -> max_abs_bias_z
+    h5::Handle f = h5::open_file_readonly(path);
+    h5::Handle cells = h5::open_group(f, "cells");
+    for (const auto& id : h5::member_names(cells)) {
+      h5::Handle g = h5::open_group(cells, id);
+      std::string key = h5::read_attr_string(g, "estimator.name");
+      if (h5::has_attr(g, "target.k")) key += fmt::format(" k={}", h5::read_attr_double(g, "target.k"));
+      out[key] = h5::read_dataset_doubles(g, "max_abs_bias_z")[0];
+      // the stored per-parameter z agrees with the scalar
+      double m = 0;
+      for (double z : h5::read_dataset_doubles(g, "grad_bias_z")) m = std::max(m, std::abs(z));
+      CHECK(m == out[key]);
+    }
+    return out;
+  };
+  auto z = max_z(dir + "/zero.h5");
+  REQUIRE(z.size() == 3);
+  for (const auto& [cell, value] : z) {
+    INFO(cell << ": max |z| = " << value);
+    CHECK(value < 1);
+  }
+  auto b = max_z(dir + "/biased.h5");
+  INFO("gumbel_softmax " << b.at("gumbel_softmax") << ", score_function " << b.at("score_function"));
+  CHECK(b.at("gumbel_softmax") > 10);
+  CHECK(b.at("score_function") < 4);
+}
+
 namespace {
 // Bytes a directory's files take on tmpfs (whole 4 KiB pages).
 std::uintmax_t page_rounded_size(const fs::path& dir) {

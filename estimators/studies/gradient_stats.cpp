@@ -55,7 +55,9 @@ class GradientStatsStudy final : public Study {
       snr[i] = var[i] > 0 ? std::abs(mean[i]) / std::sqrt(var[i]) : nan;
       if (exact) {
         bias[i] = mean[i] - (*exact)[i];
-        bias_z[i] = se[i] > 0 ? bias[i] / se[i] : (bias[i] == 0 ? 0.0 : nan);
+        // se floored at round-off (see bias_standard_error), so zero-variance estimators do not score as biased
+        const double bias_se = bias_standard_error(se[i], mean[i], var[i], (*exact)[i], replicates);
+        bias_z[i] = bias_se > 0 ? bias[i] / bias_se : (bias[i] == 0 ? 0.0 : nan);
         max_abs_bias_z = std::max(max_abs_bias_z, std::abs(bias_z[i]));
       }
     }

@@ -1,5 +1,8 @@
 #include "vibench/gradient_stats.hpp"
 
+#include <algorithm>
+#include <cmath>
+#include <limits>
 #include <stdexcept>
 #include <string>
 
@@ -23,6 +26,13 @@ GradientStats gradient_statistics(const Target& t, const Family& q, const Object
   s.thread_seconds = m.thread_seconds;
   s.replicates = m.replicates;
   return s;
+}
+
+double bias_standard_error(double se, double mean, double variance, double exact, std::size_t replicates) {
+  constexpr double u = std::numeric_limits<double>::epsilon() / 2;  // unit round-off, 2^-53
+  const double rms = std::sqrt(mean * mean + variance);
+  const double floor = u * ((1 + std::sqrt(static_cast<double>(replicates) / 3)) * rms + std::abs(exact));
+  return std::max(se, floor);
 }
 
 }  // namespace vibench

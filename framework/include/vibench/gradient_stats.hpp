@@ -22,4 +22,18 @@ GradientStats gradient_statistics(const Target& t, const Family& q, const Object
                                   const std::vector<double>& phi, std::uint64_t seed, std::uint64_t cell_key,
                                   std::size_t replicates, std::size_t samples);
 
+// Standard error of bias = mean − exact for its z-score: the statistical standard error `se` of the mean,
+// floored at the floating-point error of the two numbers compared. A zero-variance estimator (the delta-method
+// control variate on a quadratic) gives replicates that agree to their last bits, so `se` is ~1e-18 while mean
+// and exact differ by an ulp or two from round-off alone, and bias / se would read 30 to 300. With u = 2^-53
+// (unit round-off), rms = sqrt(mean² + variance) (the replicates' magnitude) and R replicates:
+//   floor = u · ((1 + sqrt(R/3)) · rms + |exact|)
+//   - u·rms: the rounding of each replicate's own value, the same in every replicate, so it does not average out;
+//   - sqrt(R/3)·u·rms: the running mean's accumulated rounding. Update k (m += (x − m)/k) rounds with relative
+//     error ≤ u, and later updates shrink that error by k/R, so with independent roundings the mean's error has
+//     standard deviation ≤ u·rms·sqrt(Σ_k (k/R)²) ≈ u·rms·sqrt(R/3) (the merges of chunks add a few roundings);
+//   - u·|exact|: the rounding of the closed form.
+// The floor is below 1e-12 relative to rms up to R = 10^8, so any bias large enough to matter still scores high.
+double bias_standard_error(double se, double mean, double variance, double exact, std::size_t replicates);
+
 }  // namespace vibench
