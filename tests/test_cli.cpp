@@ -627,6 +627,26 @@ grid:
   CHECK(b.at("score_function") < 4);
 }
 
+TEST_CASE("threads outside 1 to 4096 are rejected with exit 2; the provenance records the count used", "[cli]") {
+  std::string dir = fresh_dir("threads_range");
+  std::string yaml = write_file(dir + "/t.yaml", contract_yaml);
+  for (const std::string bad : {"0", "-1", "1000000", "4097"}) {
+    auto r = run_cli("run " + yaml + " --out " + dir + " --set replicates=100 --threads " + bad, "threads_bad");
+    INFO(bad << ": " << r.err);
+    CHECK(r.code == 2);
+    CHECK(r.err.find("--threads") != std::string::npos);
+    CHECK(r.err.find("not in range 1 to 4096") != std::string::npos);
+    CHECK(!fs::exists(dir + "/contract_check.h5"));
+    CHECK(!fs::exists(dir + "/.contract_check.parts"));
+  }
+  auto ok = run_cli("run " + yaml + " --out " + dir + " --set replicates=100 --threads 3", "threads_ok");
+  INFO(ok.err);
+  REQUIRE(ok.code == 0);
+  auto lock = h5::hdf5_lock();
+  h5::Handle f = h5::open_file_readonly(dir + "/contract_check.h5");
+  CHECK(h5::read_attr_double(f, "threads") == 3);
+}
+
 namespace {
 // Bytes a directory's files take on tmpfs (whole 4 KiB pages).
 std::uintmax_t page_rounded_size(const fs::path& dir) {

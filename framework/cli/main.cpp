@@ -335,7 +335,9 @@ int main(int argc, char** argv) {
   std::string run_file;
   auto* run = app.add_subcommand("run", "Run an experiment grid and write <out>/<name>.h5 (resumes unfinished runs)");
   run->add_option("file", run_file, "Experiment YAML file")->required()->check(CLI::ExistingFile);
-  run->add_option("--threads,-j", run_opts.threads, "Worker threads (default: all cores); results do not depend on it");
+  run->add_option("--threads,-j", run_opts.threads,
+                  fmt::format("Worker threads, 1 to {} (default: all hardware threads); results do not depend on it", max_threads))
+      ->check(CLI::Range(1, max_threads));
   run->add_option("--scale", run_opts.overrides.scale, "Apply the named entry of the file's `scales:` (e.g. paper)");
   run->add_option("--set", run_opts.overrides.sets,
                   "Override a key: key=value (fixed) or key=v1,v2 (an axis); repeatable");
@@ -363,7 +365,7 @@ int main(int argc, char** argv) {
   slurm->add_option("--array", slurm_opts.array, "Number of array tasks (shards)")->required()->check(CLI::Range(1, 100000));
   slurm->add_option("--partition", slurm_opts.partition, "Slurm partition");
   slurm->add_option("--time", slurm_opts.time, "Slurm time limit per task (e.g. 01:00:00)");
-  slurm->add_option("--cpus", slurm_opts.cpus, "CPUs per task (= vibench --threads)")->check(CLI::Range(1, 4096));
+  slurm->add_option("--cpus", slurm_opts.cpus, "CPUs per task (= vibench --threads)")->check(CLI::Range(1, max_threads));
   slurm->add_option("--out,-o", slurm_opts.out_dir, "Output directory (default: results)");
   slurm->add_option("--scale", slurm_opts.scale, "Scale to run");
   slurm->add_option("--set", slurm_opts.sets, "Overrides, as for run");

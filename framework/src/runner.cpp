@@ -13,6 +13,7 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 #include <tbb/blocked_range.h>
+#include <tbb/global_control.h>
 #include <tbb/info.h>
 #include <tbb/parallel_for.h>
 #include <tbb/task_arena.h>
@@ -189,6 +190,11 @@ int merge_experiment_command(const std::string& path, const RunOptions& options,
 }
 
 int run_experiment_command(const std::string& path, const RunOptions& options, std::ostream& out, std::ostream& err) {
+  if (options.threads < 0 || options.threads > max_threads) {
+    err << fmt::format("vibench: error: --threads {}: expected 1 to {} (default: all {} hardware threads)\n",
+                       options.threads, max_threads, tbb::info::default_concurrency());
+    return 2;
+  }
   Experiment ex;
   if (!load_or_report(path, options, err, ex)) return 2;
   if (options.dry_run) {
@@ -199,6 +205,9 @@ int run_experiment_command(const std::string& path, const RunOptions& options, s
   const std::string started = utc_now();
   const auto t0 = std::chrono::steady_clock::now();
   const int threads = options.threads > 0 ? options.threads : tbb::info::default_concurrency();
+  // TBB caps its workers at the hardware's threads unless told otherwise; lift the cap so the arena really
+  // has `threads` threads, the number the provenance records.
+  tbb::global_control allow(tbb::global_control::max_allowed_parallelism, static_cast<std::size_t>(threads));
   ResultStore store(options.out_dir, ex.name);
   const std::string lock_name = options.shard.count > 1 ? fmt::format("lock.shard-{}-of-{}", options.shard.index, options.shard.count)
                                                         : std::string("lock");

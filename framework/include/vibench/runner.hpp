@@ -20,9 +20,12 @@ struct Shard {
 // arrays), if any; `source` names the variables used.
 std::optional<Shard> launcher_shard(std::string* source = nullptr);
 
+// Accepted range of --threads (a request beyond the hardware's threads oversubscribes, as asked).
+constexpr int max_threads = 4096;
+
 struct RunOptions {
   std::string out_dir = "results";
-  int threads = 0;  // 0 = all hardware threads
+  int threads = 0;  // 1..max_threads; 0 = all hardware threads
   Shard shard;
   bool dry_run = false;
   bool fresh = false;  // discard earlier parts and results of this experiment first
