@@ -11,6 +11,8 @@
 #include <filesystem>
 #include <iterator>
 #include <regex>
+#include <set>
+#include <sstream>
 #include <thread>
 
 #include <fmt/format.h>
@@ -18,6 +20,7 @@
 
 #include "helpers.hpp"
 #include "vibench/git_state.hpp"
+#include "vibench/registry.hpp"
 #include "vibench/stats.hpp"
 
 extern char** environ;
@@ -645,6 +648,64 @@ TEST_CASE("threads outside 1 to 4096 are rejected with exit 2; the provenance re
   auto lock = h5::hdf5_lock();
   h5::Handle f = h5::open_file_readonly(dir + "/contract_check.h5");
   CHECK(h5::read_attr_double(f, "threads") == 3);
+}
+
+TEST_CASE("command-line typos get suggestions; describe aligns its columns", "[cli]") {
+  std::string dir = fresh_dir("typos");
+  std::string yaml = write_file(dir + "/t.yaml", contract_yaml);
+  auto d = run_cli("describe reparm");
+  CHECK(d.code == 2);
+  CHECK(d.err.find("no plugin named 'reparm' (did you mean 'reparam'?)") != std::string::npos);
+  auto o = run_cli("run " + yaml + " --thread 2 --out " + dir);
+  CHECK(o.code == 2);
+  CHECK(o.err.find("unknown option '--thread' for `vibench run` (did you mean '--threads'?)") != std::string::npos);
+  CHECK(!fs::exists(dir + "/contract_check.h5"));
+  auto c = run_cli("runn " + yaml);
+  CHECK(c.code == 2);
+  CHECK(c.err.find("unknown command 'runn' (did you mean 'run'?)") != std::string::npos);
+  auto l = run_cli("list estimators");
+  CHECK(l.code == 2);
+  CHECK(l.err.find("(did you mean 'estimator'?)") != std::string::npos);
+
+  // describe: every parameter row starts its expectation and its default at the same columns as the others,
+  // and supported combinations are separated by at least two spaces. score_function has an expectation
+  // longer than 40 characters and a combination longer than 34 (the old fixed widths).
+  auto s = run_cli("describe score_function");
+  REQUIRE(s.code == 0);
+  const PluginInfo* info = nullptr;
+  for (const PluginInfo* p : Registry::instance().list("estimator"))
+    if (p->name == "score_function") info = p;
+  REQUIRE(info);
+  std::set<std::size_t> expectation_columns, default_columns;
+  std::istringstream lines(s.out);
+  std::vector<std::string> all;
+  for (std::string line; std::getline(lines, line);) all.push_back(line);
+  for (const ParamSpec& p : info->params) {
+    auto row = std::find_if(all.begin(), all.end(), [&](const std::string& l) { return l.rfind("  " + p.name + " ", 0) == 0; });
+    REQUIRE(row != all.end());
+    const std::size_t e = row->find(p.expectation(), 2 + p.name.size());
+    REQUIRE(e != std::string::npos);
+    CHECK(row->substr(e - 2, 2) == "  ");
+    expectation_columns.insert(e);
+    default_columns.insert(row->find("  default ", e + p.expectation().size()));
+  }
+  CHECK(expectation_columns.size() == 1);
+  CHECK(default_columns.size() == 1);
+  CHECK(default_columns.count(std::string::npos) == 0);
+  auto runs = std::find_if(all.begin(), all.end(), [](const std::string& l) { return l.rfind("runs with these", 0) == 0; });
+  REQUIRE(runs != all.end());
+  std::size_t combinations = 0;
+  for (auto it = runs + 1; it != all.end() && it->rfind("  ", 0) == 0; ++it) {
+    static const std::regex gap("\\s{2,}");
+    const std::string line = it->substr(2);
+    for (std::sregex_token_iterator t(line.begin(), line.end(), gap, -1), end; t != end; ++t) {
+      const std::string entry = *t;
+      INFO(entry);
+      CHECK(std::regex_match(entry, std::regex("[a-z_]+ × [a-z_]+")));
+      ++combinations;
+    }
+  }
+  CHECK(combinations > 10);
 }
 
 namespace {

@@ -1,4 +1,6 @@
 // vibench command line: run | list | describe | inspect
+#include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <cstdlib>
 #include <filesystem>
@@ -12,6 +14,7 @@
 #include <fmt/format.h>
 
 #include "vibench/cell_plugins.hpp"
+#include "vibench/did_you_mean.hpp"
 #include "vibench/grid.hpp"
 #include "vibench/hdf5_io.hpp"
 #include "vibench/registry.hpp"
@@ -27,21 +30,48 @@ std::string default_text(const ParamSpec& p) {
   return t.empty() ? "\"\"" : t;
 }
 
-void describe_params(const std::vector<ParamSpec>& params, const std::string& indent) {
+// One table for a plugin's parameters, nested groups indented under their parent: columns sized to the
+// longest entry, so long names and expectations never run into the next column.
+struct ParamRow {
+  std::string name, expectation, default_value;
+  std::vector<std::string> notes;  // help and plugin hints, printed under the row
+};
+
+void collect_param_rows(const std::vector<ParamSpec>& params, const std::string& indent, std::vector<ParamRow>& rows) {
   for (const ParamSpec& p : params) {
-    std::cout << fmt::format("{}{:<18} {:<40} default {}\n", indent, p.name, p.expectation(), default_text(p));
-    if (!p.help.empty()) std::cout << fmt::format("{}{:<18} {}\n", indent, "", p.help);
-    if (p.type == ParamType::Group) describe_params(p.fields, indent + "  ");
+    ParamRow row{indent + p.name, p.expectation(), default_text(p), {}};
+    if (!p.help.empty()) row.notes.push_back(p.help);
     if (p.type == ParamType::Plugin)
-      std::cout << fmt::format("{}{:<18} plugin parameters: see `vibench describe <{}>`; registered: {}\n", indent, "",
-                               p.plugin_kind, fmt::join(Registry::instance().names(p.plugin_kind), ", "));
+      row.notes.push_back(fmt::format("plugin parameters: see `vibench describe <{}>`; registered: {}", p.plugin_kind,
+                                      fmt::join(Registry::instance().names(p.plugin_kind), ", ")));
+    rows.push_back(std::move(row));
+    if (p.type == ParamType::Group) collect_param_rows(p.fields, indent + "  ", rows);
+  }
+}
+
+void describe_params(const std::vector<ParamSpec>& params, const std::string& indent) {
+  std::vector<ParamRow> rows;
+  collect_param_rows(params, "", rows);
+  std::size_t name_width = 0, expectation_width = 0;
+  for (const ParamRow& r : rows) {
+    name_width = std::max(name_width, r.name.size());
+    expectation_width = std::max(expectation_width, r.expectation.size());
+  }
+  for (const ParamRow& r : rows) {
+    if (r.default_value.empty())  // a group: no default of its own
+      std::cout << fmt::format("{}{:<{}}  {}\n", indent, r.name, name_width, r.expectation);
+    else
+      std::cout << fmt::format("{}{:<{}}  {:<{}}  default {}\n", indent, r.name, name_width, r.expectation,
+                               expectation_width, r.default_value);
+    for (const std::string& note : r.notes) std::cout << fmt::format("{}{:<{}}  {}\n", indent, "", name_width, note);
   }
 }
 
 int cmd_list(const std::string& kind) {
   const auto& kinds = Registry::kinds();
   if (!kind.empty() && std::find(kinds.begin(), kinds.end(), kind) == kinds.end()) {
-    std::cerr << fmt::format("vibench: error: unknown kind '{}'; kinds: {}\n", kind, fmt::join(kinds, ", "));
+    std::cerr << fmt::format("vibench: error: unknown kind '{}'{}; kinds: {}\n", kind, did_you_mean(kind, kinds),
+                             fmt::join(kinds, ", "));
     return 2;
   }
   std::string current;
@@ -101,10 +131,15 @@ void describe_compatibility(const PluginInfo& info) {
   const char* what = info.kind == "estimator" ? "families × objectives" : info.kind == "family" ? "estimators × objectives"
                                                                                                  : "estimators × families";
   std::cout << fmt::format("runs with these {} (defaults; targets linear_gaussian or bernoulli_toy):\n", what);
-  for (std::size_t i = 0; i < supported.size(); i += 4) {
-    std::cout << "  ";
-    for (std::size_t j = i; j < std::min(i + 4, supported.size()); ++j) std::cout << fmt::format("{:<34}", supported[j]);
-    std::cout << "\n";
+  // Columns as wide as the longest entry plus two spaces, as many as fit in 100 characters.
+  std::size_t width = 0;
+  for (const auto& s : supported) width = std::max(width, s.size() + 2);
+  const std::size_t per_row = std::max<std::size_t>(1, 100 / std::max<std::size_t>(width, 1));
+  for (std::size_t i = 0; i < supported.size(); i += per_row) {
+    std::string line = "  ";
+    for (std::size_t j = i; j < std::min(i + per_row, supported.size()); ++j) line += fmt::format("{:<{}}", supported[j], width);
+    line.erase(line.find_last_not_of(' ') + 1);
+    std::cout << line << "\n";
   }
   if (supported.empty()) std::cout << "  (none)\n";
 }
@@ -126,7 +161,9 @@ int cmd_describe(const std::string& name) {
     std::cout << "\n";
   }
   if (!found) {
-    std::cerr << fmt::format("vibench: error: no plugin named '{}'; see `vibench list`\n", name);
+    std::vector<std::string> names;
+    for (const PluginInfo* p : Registry::instance().list()) names.push_back(p->name);
+    std::cerr << fmt::format("vibench: error: no plugin named '{}'{}; see `vibench list`\n", name, did_you_mean(name, names));
     return 2;
   }
   return 0;
@@ -319,6 +356,38 @@ int cmd_slurm(const std::string& yaml, const SlurmOptions& o) {
   return 0;
 }
 
+// After a failed parse: the first unknown command or option, with a spelling suggestion (CLI11 only lists
+// the arguments it did not expect). Empty when every word is known (the parse failed for another reason).
+std::string unknown_word_message(const CLI::App& app, int argc, char** argv) {
+  const auto subcommands = app.get_subcommands([](const CLI::App*) { return true; });
+  std::vector<std::string> commands;
+  for (const CLI::App* sub : subcommands) commands.push_back(sub->get_name());
+  int i = 1;
+  while (i < argc && argv[i][0] == '-') ++i;  // the top level's own options (--help)
+  if (i >= argc) return "";
+  const std::string command = argv[i];
+  const auto sub = std::find_if(subcommands.begin(), subcommands.end(), [&](const CLI::App* s) { return s->get_name() == command; });
+  if (sub == subcommands.end())
+    return fmt::format("vibench: error: unknown command '{}'{}; commands: {}\n", command, did_you_mean(command, commands),
+                       fmt::join(commands, ", "));
+  std::vector<std::string> options;
+  for (const CLI::Option* o : (*sub)->get_options()) {
+    for (const auto& name : o->get_lnames()) options.push_back("--" + name);
+    for (const auto& name : o->get_snames()) options.push_back("-" + name);
+  }
+  for (++i; i < argc; ++i) {
+    const std::string word = argv[i];
+    if (word == "--") break;
+    if (word.size() < 2 || word[0] != '-' || std::isdigit(static_cast<unsigned char>(word[1])) || word[1] == '.') continue;
+    // --name=value, and -jN (a short option with its value attached)
+    const std::string name = word[1] == '-' ? word.substr(0, word.find('=')) : word.substr(0, 2);
+    if (std::find(options.begin(), options.end(), name) == options.end())
+      return fmt::format("vibench: error: unknown option '{}' for `vibench {}`{}; see `vibench {} --help`\n", name,
+                         command, did_you_mean(name, options), command);
+  }
+  return "";
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -388,6 +457,11 @@ int main(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
+    if (e.get_exit_code() != 0)
+      if (const std::string unknown = unknown_word_message(app, argc, argv); !unknown.empty()) {
+        std::cerr << unknown;
+        return 2;
+      }
     int code = app.exit(e);
     return code == 0 ? 0 : 2;
   }
