@@ -546,13 +546,13 @@ TEST_CASE("list, describe and inspect", "[cli]") {
   CHECK(i.out.find("reparam") != std::string::npos);
   auto csv = run_cli("inspect " + dir + "/contract_check.h5 --format csv");
   CHECK(csv.code == 0);
-  CHECK(csv.out.rfind("id,status,estimator.name,", 0) == 0);
+  CHECK(csv.out.rfind("id,cell_index,status,", 0) == 0);
   CHECK(std::count(csv.out.begin(), csv.out.end(), '\n') == 3);  // header + 2 cells
   auto json = run_cli("inspect " + dir + "/contract_check.h5 --format json");
   CHECK(json.code == 0);
   CHECK(json.out.rfind("{\"file\": ", 0) == 0);
   CHECK(json.out.find("\"estimator.name\": \"reparam\"") != std::string::npos);
-  CHECK(json.out.find("\"seed\": \"7\"") != std::string::npos);  // provenance attributes are text
+  CHECK(json.out.find("\"seed\": 7") != std::string::npos);  // provenance attributes are typed
   CHECK(run_cli("inspect " + dir + "/contract_check.h5 --format xml").code == 2);
 
   // The Python reader (plots/vibench_results.py) gives the same table to pandas.
@@ -650,7 +650,8 @@ TEST_CASE("threads outside 1 to 4096 are rejected with exit 2; the provenance re
   CHECK(h5::read_attr_double(f, "threads") == 3);
 }
 
-TEST_CASE("command-line typos get suggestions; describe aligns its columns", "[cli]") {
+TEST_CASE("command-line typos get suggestions; inspect of a YAML file says what it is; describe aligns its columns",
+          "[cli]") {
   std::string dir = fresh_dir("typos");
   std::string yaml = write_file(dir + "/t.yaml", contract_yaml);
   auto d = run_cli("describe reparm");
@@ -666,6 +667,12 @@ TEST_CASE("command-line typos get suggestions; describe aligns its columns", "[c
   auto l = run_cli("list estimators");
   CHECK(l.code == 2);
   CHECK(l.err.find("(did you mean 'estimator'?)") != std::string::npos);
+
+  auto i = run_cli("inspect " + yaml);
+  CHECK(i.code == 2);
+  CHECK(i.err.find("is not a vibench results file (not an HDF5 file)") != std::string::npos);
+  CHECK(i.err.find("looks like an experiment file: run it with `vibench run " + yaml + "`") != std::string::npos);
+  CHECK(i.err.find("0.2") == std::string::npos);
 
   // describe: every parameter row starts its expectation and its default at the same columns as the others,
   // and supported combinations are separated by at least two spaces. score_function has an expectation
@@ -706,6 +713,56 @@ TEST_CASE("command-line typos get suggestions; describe aligns its columns", "[c
     }
   }
   CHECK(combinations > 10);
+}
+
+TEST_CASE("inspect csv and json give every stored value back exactly and typed (cell table and one cell)", "[cli]") {
+  // A grid with NaNs (iwae has no exact gradient, so its bias and z are NaN), integers, strings, skipped cells
+  // with a reason, list-valued config keys and per-parameter arrays; a Python script compares what csv and json
+  // say with h5py's reading of the file, bit for bit and type for type.
+  std::string dir = fresh_dir("inspect_exact");
+  std::string yaml = write_file(dir + "/x.yaml", R"(name: exact
+study: gradient_stats
+seed: 5
+replicates: 300
+fixed:
+  target: {name: linear_gaussian, dim: 2, data_seed: 1}
+  point: {kind: optimum, sd: 0.3}
+grid:
+  estimator: [reparam, score_function]
+  objective: [elbo, iwae]
+  samples: [1, 3]
+)");
+  REQUIRE(run_cli("run " + yaml + " --out " + dir).code == 0);
+  const std::string h5file = dir + "/exact.h5";
+  std::string id;  // an ok iwae cell: NaNs in its arrays
+  {
+    auto lock = h5::hdf5_lock();
+    h5::Handle f = h5::open_file_readonly(h5file);
+    h5::Handle cells = h5::open_group(f, "cells");
+    for (const auto& c : h5::member_names(cells)) {
+      h5::Handle g = h5::open_group(cells, c);
+      if (h5::read_attr_string(g, "objective.name") == "iwae" && h5::read_attr_string(g, "status") == "ok") id = c;
+    }
+  }
+  REQUIRE(!id.empty());
+  auto save = [&](const std::string& args, const std::string& name) {
+    auto r = run_cli("inspect " + h5file + " " + args, name);
+    INFO(args << ": " << r.err);
+    CHECK(r.code == 0);
+    return write_file(dir + "/" + name, r.out);
+  };
+  const std::string files = save("--format json", "table.json") + " " + save("--format csv", "table.csv") + " " + id +
+                            " " + save("--cell " + id + " --format json", "cell.json") + " " +
+                            save("--cell " + id + " --format csv", "cell.csv");
+  auto check = run_shell("/usr/bin/python3 " + std::string(VIBENCH_SOURCE_DIR) + "/tests/check_inspect_output.py " +
+                             h5file + " " + files,
+                         "check_inspect");
+  INFO(check.out << check.err);
+  CHECK(check.code == 0);
+  CHECK(check.out.find("checked ") != std::string::npos);
+  // The per-parameter arrays are in the table: JSON arrays, CSV columns per element.
+  CHECK(read_text(dir + "/table.csv").find(",grad_var[0],grad_var[1],") != std::string::npos);
+  CHECK(read_text(dir + "/table.json").find("\"grad_var\": [") != std::string::npos);
 }
 
 namespace {

@@ -13,6 +13,7 @@
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
+#include "inspect.hpp"
 #include "vibench/cell_plugins.hpp"
 #include "vibench/did_you_mean.hpp"
 #include "vibench/grid.hpp"
@@ -165,149 +166,6 @@ int cmd_describe(const std::string& name) {
     for (const PluginInfo* p : Registry::instance().list()) names.push_back(p->name);
     std::cerr << fmt::format("vibench: error: no plugin named '{}'{}; see `vibench list`\n", name, did_you_mean(name, names));
     return 2;
-  }
-  return 0;
-}
-
-int cmd_inspect(const std::string& path, const std::string& cell_id, const std::string& format) {
-  try {
-    auto lock = h5::hdf5_lock();
-    h5::Handle f = h5::open_file_readonly(path);
-    if (!cell_id.empty()) {
-      std::string g_path = "/cells/" + cell_id;
-      if (!h5::exists(f, g_path)) {
-        std::cerr << fmt::format("vibench: error: {} has no cell {}\n", path, cell_id);
-        return 2;
-      }
-      h5::Handle g = h5::open_group(f, g_path);
-      std::cout << fmt::format("cell {}\nattributes:\n", cell_id);
-      for (const auto& a : h5::attr_names(g)) std::cout << fmt::format("  {} = {}\n", a, h5::read_attr_text(g, a));
-      std::cout << "datasets:\n";
-      for (const auto& d : h5::member_names(g)) {
-        if (h5::dataset_is_string(g, d)) {
-          std::cout << fmt::format("  {} = [{}]\n", d, fmt::join(h5::read_dataset_strings(g, d), ", "));
-        } else {
-          auto v = h5::read_dataset_doubles(g, d);
-          std::vector<std::string> parts;
-          for (std::size_t i = 0; i < std::min<std::size_t>(v.size(), 12); ++i) parts.push_back(fmt::format("{:.6g}", v[i]));
-          std::cout << fmt::format("  {} shape ({}) = [{}{}]\n", d, fmt::join(h5::dataset_shape(g, d), ", "),
-                                   fmt::join(parts, ", "), v.size() > 12 ? ", ..." : "");
-        }
-      }
-      return 0;
-    }
-    if (format == "table") {
-      std::cout << fmt::format("{}\n", path);
-      for (const auto& a : h5::attr_names(f)) {
-        if (a == "config_yaml") continue;
-        std::cout << fmt::format("  {:<16} {}\n", a, h5::read_attr_text(f, a));
-      }
-    }
-    h5::Handle cells = h5::open_group(f, "cells");
-    auto ids = h5::member_names(cells);
-    // Columns: config keys that vary across cells, then numeric scalar results.
-    std::map<std::string, std::map<std::string, std::string>> table;  // id -> column -> text
-    std::map<std::string, std::set<std::string>> values_of;
-    std::vector<std::pair<std::int64_t, std::string>> order;
-    std::set<std::string> result_cols;
-    for (const auto& id : ids) {
-      h5::Handle g = h5::open_group(cells, id);
-      std::set<std::string> config_keys;
-      std::string canon = h5::read_attr_string(g, "config_canonical");
-      for (std::size_t pos = 0; pos < canon.size();) {
-        auto colon = canon.find(':', pos), nl = canon.find('\n', pos);
-        config_keys.insert(canon.substr(pos, colon - pos));
-        pos = nl == std::string::npos ? canon.size() : nl + 1;
-      }
-      for (const auto& a : h5::attr_names(g)) {
-        std::string text = h5::read_attr_text(g, a);
-        if (config_keys.count(a)) {
-          values_of[a].insert(text);
-          table[id][a] = text;
-        } else if (a == "status" || a == "wall_seconds" || a.rfind("ns_", 0) == 0) {
-          table[id][a] = a == "status" ? text : fmt::format("{:.4g}", h5::read_attr_double(g, a));
-          if (a != "status") result_cols.insert(a);
-        }
-      }
-      for (const auto& d : h5::member_names(g))
-        if (h5::dataset_shape(g, d).empty() && !h5::dataset_is_string(g, d)) {
-          table[id][d] = fmt::format("{:.6g}", h5::read_dataset_doubles(g, d)[0]);
-          result_cols.insert(d);
-        }
-      order.emplace_back(static_cast<std::int64_t>(h5::read_attr_double(g, "cell_index")), id);
-    }
-    std::sort(order.begin(), order.end());
-    std::vector<std::string> cols = {"id", "status"};
-    for (const auto& [k, vals] : values_of)
-      if (vals.size() > 1) cols.push_back(k);
-    cols.insert(cols.end(), result_cols.begin(), result_cols.end());
-    for (const auto& [idx, id] : order) table[id]["id"] = id;
-    if (format == "csv") {  // RFC 4180 quoting where needed
-      auto field = [](const std::string& t) {
-        if (t.find_first_of(",\"\n") == std::string::npos) return t;
-        std::string q = "\"";
-        for (char ch : t) q += ch == '"' ? std::string("\"\"") : std::string(1, ch);
-        return q + "\"";
-      };
-      for (std::size_t i = 0; i < cols.size(); ++i) std::cout << (i ? "," : "") << field(cols[i]);
-      std::cout << "\n";
-      for (const auto& [idx, id] : order) {
-        for (std::size_t i = 0; i < cols.size(); ++i) std::cout << (i ? "," : "") << field(table[id][cols[i]]);
-        std::cout << "\n";
-      }
-      return 0;
-    }
-    if (format == "json") {  // {"file", "provenance": {...}, "cells": [{column: value}]}; numbers where the text is one
-      auto str = [](const std::string& t) {
-        std::string q = "\"";
-        for (char ch : t) {
-          if (ch == '"' || ch == '\\') q += '\\';
-          if (ch == '\n') {
-            q += "\\n";
-            continue;
-          }
-          q += ch;
-        }
-        return q + "\"";
-      };
-      auto value = [&](const std::string& t) {
-        char* end = nullptr;
-        const double v = std::strtod(t.c_str(), &end);
-        return !t.empty() && end && *end == '\0' && std::isfinite(v) ? t : str(t);
-      };
-      std::cout << "{\"file\": " << str(path) << ", \"provenance\": {";
-      bool first = true;
-      for (const auto& a : h5::attr_names(f)) {
-        std::cout << (first ? "" : ", ") << str(a) << ": " << str(h5::read_attr_text(f, a));
-        first = false;
-      }
-      std::cout << "}, \"cells\": [";
-      for (std::size_t r = 0; r < order.size(); ++r) {
-        std::cout << (r ? ", " : "") << "{";
-        for (std::size_t i = 0; i < cols.size(); ++i)
-          std::cout << (i ? ", " : "") << str(cols[i]) << ": " << value(table[order[r].second][cols[i]]);
-        std::cout << "}";
-      }
-      std::cout << "]}\n";
-      return 0;
-    }
-    std::map<std::string, std::size_t> width;
-    for (const auto& c : cols) width[c] = c.size();
-    for (const auto& [idx, id] : order) {
-      table[id]["id"] = id;
-      for (const auto& c : cols) width[c] = std::max(width[c], table[id][c].size());
-    }
-    std::cout << fmt::format("{} cells\n", ids.size());
-    for (const auto& c : cols) std::cout << fmt::format("{:<{}}  ", c, width[c]);
-    std::cout << "\n";
-    for (const auto& [idx, id] : order) {
-      for (const auto& c : cols) std::cout << fmt::format("{:<{}}  ", table[id][c], width[c]);
-      std::cout << "\n";
-    }
-    std::cout << fmt::format("(per-cell datasets: vibench inspect {} --cell ID)\n", path);
-  } catch (const std::exception& e) {
-    std::cerr << fmt::format("vibench: error: cannot read {}: {}\n", path, e.what());
-    return 1;
   }
   return 0;
 }
@@ -486,6 +344,6 @@ int main(int argc, char** argv) {
   if (*slurm) return cmd_slurm(slurm_file, slurm_opts);
   if (*list) return cmd_list(list_kind);
   if (*describe) return cmd_describe(describe_name);
-  if (*inspect) return cmd_inspect(inspect_file, inspect_cell, inspect_format);
+  if (*inspect) return cli::inspect_command(inspect_file, inspect_cell, inspect_format);
   return 2;
 }

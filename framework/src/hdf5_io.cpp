@@ -150,9 +150,15 @@ std::vector<unsigned char> sealed_file_image(hid_t file) {
 }
 
 Handle open_sealed_image(const std::vector<unsigned char>& bytes, const std::string& name) {
-  if (bytes.size() < 32 || std::memcmp(bytes.data(), seal_magic, 16) != 0)
-    throw std::runtime_error(name + " is not a vibench results file (no vibench seal; files written before "
-                             "vibench 0.2 must be regenerated)");
+  if (bytes.size() < 32 || std::memcmp(bytes.data(), seal_magic, 16) != 0) {
+    // HDF5's signature sits at offset 0 or at a power-of-two user-block size; 512 covers h5py and vibench < 0.2.
+    static const unsigned char hdf5_signature[8] = {0x89, 'H', 'D', 'F', '\r', '\n', 0x1a, '\n'};
+    auto hdf5_at = [&](std::size_t at) { return bytes.size() >= at + 8 && std::memcmp(bytes.data() + at, hdf5_signature, 8) == 0; };
+    if (hdf5_at(0) || hdf5_at(512))
+      throw NotAResultsFile(name + " is not a vibench results file: an HDF5 file without vibench's seal (written by "
+                            "another tool, or by vibench before 0.2: regenerate it with `vibench run`)");
+    throw NotAResultsFile(name + " is not a vibench results file (not an HDF5 file)");
+  }
   const std::uint64_t n = get_u64(bytes.data() + 16);
   if (bytes.size() < seal_size || bytes.size() - seal_size != n)
     throw std::runtime_error(fmt::format("{} is truncated or extended: {} bytes, the seal says {}", name,
@@ -372,6 +378,52 @@ std::vector<std::string> read_dataset_strings(hid_t parent, const std::string& n
   Handle type(H5Dget_type(d), H5Tclose, "dataset type");
   Handle space(H5Dget_space(d), H5Sclose, "dataspace");
   return read_strings(d, type, space, false);
+}
+
+namespace {
+Stored read_stored(hid_t obj, hid_t type, hid_t space, bool is_attr, const std::string& name) {
+  Stored out;
+  const auto dims = space_dims(space);
+  out.shape.assign(dims.begin(), dims.end());
+  const std::size_t n = element_count(dims);
+  auto read = [&](hid_t mem, void* buf) {
+    check(is_attr ? H5Aread(obj, mem, buf) : H5Dread(obj, mem, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf), "read " + name);
+  };
+  switch (H5Tget_class(type)) {
+    case H5T_STRING:
+      out.values = read_strings(obj, type, space, is_attr);
+      break;
+    case H5T_INTEGER: {
+      std::vector<std::int64_t> v(n);
+      if (n > 0) read(H5T_NATIVE_INT64, v.data());
+      out.values = std::move(v);
+      break;
+    }
+    case H5T_FLOAT: {
+      std::vector<double> v(n);
+      if (n > 0) read(H5T_NATIVE_DOUBLE, v.data());
+      out.values = std::move(v);
+      break;
+    }
+    default:
+      throw std::runtime_error("HDF5: " + name + " has a type vibench does not write");
+  }
+  return out;
+}
+}  // namespace
+
+Stored read_attr(hid_t obj, const std::string& name) {
+  Handle a(H5Aopen(obj, name.c_str(), H5P_DEFAULT), H5Aclose, "open attribute " + name);
+  Handle type(H5Aget_type(a), H5Tclose, "attribute type");
+  Handle space(H5Aget_space(a), H5Sclose, "attribute space");
+  return read_stored(a, type, space, true, "attribute " + name);
+}
+
+Stored read_dataset(hid_t parent, const std::string& name) {
+  Handle d(H5Dopen2(parent, name.c_str(), H5P_DEFAULT), H5Dclose, "open dataset " + name);
+  Handle type(H5Dget_type(d), H5Tclose, "dataset type");
+  Handle space(H5Dget_space(d), H5Sclose, "dataspace");
+  return read_stored(d, type, space, false, "dataset " + name);
 }
 
 void fsync_path(const std::string& path) {

@@ -2,8 +2,11 @@
 // Thin RAII layer over the HDF5 C API. HDF5 is not thread safe: every call goes through hdf5_lock().
 #include <hdf5.h>
 
+#include <cstdint>
 #include <mutex>
+#include <stdexcept>
 #include <string>
+#include <variant>
 #include <vector>
 
 #include "vibench/value.hpp"
@@ -37,6 +40,11 @@ class Handle {
 Handle create_file_in_memory(const std::string& name);
 std::vector<unsigned char> sealed_file_image(hid_t file);
 Handle open_sealed_image(const std::vector<unsigned char>& bytes, const std::string& name);
+// Thrown by open_file_readonly / open_sealed_image when the bytes are not a vibench-sealed file at all (as
+// opposed to a sealed file that is truncated or corrupted), so callers can say what the file is instead.
+struct NotAResultsFile : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
 Handle open_file_readonly(const std::string& path);
 Handle create_group(hid_t parent, const std::string& name);
 Handle open_group(hid_t parent, const std::string& name);
@@ -52,6 +60,15 @@ std::vector<std::string> attr_names(hid_t obj);
 std::string read_attr_text(hid_t obj, const std::string& name);
 // Is the attribute a numeric scalar?
 bool attr_is_numeric_scalar(hid_t obj, const std::string& name);
+
+// An attribute or dataset exactly as stored: integers, doubles or strings, flattened in C order, with its
+// shape (empty = scalar). For readers that must give every value back exactly and typed (inspect).
+struct Stored {
+  std::vector<std::size_t> shape;
+  std::variant<std::vector<std::int64_t>, std::vector<double>, std::vector<std::string>> values;
+};
+Stored read_attr(hid_t obj, const std::string& name);
+Stored read_dataset(hid_t parent, const std::string& name);
 
 void write_dataset(hid_t parent, const std::string& name, const std::vector<std::size_t>& shape,
                    const std::vector<double>& values);
