@@ -12,6 +12,7 @@
 #include <fmt/format.h>
 
 #include "vibench/cell_plugins.hpp"
+#include "vibench/code_fingerprint.hpp"
 #include "vibench/grid.hpp"
 #include "vibench/hdf5_io.hpp"
 #include "vibench/registry.hpp"
@@ -132,6 +133,29 @@ int cmd_describe(const std::string& name) {
   return 0;
 }
 
+// The fingerprint this binary gives a stored cell (from its study and plugin names), to compare with the
+// stored `code_fingerprint`.
+CodeFingerprint current_fingerprint(hid_t g) {
+  Config names;
+  for (const auto& a : h5::attr_names(g))
+    if (a.ends_with(".name")) names[a] = h5::read_attr_string(g, a);
+  return cell_code_fingerprint(h5::has_attr(g, "study") ? h5::read_attr_string(g, "study") : "", names);
+}
+
+std::string stored_fingerprint(hid_t g) {
+  return h5::has_attr(g, "code_fingerprint") ? h5::read_attr_string(g, "code_fingerprint") : "(none)";
+}
+
+// inspect: does the stored code fingerprint match what this binary would compute, and if not, why.
+std::string fingerprint_verdict(hid_t g) {
+  const CodeFingerprint now = current_fingerprint(g);
+  if (!h5::has_attr(g, "code_fingerprint"))
+    return fmt::format("this binary's is {}; the cell was written before code fingerprints existed (stale)", now.value);
+  if (stored_fingerprint(g) == now.value) return fmt::format("this binary's is the same ({})", now.value);
+  return fmt::format("this binary's is {} (stale; changed since: {})", now.value,
+                     fmt::join(changed_sources(h5::read_attr_string(g, "code_sources"), now), ", "));
+}
+
 int cmd_inspect(const std::string& path, const std::string& cell_id, const std::string& format) {
   try {
     auto lock = h5::hdf5_lock();
@@ -145,6 +169,7 @@ int cmd_inspect(const std::string& path, const std::string& cell_id, const std::
       h5::Handle g = h5::open_group(f, g_path);
       std::cout << fmt::format("cell {}\nattributes:\n", cell_id);
       for (const auto& a : h5::attr_names(g)) std::cout << fmt::format("  {} = {}\n", a, h5::read_attr_text(g, a));
+      std::cout << fmt::format("code fingerprint {}: {}\n", stored_fingerprint(g), fingerprint_verdict(g));
       std::cout << "datasets:\n";
       for (const auto& d : h5::member_names(g)) {
         if (h5::dataset_is_string(g, d)) {
@@ -173,8 +198,12 @@ int cmd_inspect(const std::string& path, const std::string& cell_id, const std::
     std::map<std::string, std::set<std::string>> values_of;
     std::vector<std::pair<std::int64_t, std::string>> order;
     std::set<std::string> result_cols;
+    std::map<std::string, std::size_t> fingerprints;  // stored code fingerprint -> cells
+    std::size_t stale = 0;
     for (const auto& id : ids) {
       h5::Handle g = h5::open_group(cells, id);
+      ++fingerprints[stored_fingerprint(g)];
+      stale += stored_fingerprint(g) != current_fingerprint(g).value;
       std::set<std::string> config_keys;
       std::string canon = h5::read_attr_string(g, "config_canonical");
       for (std::size_t pos = 0; pos < canon.size();) {
@@ -267,7 +296,11 @@ int cmd_inspect(const std::string& path, const std::string& cell_id, const std::
       for (const auto& c : cols) std::cout << fmt::format("{:<{}}  ", table[id][c], width[c]);
       std::cout << "\n";
     }
-    std::cout << fmt::format("(per-cell datasets: vibench inspect {} --cell ID)\n", path);
+    std::vector<std::string> fp_counts;
+    for (const auto& [fp, n] : fingerprints) fp_counts.push_back(fmt::format("{} ({} cells)", fp, n));
+    std::cout << fmt::format("code fingerprints: {} distinct: {}; {} of {} cells differ from this binary's (stale)\n",
+                             fingerprints.size(), fmt::join(fp_counts, ", "), stale, ids.size());
+    std::cout << fmt::format("(per-cell datasets and code fingerprint: vibench inspect {} --cell ID)\n", path);
   } catch (const std::exception& e) {
     std::cerr << fmt::format("vibench: error: cannot read {}: {}\n", path, e.what());
     return 1;
@@ -342,6 +375,9 @@ int main(int argc, char** argv) {
   run->add_option("--out,-o", run_opts.out_dir, "Output directory (default: results)");
   run->add_flag("--dry-run", run_opts.dry_run, "Print the expanded cells and their ids; run nothing");
   run->add_flag("--fresh", run_opts.fresh, "Discard earlier results and parts of this experiment before running");
+  run->add_flag("--reuse-stale", run_opts.reuse_stale,
+                "Keep stored cells computed by other code (their code fingerprint differs) instead of recomputing "
+                "them; they are marked stale");
   std::string shard_text;
   run->add_option("--shard", shard_text,
                   "Run only share i of N (cells with index % N == i), writing parts for `vibench merge`; default: "
@@ -355,6 +391,7 @@ int main(int argc, char** argv) {
   merge->add_option("--scale", merge_opts.overrides.scale, "The --scale the shards used");
   merge->add_option("--set", merge_opts.overrides.sets, "The --set overrides the shards used");
   merge->add_option("--out,-o", merge_opts.out_dir, "Output directory of the shards (default: results)");
+  merge->add_flag("--reuse-stale", merge_opts.reuse_stale, "Accept parts computed by other code (marked stale)");
 
   SlurmOptions slurm_opts;
   std::string slurm_file;
