@@ -231,6 +231,8 @@ TEST_CASE("an edited plugin recomputes exactly its cells; --reuse-stale keeps th
   auto dry_reuse = run_shell(with_hashes(edited_sf, "run " + yaml + " --out " + out + " --dry-run --reuse-stale"),
                              "fp_dry_reuse");
   CHECK(dry_reuse.out.find("0 to run, 2 stored, 2 stale (kept: --reuse-stale), 0 skipped") != std::string::npos);
+  auto reuse_again = run_shell(with_hashes(edited_sf, "run " + yaml + " --out " + out + " --reuse-stale"), "fp_reuse2");
+  CHECK(reuse_again.err.find("nothing to do") != std::string::npos);  // already marked
 
   // inspect shows the stored fingerprint against this binary's, per cell and for the table.
   const std::string sf_id = std::find_if(kept.begin(), kept.end(), [](const auto& kv) {
@@ -242,6 +244,15 @@ TEST_CASE("an edited plugin recomputes exactly its cells; --reuse-stale keeps th
   auto table = run_shell(with_hashes(edited_sf, "inspect " + results), "fp_inspect");
   CHECK(table.out.find("code fingerprints: 2 distinct") != std::string::npos);
   CHECK(table.out.find("2 of 4 cells differ from this binary's (stale)") != std::string::npos);
+
+  // score_function.cpp "reverted": its kept cells match again and lose their mark; nothing is recomputed.
+  auto reverted = run_shell(with_hashes(edited, "run " + yaml + " --out " + out), "fp_reverted");
+  INFO(reverted.err);
+  REQUIRE(reverted.code == 0);
+  CHECK(count_of(reverted.err, " done in ") == 0);
+  CHECK(reverted.err.find("nothing to do") == std::string::npos);
+  for (const auto& [id, c] : stored_cells(results)) CHECK(!c.stale_attr);
+  CHECK(count_of(index_stale_column(results), "=0/16") == 4);
 }
 
 TEST_CASE("cells stored before code fingerprints existed count as stale", "[cli]") {

@@ -182,8 +182,9 @@ int merge_experiment_command(const std::string& path, const RunOptions& options,
                        fmt::join(missing.begin(), missing.begin() + static_cast<long>(std::min<std::size_t>(5, missing.size())), ", "));
     return 1;
   }
-  const bool parts = std::any_of(done.begin(), done.end(),
-                                 [&](const auto& kv) { return kv.second.file != store.final_path() || kv.second.stale; });
+  const bool parts = std::any_of(done.begin(), done.end(), [&](const auto& kv) {
+    return kv.second.file != store.final_path() || kv.second.stale != kv.second.marked_stale;
+  });
   if (!parts && std::filesystem::exists(store.final_path())) {
     err << fmt::format("[vibench] {} is already complete; nothing to merge\n", store.final_path());
     store.remove_parts();  // only our lock file is there
@@ -254,9 +255,9 @@ int run_experiment_command(const std::string& path, const RunOptions& options, s
     err << fmt::format("[vibench] shard {}/{}: {} of {} cells are this shard's, {} to run\n", shard.index, shard.count,
                        std::count_if(ex.cells.begin(), ex.cells.end(), [&](const Cell& c) { return mine(c) && !c.skip_reason; }),
                        ex.cells.size() - skipped, pending.size());
-  // Kept stale cells are rewritten with their mark, so the file is left alone only if none is stale.
+  // The file is rewritten when a cell's stale mark must be added (--reuse-stale) or dropped (its code matches again).
   bool all_in_final = std::all_of(done.begin(), done.end(), [&](const auto& kv) {
-    return kv.second.file == store.final_path() && !kv.second.stale;
+    return kv.second.file == store.final_path() && kv.second.stale == kv.second.marked_stale;
   });
   // The final file is left alone only when it holds exactly this grid's cells (no cells of an older grid).
   if (!sharded && pending.empty() && all_in_final && store.final_cell_count() == ex.cells.size()) {

@@ -338,7 +338,7 @@ std::map<std::string, CellSource> ResultStore::scan_finished(const Experiment& e
         const Match match = same_cell(g, ex, cell, fp);
         if (match == Match::stale) stale.add(g, fp);
         if (match == Match::same || (match == Match::stale && list_stale))
-          done[cell.id] = {final_path_, "/cells/" + cell.id, match == Match::stale};
+          done[cell.id] = {final_path_, "/cells/" + cell.id, match == Match::stale, h5::has_attr(g, "stale")};
         else if (match == Match::different)
           ++differing;
       }

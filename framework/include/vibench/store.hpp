@@ -19,7 +19,8 @@ namespace vibench {
 struct CellSource {
   std::string file;
   std::string group;
-  bool stale = false;  // computed from the same config by other code (its code fingerprint differs)
+  bool stale = false;         // computed from the same config by other code (its code fingerprint differs)
+  bool marked_stale = false;  // the stored group carries stale = 1 (so the final file needs rewriting if !stale)
 };
 
 struct ScanOptions {
