@@ -310,3 +310,32 @@ TEST_CASE("git_dirty counts untracked, non-ignored files but not ignored ones or
   write_file(repo + "/estimators/targets/new_target.cpp", "// a new plugin, not yet added to git\n");
   CHECK(dirty() == 1);
 }
+
+TEST_CASE("merge takes stale parts as missing cells unless --reuse-stale accepts them (marked)", "[cli]") {
+  const std::string dir = fresh_dir("fingerprint_merge");
+  const std::string yaml = write_file(dir + "/fp.yaml", grid_yaml);
+  const std::string edited = "estimators/gradients/reparam.cpp=00000000deadbeef";
+  auto run_shards = [&] {  // built with another reparam.cpp than this binary's
+    for (const char* shard : {"0/2", "1/2"})
+      REQUIRE(run_shell(with_hashes(edited, "run " + yaml + " --out " + dir + " --shard " + shard), "fpm_shard").code == 0);
+  };
+  run_shards();
+  auto plain = run_cli("merge " + yaml + " --out " + dir, "fpm_plain");
+  INFO(plain.err);
+  CHECK(plain.code == 1);
+  CHECK(plain.err.find("2 cell(s) of the part files in " + dir + "/.fp.parts are stale") != std::string::npos);
+  CHECK(plain.err.find("2 of 4 cells are not finished yet") != std::string::npos);
+  CHECK(!fs::exists(dir + "/fp.h5"));
+
+  run_shards();
+  auto reuse = run_cli("merge " + yaml + " --out " + dir + " --reuse-stale", "fpm_reuse");
+  INFO(reuse.err);
+  REQUIRE(reuse.code == 0);
+  CHECK(reuse.err.find("kept as --reuse-stale asks") != std::string::npos);
+  std::size_t marked = 0;
+  for (const auto& [id, c] : stored_cells(dir + "/fp.h5")) {
+    CHECK(c.stale_attr == (c.estimator == "reparam"));
+    marked += c.stale_attr;
+  }
+  CHECK(marked == 2);
+}
