@@ -339,3 +339,22 @@ TEST_CASE("merge takes stale parts as missing cells unless --reuse-stale accepts
   }
   CHECK(marked == 2);
 }
+
+TEST_CASE("a stale part file does not hide a current copy of its cell in the final file", "[cli]") {
+  const std::string dir = fresh_dir("fingerprint_part");
+  const std::string yaml = write_file(dir + "/fp.yaml", grid_yaml);
+  REQUIRE(run_cli("run " + yaml + " --out " + dir, "fpp_first").code == 0);
+  // A shard of another build leaves parts for the reparam cells beside the current final file.
+  REQUIRE(run_shell(with_hashes("estimators/gradients/reparam.cpp=00000000deadbeef",
+                                "run " + yaml + " --out " + dir + " --set estimator=reparam --shard 0/2"),
+                    "fpp_shard")
+              .code == 0);
+  REQUIRE(fs::exists(dir + "/.fp.parts"));
+  auto dry = run_cli("run " + yaml + " --out " + dir + " --dry-run", "fpp_dry");
+  INFO(dry.out << dry.err);
+  CHECK(dry.out.find("0 to run, 4 stored, 0 stale (to be recomputed), 0 skipped") != std::string::npos);
+  auto r = run_cli("run " + yaml + " --out " + dir, "fpp_run");
+  INFO(r.err);
+  CHECK(count_of(r.err, " done in ") == 0);
+  for (const auto& [id, c] : stored_cells(dir + "/fp.h5")) CHECK(!c.stale_attr);
+}

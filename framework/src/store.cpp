@@ -332,12 +332,16 @@ std::map<std::string, CellSource> ResultStore::scan_finished(const Experiment& e
       StaleTally stale;
       for (const Cell& cell : ex.cells) {
         ours.insert(cell.id);
-        if (!same_schema || cell.skip_reason || done.count(cell.id) || !h5::exists(f, "/cells/" + cell.id)) continue;
+        // A stale part may still have a current copy here.
+        const auto part = done.find(cell.id);
+        if (!same_schema || cell.skip_reason || (part != done.end() && !part->second.stale) ||
+            !h5::exists(f, "/cells/" + cell.id))
+          continue;
         h5::Handle g = h5::open_group(f, "/cells/" + cell.id);
         const CodeFingerprint fp = cell_code_fingerprint(ex.study, cell.config);
         const Match match = same_cell(g, ex, cell, fp);
-        if (match == Match::stale) stale.add(g, fp);
-        if (match == Match::same || (match == Match::stale && list_stale))
+        if (match == Match::stale && part == done.end()) stale.add(g, fp);  // else counted with the parts
+        if (match == Match::same || (match == Match::stale && list_stale && part == done.end()))
           done[cell.id] = {final_path_, "/cells/" + cell.id, match == Match::stale, h5::has_attr(g, "stale")};
         else if (match == Match::different)
           ++differing;
