@@ -87,7 +87,7 @@ def element_names(name, shape):
 
 def table_fields(group):
     """What the cell table must show of a cell: name -> stored value."""
-    out = {k: v for k, v in group.attrs.items() if k != "config_canonical"}
+    out = {k: v for k, v in group.attrs.items() if k not in ("config_canonical", "code_sources")}
     for name, ds in group.items():
         if ds.ndim == 0 or (ds.ndim == 1 and ds.shape[0] <= MAX_TABLE_ARRAY):
             out[name] = ds[()]

@@ -850,19 +850,6 @@ cp {M}/full/contract_check.h5 {dir}/resumed.h5
   CHECK(metric_bits(dir + "/resumed.h5") == metric_bits(dir + "/ref/contract_check.h5"));
 }
 
-// Recompute a results file's seal after an outside edit (h5py keeps the 512 leading bytes as a user block).
-static void reseal(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::vector<unsigned char> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  REQUIRE(bytes.size() > 512);
-  const std::uint64_t n = bytes.size() - 512, hash = XXH64(bytes.data() + 512, n, 0);
-  for (int i = 0; i < 8; ++i) {
-    bytes[16 + i] = static_cast<unsigned char>(n >> (8 * i));
-    bytes[24 + i] = static_cast<unsigned char>(hash >> (8 * i));
-  }
-  std::ofstream(path, std::ios::binary).write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
-}
-
 TEST_CASE("a results file from another config, grid or schema version is never mixed in silently", "[cli]") {
   std::string dir = fresh_dir("otherconfig");
   std::string grid3 = std::string(contract_yaml) + "  target.k: [0.5, 1.5, 2.5]\n";

@@ -14,6 +14,7 @@
 
 #include <fmt/format.h>
 
+#include "vibench/code_fingerprint.hpp"
 #include "vibench/hdf5_io.hpp"
 
 namespace vibench::cli {
@@ -142,6 +143,38 @@ Cell read_cell(hid_t cells, const std::string& id, bool table_only) {
   return c;
 }
 
+// A string attribute's text ("" when the cell has no such string attribute).
+std::string string_attribute(const Cell& c, const std::string& name) {
+  auto it = c.attributes.find(name);
+  if (it == c.attributes.end()) return "";
+  const auto* s = std::get_if<std::vector<std::string>>(&it->second.values);
+  return s && !s->empty() ? (*s)[0] : "";
+}
+
+// The fingerprint this binary gives a stored cell (from its study and plugin names), to compare with the
+// stored `code_fingerprint`.
+CodeFingerprint current_fingerprint(const Cell& c) {
+  Config names;
+  for (const auto& [a, s] : c.attributes)
+    if (a.ends_with(".name")) names[a] = string_attribute(c, a);
+  return cell_code_fingerprint(string_attribute(c, "study"), names);
+}
+
+std::string stored_fingerprint(const Cell& c) {
+  const std::string fp = string_attribute(c, "code_fingerprint");
+  return fp.empty() ? "(none)" : fp;
+}
+
+// Does the stored code fingerprint match what this binary would compute, and if not, why.
+std::string fingerprint_verdict(const Cell& c) {
+  const CodeFingerprint now = current_fingerprint(c);
+  if (!c.attributes.count("code_fingerprint"))
+    return fmt::format("this binary's is {}; the cell was written before code fingerprints existed (stale)", now.value);
+  if (stored_fingerprint(c) == now.value) return fmt::format("this binary's is the same ({})", now.value);
+  return fmt::format("this binary's is {} (stale; changed since: {})", now.value,
+                     fmt::join(changed_sources(string_attribute(c, "code_sources"), now), ", "));
+}
+
 int show_cell(const std::string& path, const Cell& c, const std::string& format) {
   if (format == "json") {
     auto members = [](const std::map<std::string, Stored>& m) {
@@ -160,6 +193,7 @@ int show_cell(const std::string& path, const Cell& c, const std::string& format)
   } else {
     std::cout << fmt::format("cell {}\nattributes:\n", c.id);
     for (const auto& [name, s] : c.attributes) std::cout << fmt::format("  {} = {}\n", name, display_text(s));
+    std::cout << fmt::format("code fingerprint {}: {}\n", stored_fingerprint(c), fingerprint_verdict(c));
     std::cout << "datasets:\n";
     for (const auto& [name, s] : c.datasets)
       std::cout << fmt::format("  {} shape ({}) = {}\n", name, fmt::join(s.shape, ", "), display_text(s));
@@ -167,8 +201,9 @@ int show_cell(const std::string& path, const Cell& c, const std::string& format)
   return 0;
 }
 
-// CSV/JSON cell table: id, then every attribute but config_canonical (each config key is a column of its
-// own), then every scalar or short one-dimensional dataset; rows in grid order.
+// CSV/JSON cell table: id, then every attribute but the multi-line config_canonical and code_sources (--cell
+// shows them; each config key is a column of its own), then every scalar or short one-dimensional dataset;
+// rows in grid order.
 void write_machine_table(const std::string& path, hid_t file, const std::vector<Cell>& cells, bool json) {
   // Column order: id; cell_index, status, reason; other attributes; datasets (each group by name).
   static const std::vector<std::string> lead = {"cell_index", "status", "reason"};
@@ -185,7 +220,7 @@ void write_machine_table(const std::string& path, hid_t file, const std::vector<
   for (const Cell& c : cells) {
     for (const auto& [name, s] : c.attributes) {
       const auto at = std::find(lead.begin(), lead.end(), name);
-      if (name != "config_canonical") note(at != lead.end() ? static_cast<int>(at - lead.begin()) : 3, name, s);
+      if (name != "config_canonical" && name != "code_sources") note(at != lead.end() ? static_cast<int>(at - lead.begin()) : 3, name, s);
     }
     for (const auto& [name, s] : c.datasets) note(4, name, s);
   }
@@ -234,7 +269,11 @@ void write_text_table(const std::string& path, hid_t file, const std::vector<Cel
   std::map<std::string, std::set<std::string>> values_of;
   std::set<std::string> result_cols;
   std::vector<std::map<std::string, std::string>> rows;
+  std::map<std::string, std::size_t> fingerprints;  // stored code fingerprint -> cells
+  std::size_t stale = 0;
   for (const Cell& c : cells) {
+    ++fingerprints[stored_fingerprint(c)];
+    stale += stored_fingerprint(c) != current_fingerprint(c).value;
     auto& row = rows.emplace_back();
     row["id"] = c.id;
     std::set<std::string> config_keys;
@@ -276,7 +315,11 @@ void write_text_table(const std::string& path, hid_t file, const std::vector<Cel
     for (const auto& c : cols) std::cout << fmt::format("{:<{}}  ", row[c], width[c]);
     std::cout << "\n";
   }
-  std::cout << fmt::format("(every value of one cell: vibench inspect {} --cell ID)\n", path);
+  std::vector<std::string> fp_counts;
+  for (const auto& [fp, n] : fingerprints) fp_counts.push_back(fmt::format("{} ({} cells)", fp, n));
+  std::cout << fmt::format("code fingerprints: {} distinct: {}; {} of {} cells differ from this binary's (stale)\n",
+                           fingerprints.size(), fmt::join(fp_counts, ", "), stale, cells.size());
+  std::cout << fmt::format("(every value of one cell, and its code fingerprint: vibench inspect {} --cell ID)\n", path);
 }
 
 // A results file named like an experiment file, or holding a `study:` line, was probably meant for `run`.

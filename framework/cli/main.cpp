@@ -271,6 +271,9 @@ int main(int argc, char** argv) {
   run->add_option("--out,-o", run_opts.out_dir, "Output directory (default: results)");
   run->add_flag("--dry-run", run_opts.dry_run, "Print the expanded cells and their ids; run nothing");
   run->add_flag("--fresh", run_opts.fresh, "Discard earlier results and parts of this experiment before running");
+  run->add_flag("--reuse-stale", run_opts.reuse_stale,
+                "Keep stored cells computed by other code (their code fingerprint differs) instead of recomputing "
+                "them; they are marked stale");
   std::string shard_text;
   run->add_option("--shard", shard_text,
                   "Run only share i of N (cells with index % N == i), writing parts for `vibench merge`; default: "
@@ -284,6 +287,7 @@ int main(int argc, char** argv) {
   merge->add_option("--scale", merge_opts.overrides.scale, "The --scale the shards used");
   merge->add_option("--set", merge_opts.overrides.sets, "The --set overrides the shards used");
   merge->add_option("--out,-o", merge_opts.out_dir, "Output directory of the shards (default: results)");
+  merge->add_flag("--reuse-stale", merge_opts.reuse_stale, "Accept parts computed by other code (marked stale)");
 
   SlurmOptions slurm_opts;
   std::string slurm_file;

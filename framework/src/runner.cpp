@@ -27,7 +27,16 @@ namespace vibench {
 
 namespace {
 
-void print_dry_run(const Experiment& ex, std::ostream& out) {
+// What a run would do with each cell, from a read-only scan of the output directory: "SKIP", "stored"
+// (reused), "stale" (stored by other code: recomputed, or kept with --reuse-stale) or "run".
+std::string dry_run_status(const Cell& c, const std::map<std::string, CellSource>& stored) {
+  if (c.skip_reason) return "SKIP";
+  auto it = stored.find(c.id);
+  return it == stored.end() ? "run" : it->second.stale ? "stale" : "stored";
+}
+
+void print_dry_run(const Experiment& ex, const std::map<std::string, CellSource>& stored, bool reuse_stale,
+                   std::ostream& out) {
   out << fmt::format("experiment '{}' (study {}, seed {}{}): {} cells\n", ex.name, ex.study, ex.seed,
                      ex.scale.empty() ? "" : ", scale " + ex.scale, ex.cells.size());
   // Show the keys that vary between cells; the rest are common to all.
@@ -57,10 +66,13 @@ void print_dry_run(const Experiment& ex, std::ostream& out) {
       auto it = c.config.find(k);
       if (it != c.config.end()) parts.push_back(fmt::format("{}={}", k, canonical_text(it->second)));
     }
-    out << fmt::format("  [{:>3}] {}  {}  {}\n", c.index, c.id, c.skip_reason ? "SKIP" : "run ",
-                       fmt::join(parts, " "));
+    out << fmt::format("  [{:>3}] {}  {:<6}  {}\n", c.index, c.id, dry_run_status(c, stored), fmt::join(parts, " "));
     if (c.skip_reason) out << fmt::format("        skipped: {}\n", *c.skip_reason);
   }
+  std::map<std::string, std::size_t> count;
+  for (const Cell& c : ex.cells) ++count[dry_run_status(c, stored)];
+  out << fmt::format("{} to run, {} stored, {} stale ({}), {} skipped\n", count["run"], count["stored"], count["stale"],
+                     reuse_stale ? "kept: --reuse-stale" : "to be recomputed", count["SKIP"]);
 }
 
 }  // namespace
@@ -155,7 +167,7 @@ int merge_experiment_command(const std::string& path, const RunOptions& options,
     return 1;
   }
   std::vector<std::string> notes;
-  std::map<std::string, CellSource> done = store.scan_finished(ex, notes);
+  std::map<std::string, CellSource> done = store.scan_finished(ex, notes, {.reuse_stale = options.reuse_stale});
   for (const auto& n : notes) err << fmt::format("[vibench] note: {}\n", n);
   std::vector<std::string> missing;
   std::size_t skipped = 0;
@@ -171,7 +183,9 @@ int merge_experiment_command(const std::string& path, const RunOptions& options,
                        fmt::join(missing.begin(), missing.begin() + static_cast<long>(std::min<std::size_t>(5, missing.size())), ", "));
     return 1;
   }
-  const bool parts = std::any_of(done.begin(), done.end(), [&](const auto& kv) { return kv.second.file != store.final_path(); });
+  const bool parts = std::any_of(done.begin(), done.end(), [&](const auto& kv) {
+    return kv.second.file != store.final_path() || kv.second.stale != kv.second.marked_stale;
+  });
   if (!parts && std::filesystem::exists(store.final_path())) {
     err << fmt::format("[vibench] {} is already complete; nothing to merge\n", store.final_path());
     store.remove_parts();  // only our lock file is there
@@ -197,8 +211,13 @@ int run_experiment_command(const std::string& path, const RunOptions& options, s
   }
   Experiment ex;
   if (!load_or_report(path, options, err, ex)) return 2;
-  if (options.dry_run) {
-    print_dry_run(ex, out);
+  if (options.dry_run) {  // never writes, locks or deletes: the scan is read-only
+    std::vector<std::string> notes;
+    std::map<std::string, CellSource> stored;
+    if (!options.fresh)
+      stored = ResultStore(options.out_dir, ex.name).scan_finished(ex, notes, {.reuse_stale = options.reuse_stale, .read_only = true});
+    for (const auto& n : notes) err << fmt::format("[vibench] note: {}\n", n);
+    print_dry_run(ex, stored, options.reuse_stale, out);
     return 0;
   }
 
@@ -226,7 +245,7 @@ int run_experiment_command(const std::string& path, const RunOptions& options, s
   }
 
   std::vector<std::string> notes;
-  std::map<std::string, CellSource> done = store.scan_finished(ex, notes);
+  std::map<std::string, CellSource> done = store.scan_finished(ex, notes, {.reuse_stale = options.reuse_stale});
   for (const auto& n : notes) err << fmt::format("[vibench] note: {}\n", n);
   const Shard shard = options.shard;
   const bool sharded = shard.count > 1;
@@ -245,7 +264,10 @@ int run_experiment_command(const std::string& path, const RunOptions& options, s
     err << fmt::format("[vibench] shard {}/{}: {} of {} cells are this shard's, {} to run\n", shard.index, shard.count,
                        std::count_if(ex.cells.begin(), ex.cells.end(), [&](const Cell& c) { return mine(c) && !c.skip_reason; }),
                        ex.cells.size() - skipped, pending.size());
-  bool all_in_final = std::all_of(done.begin(), done.end(), [&](const auto& kv) { return kv.second.file == store.final_path(); });
+  // The file is rewritten when a cell's stale mark must be added (--reuse-stale) or dropped (its code matches again).
+  bool all_in_final = std::all_of(done.begin(), done.end(), [&](const auto& kv) {
+    return kv.second.file == store.final_path() && kv.second.stale == kv.second.marked_stale;
+  });
   // The final file is left alone only when it holds exactly this grid's cells (no cells of an older grid).
   if (!sharded && pending.empty() && all_in_final && store.final_cell_count() == ex.cells.size()) {
     err << fmt::format("[vibench] all {} cells of '{}' are already in {}; nothing to do (use --fresh to recompute)\n",

@@ -14,7 +14,9 @@
 #include <stdexcept>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
+#include "vibench/code_fingerprint.hpp"
 #include "vibench/hdf5_io.hpp"
 
 namespace fs = std::filesystem;
@@ -24,7 +26,8 @@ namespace vibench {
 namespace {
 
 // Attribute names the store itself writes on each cell group (config keys never use these).
-const std::set<std::string> bookkeeping = {"status", "reason", "cell_index", "config_canonical", "seed", "study"};
+const std::set<std::string> bookkeeping = {"status", "reason", "cell_index", "config_canonical", "seed", "study",
+                                           "code_fingerprint", "code_sources", "stale"};
 
 void write_cell_attrs(hid_t g, const Experiment& ex, const Cell& cell, const std::string& status,
                       const std::string& reason) {
@@ -35,18 +38,67 @@ void write_cell_attrs(hid_t g, const Experiment& ex, const Cell& cell, const std
   h5::write_attr(g, "config_canonical", canonical_text(cell.config));
   h5::write_attr(g, "seed", static_cast<std::int64_t>(ex.seed));
   h5::write_attr(g, "study", ex.study);
+  const CodeFingerprint fp = cell_code_fingerprint(ex.study, cell.config);
+  h5::write_attr(g, "code_fingerprint", fp.value);
+  h5::write_attr(g, "code_sources", fp.sources_text());
+}
+
+// --reuse-stale: a kept stale cell says so (stale = 1); a cell whose code matches again loses an old mark.
+void mark_stale(hid_t g, bool stale) {
+  if (H5Aexists(g, "stale") > 0 && H5Adelete(g, "stale") < 0) throw std::runtime_error("HDF5: delete attribute stale");
+  if (stale) h5::write_attr(g, "stale", std::int64_t{1});
 }
 
 // A finished group is reusable only if it was computed from exactly this cell, study and seed.
 // A cell that ran to the end: "ok", or "diverged" (deterministic, so rerunning would diverge again).
 bool finished_status(const std::string& status) { return status == "ok" || status == "diverged"; }
 
-bool same_cell(hid_t g, const Experiment& ex, const Cell& cell) {
-  return h5::has_attr(g, "config_canonical") && h5::has_attr(g, "seed") && h5::has_attr(g, "status") &&
-         h5::read_attr_string(g, "config_canonical") == canonical_text(cell.config) &&
-         static_cast<std::uint64_t>(h5::read_attr_double(g, "seed")) == ex.seed &&
-         h5::read_attr_string(g, "study") == ex.study && finished_status(h5::read_attr_string(g, "status"));
+// Of those, a group whose code fingerprint differs from this binary's for the cell (or that has none: it was
+// written before fingerprints existed) is stale: other code computed it.
+enum class Match { different, stale, same };
+
+Match same_cell(hid_t g, const Experiment& ex, const Cell& cell, const CodeFingerprint& fp) {
+  const bool same_inputs = h5::has_attr(g, "config_canonical") && h5::has_attr(g, "seed") && h5::has_attr(g, "status") &&
+                           h5::read_attr_string(g, "config_canonical") == canonical_text(cell.config) &&
+                           static_cast<std::uint64_t>(h5::read_attr_double(g, "seed")) == ex.seed &&
+                           h5::read_attr_string(g, "study") == ex.study &&
+                           finished_status(h5::read_attr_string(g, "status"));
+  if (!same_inputs) return Match::different;
+  const bool same_code = h5::has_attr(g, "code_fingerprint") && h5::read_attr_string(g, "code_fingerprint") == fp.value;
+  return same_code ? Match::same : Match::stale;
 }
+
+// Stale cells found in one place (the parts or the final file), for one note saying how many and why.
+struct StaleTally {
+  std::size_t count = 0, unfingerprinted = 0;
+  std::set<std::string> changed;  // sources whose hash differs from the stored one
+
+  void add(hid_t g, const CodeFingerprint& fp) {
+    ++count;
+    if (!h5::has_attr(g, "code_sources")) {
+      ++unfingerprinted;
+      return;
+    }
+    for (auto& s : changed_sources(h5::read_attr_string(g, "code_sources"), fp)) changed.insert(std::move(s));
+  }
+  void note(const std::string& where, const ScanOptions& options, std::vector<std::string>& notes) const {
+    if (!count) return;
+    std::vector<std::string> why;
+    if (!changed.empty()) {
+      std::vector<std::string> names(changed.begin(), changed.end());
+      const std::size_t shown = std::min<std::size_t>(names.size(), 6);
+      why.push_back(fmt::format("changed since: {}{}", fmt::join(names.begin(), names.begin() + static_cast<long>(shown), ", "),
+                                names.size() > shown ? fmt::format(" and {} more", names.size() - shown) : ""));
+    }
+    if (unfingerprinted) why.push_back(fmt::format("{} written before code fingerprints existed", unfingerprinted));
+    const std::string action =
+        options.reuse_stale ? "kept as --reuse-stale asks, and marked stale (cell attribute stale = 1, /index column stale)"
+        : options.read_only ? "a run would recompute them (--reuse-stale keeps them)"
+                            : "they are recomputed (--reuse-stale keeps them)";
+    notes.push_back(fmt::format("{} cell(s) of {} are stale: computed from the same config by other code ({}); {}", count,
+                                where, fmt::join(why, "; "), action));
+  }
+};
 
 // /index: one row per cell; columns = id, index, status, reason, every config key, every scalar
 // metric and timing. Types: all-integer columns are int64, numeric ones float64 (NaN where absent),
@@ -137,6 +189,8 @@ std::map<std::string, Value> index_row(hid_t g, const Cell& cell) {
   row["index"] = static_cast<std::int64_t>(cell.index);
   row["id"] = cell.id;
   for (const auto& [k, v] : cell.config) row[k] = v;
+  row["code_fingerprint"] = h5::has_attr(g, "code_fingerprint") ? h5::read_attr_string(g, "code_fingerprint") : "";
+  row["stale"] = static_cast<std::int64_t>(h5::has_attr(g, "stale"));
   for (const std::string& a : h5::attr_names(g)) {
     if (a == "status" || a == "reason") row[a] = h5::read_attr_string(g, a);
     if (bookkeeping.count(a) || cell.config.count(a)) continue;
@@ -224,35 +278,42 @@ ResultStore::ResultStore(std::string out_dir, std::string name)
       final_path_((fs::path(out_dir_) / (name_ + ".h5")).string()),
       parts_dir_((fs::path(out_dir_) / ("." + name_ + ".parts")).string()) {}
 
-std::map<std::string, CellSource> ResultStore::scan_finished(const Experiment& ex, std::vector<std::string>& notes) const {
+std::map<std::string, CellSource> ResultStore::scan_finished(const Experiment& ex, std::vector<std::string>& notes,
+                                                             const ScanOptions& options) const {
   std::map<std::string, CellSource> done;
+  const bool list_stale = options.reuse_stale || options.read_only;
   auto lock = h5::hdf5_lock();
   if (fs::is_directory(parts_dir_)) {
     // Temporary parts of processes that died on this host (other shards may be writing theirs right now).
-    for (const auto& entry : fs::directory_iterator(parts_dir_))
-      if (is_stale_temp(entry.path().filename().string())) fs::remove(entry.path());
+    if (!options.read_only)
+      for (const auto& entry : fs::directory_iterator(parts_dir_))
+        if (is_stale_temp(entry.path().filename().string())) fs::remove(entry.path());
+    StaleTally stale;
     for (const Cell& cell : ex.cells) {
       if (cell.skip_reason) continue;
       const std::string path = (fs::path(parts_dir_) / (cell.id + ".h5")).string();
       if (!fs::exists(path)) continue;
-      bool ok = false;
+      Match match = Match::different;
       try {
         h5::Handle f = h5::open_file_readonly(path);
         h5::Handle g = h5::open_group(f, "cell");
-        ok = same_cell(g, ex, cell);
-        if (!ok) notes.push_back(fmt::format("part {} was computed from a different config or seed; recomputing", path));
+        const CodeFingerprint fp = cell_code_fingerprint(ex.study, cell.config);
+        match = same_cell(g, ex, cell, fp);
+        if (match == Match::different)
+          notes.push_back(fmt::format("part {} was computed from a different config or seed; recomputing", path));
+        if (match == Match::stale) stale.add(g, fp);
       } catch (const std::exception& e) {
         notes.push_back(fmt::format("part unreadable, recomputing its cell: {}", e.what()));
       }
-      if (ok) {
-        done[cell.id] = {path, "cell"};
-      } else {
+      if (match == Match::same || (match == Match::stale && list_stale))
+        done[cell.id] = {path, "cell", match == Match::stale};
+      else if (!options.read_only)
         fs::remove(path);
-      }
     }
+    stale.note("the part files in " + parts_dir_, options, notes);
   }
   // Temporary final files of assemblies killed on this host (<name>.h5.tmp.<host>.<pid>).
-  if (fs::is_directory(out_dir_))
+  if (fs::is_directory(out_dir_) && !options.read_only)
     for (const auto& entry : fs::directory_iterator(out_dir_)) {
       const std::string f = entry.path().filename().string();
       if (f.rfind(name_ + ".h5.tmp.", 0) == 0 && is_stale_temp(f)) fs::remove(entry.path());
@@ -268,15 +329,24 @@ std::map<std::string, CellSource> ResultStore::scan_finished(const Experiment& e
                                     final_path_, h5::read_attr_text(f, "schema_version"), schema_version));
       std::set<std::string> ours;
       std::size_t differing = 0;
+      StaleTally stale;
       for (const Cell& cell : ex.cells) {
         ours.insert(cell.id);
-        if (!same_schema || cell.skip_reason || done.count(cell.id) || !h5::exists(f, "/cells/" + cell.id)) continue;
+        // A stale part may still have a current copy here.
+        const auto part = done.find(cell.id);
+        if (!same_schema || cell.skip_reason || (part != done.end() && !part->second.stale) ||
+            !h5::exists(f, "/cells/" + cell.id))
+          continue;
         h5::Handle g = h5::open_group(f, "/cells/" + cell.id);
-        if (same_cell(g, ex, cell))
-          done[cell.id] = {final_path_, "/cells/" + cell.id};
-        else
+        const CodeFingerprint fp = cell_code_fingerprint(ex.study, cell.config);
+        const Match match = same_cell(g, ex, cell, fp);
+        if (match == Match::stale && part == done.end()) stale.add(g, fp);  // else counted with the parts
+        if (match == Match::same || (match == Match::stale && list_stale && part == done.end()))
+          done[cell.id] = {final_path_, "/cells/" + cell.id, match == Match::stale, h5::has_attr(g, "stale")};
+        else if (match == Match::different)
           ++differing;
       }
+      stale.note(final_path_, options, notes);
       std::size_t foreign = 0;
       if (h5::exists(f, "/cells"))
         for (const auto& id : h5::member_names(h5::open_group(f, "cells"))) foreign += !ours.count(id);
@@ -333,6 +403,7 @@ void ResultStore::assemble(const Experiment& ex, const Provenance& root_attrs,
         if (src == sources.end()) src = sources.emplace(it->second.file, h5::open_file_readonly(it->second.file)).first;
         if (H5Ocopy(src->second, it->second.group.c_str(), cells, cell.id.c_str(), H5P_DEFAULT, H5P_DEFAULT) < 0)
           throw std::runtime_error("HDF5: copy cell " + cell.id + " from " + it->second.file);
+        mark_stale(h5::open_group(cells, cell.id), it->second.stale);
       }
       h5::Handle g = h5::open_group(cells, cell.id);
       rows.push_back(index_row(g, cell));

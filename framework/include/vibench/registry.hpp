@@ -3,6 +3,7 @@
 // the file is compiled into an OBJECT library, so the registration always runs (see CMakeLists.txt).
 #include <functional>
 #include <memory>
+#include <source_location>
 #include <string>
 #include <vector>
 
@@ -30,6 +31,7 @@ struct PluginInfo {
   std::string description;  // one line
   std::string reference;    // paper / section it implements, if any
   std::vector<ParamSpec> params;
+  std::string source_file;  // the file that registered it, as compiled (code fingerprints hash it at build time)
   std::function<std::unique_ptr<PluginBase>(const Params&, const PluginContext&)> make;
 };
 
@@ -58,8 +60,10 @@ std::unique_ptr<Interface> make_plugin(const Params& params, const PluginContext
 
 template <class Interface, class Impl>
 struct Register {
-  explicit Register(PluginInfo info) {
+  // `where` defaults to the plugin file's own registration statement: the source its cells' fingerprints cover.
+  explicit Register(PluginInfo info, std::source_location where = std::source_location::current()) {
     info.kind = Interface::kind;
+    info.source_file = where.file_name();
     info.make = [](const Params& p, const PluginContext& c) -> std::unique_ptr<PluginBase> {
       if constexpr (std::is_constructible_v<Impl, const Params&, const PluginContext&>)
         return std::make_unique<Impl>(p, c);

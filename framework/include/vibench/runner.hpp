@@ -29,6 +29,7 @@ struct RunOptions {
   Shard shard;
   bool dry_run = false;
   bool fresh = false;  // discard earlier parts and results of this experiment first
+  bool reuse_stale = false;  // keep cells whose code fingerprint differs from this binary's (marked stale)
   Overrides overrides;
   std::string command_line;
 };

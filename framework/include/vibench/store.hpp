@@ -19,6 +19,13 @@ namespace vibench {
 struct CellSource {
   std::string file;
   std::string group;
+  bool stale = false;         // computed from the same config by other code (its code fingerprint differs)
+  bool marked_stale = false;  // the stored group carries stale = 1 (so the final file needs rewriting if !stale)
+};
+
+struct ScanOptions {
+  bool reuse_stale = false;  // keep stale cells (flagged) instead of recomputing them
+  bool read_only = false;    // a report (--dry-run): delete nothing, and list stale cells (flagged) either way
 };
 
 using Provenance = std::vector<std::pair<std::string, Value>>;
@@ -32,14 +39,17 @@ class ResultStore {
   // Number of cell groups in the final file (0 when there is none or it is unreadable).
   std::size_t final_cell_count() const;
 
-  // Cells already finished with the same resolved config, study and seed: from valid part files, then
-  // from an existing final file. Unreadable part files are removed (and reported) so they are recomputed.
-  std::map<std::string, CellSource> scan_finished(const Experiment& ex, std::vector<std::string>& notes) const;
+  // Cells already finished with the same resolved config, study and seed and the same code fingerprint:
+  // from valid part files, then from an existing final file. Unreadable part files and stale ones are removed
+  // (and reported) so they are recomputed; with reuse_stale, stale cells are kept and flagged instead.
+  std::map<std::string, CellSource> scan_finished(const Experiment& ex, std::vector<std::string>& notes,
+                                                  const ScanOptions& options = {}) const;
 
   // Thread-safe (all HDF5 access is serialized).
   CellSource write_part(const Experiment& ex, const Cell& cell, const CellResult& result, double wall_seconds) const;
 
-  // Write <name>.h5 from the finished cells (every non-skipped cell must be in `done`), atomically.
+  // Write <name>.h5 from the finished cells (every non-skipped cell must be in `done`), atomically. Stale
+  // cells get the attribute stale = 1; /index has the columns code_fingerprint and stale (0/1).
   void assemble(const Experiment& ex, const Provenance& root_attrs, const std::map<std::string, CellSource>& done) const;
 
   // An exclusive advisory lock (flock) on <parts>/<lock_name>, held while the returned object lives; empty
