@@ -800,3 +800,58 @@ grid:
     CHECK(metric_bits(dir + "/t1/" + name + ".h5") == metric_bits(dir + "/t2/" + name + ".h5"));
   }
 }
+
+TEST_CASE("a sub-key of a plugin axis: dry run shows which cells received it and an unknown one exits 2", "[cli]") {
+  std::string dir = fresh_dir("subkey");
+  std::string yaml = write_file(dir + "/s.yaml", contract_yaml);
+  auto r = run_cli("run " + yaml + " --out " + dir + "/out --dry-run --set estimator.baseline=moving_average");
+  REQUIRE(r.code == 0);
+  INFO(r.out);
+  CHECK(std::regex_search(r.out, std::regex(R"(\[  0\] [0-9a-f]{16}  run   estimator.baseline=moving_average .*estimator.name=score_function)")));
+  CHECK(std::regex_search(r.out, std::regex(R"(\[  1\] [0-9a-f]{16}  run   estimator.name=reparam\n)")));
+  auto bad = run_cli("run " + yaml + " --out " + dir + "/out --set estimator.nonsense=3");
+  CHECK(bad.code == 2);
+  CHECK(bad.err.find("--set estimator.nonsense=3: key 'estimator.nonsense': no plugin on the axis 'estimator'") != std::string::npos);
+  CHECK(!fs::exists(dir + "/out"));
+}
+
+TEST_CASE("an output directory that is a file is bad input: exit 2 and nothing written", "[cli]") {
+  std::string dir = fresh_dir("outfile");
+  std::string yaml = write_file(dir + "/o.yaml", contract_yaml);
+  write_file(dir + "/taken", "not a directory\n");
+  for (const std::string& out : {dir + "/taken", dir + "/taken/sub"}) {
+    auto r = run_cli("run " + yaml + " --out " + out);
+    CHECK(r.code == 2);
+    CHECK(r.err.find("--out " + out + ": " + dir + "/taken is not a directory") != std::string::npos);
+  }
+  CHECK(read_text(dir + "/taken") == "not a directory\n");
+  CHECK(run_cli("merge " + yaml + " --out " + dir + "/taken").code == 2);
+}
+
+TEST_CASE("a grid whose every cell is skipped is an error and dry run says nothing can run", "[cli]") {
+  std::string dir = fresh_dir("allskip");
+  std::string yaml = write_file(dir + "/k.yaml", R"(name: allskip
+study: gradient_stats
+seed: 1
+replicates: 10
+fixed:
+  target: {name: bernoulli_toy, dim: 1}
+  family: bernoulli
+  objective: expectation
+  point: {kind: init}
+grid:
+  estimator: [reparam, stl]
+  samples: [1, 2]
+)");
+  auto dry = run_cli("run " + yaml + " --out " + dir + "/out --dry-run");
+  CHECK(dry.code == 0);
+  CHECK(dry.out.find("every one of the 4 cells is skipped, so nothing can run") != std::string::npos);
+  auto r = run_cli("run " + yaml + " --out " + dir + "/out");
+  CHECK(r.code == 2);
+  INFO(r.err);
+  CHECK(r.err.find("every one of the 4 cells is skipped, so nothing can run:\n  2 cells: reparam needs a reparameterizable family") != std::string::npos);
+  CHECK(r.err.find("  2 cells: stl needs a reparameterizable family") != std::string::npos);
+  CHECK(!fs::exists(dir + "/out"));
+  CHECK(run_cli("merge " + yaml + " --out " + dir + "/out").code == 2);
+  CHECK(!fs::exists(dir + "/out"));
+}

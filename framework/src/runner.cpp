@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <cstdio>
@@ -130,21 +131,57 @@ Provenance make_provenance(const Experiment& ex, const RunOptions& options, int 
 }
 
 namespace {
-// Loads the experiment; on invalid input writes the error (file:line:column, key, expectation) and returns false.
+// --out must name a directory, or a path still to be created below directories: a file on the way is bad input.
+bool output_dir_usable(const std::string& out_dir, std::ostream& err) {
+  for (std::filesystem::path p(out_dir); !p.empty(); p = p.parent_path()) {
+    std::error_code ec;
+    if (std::filesystem::exists(p, ec) && !std::filesystem::is_directory(p, ec)) {
+      err << fmt::format("vibench: error: --out {}: {} is not a directory; give a directory (it is created if "
+                         "missing)\n", out_dir, p.string());
+      return false;
+    }
+    if (p == p.parent_path()) break;
+  }
+  return true;
+}
+
+// Loads the experiment and checks --out; on invalid input writes the error (file:line:column, key,
+// expectation) and returns false.
 bool load_or_report(const std::string& path, const RunOptions& options, std::ostream& err, Experiment& ex) {
   try {
     ex = load_experiment(path, options.overrides);
-    return true;
   } catch (const ConfigError& e) {
     err << fmt::format("vibench: error: {}\n", e.what());
     return false;
   }
+  return output_dir_usable(options.out_dir, err);
+}
+
+// A grid whose every cell is skipped has nothing to run: the distinct skip reasons with their counts.
+std::optional<std::string> nothing_runs(const Experiment& ex) {
+  if (ex.cells.empty()) return std::nullopt;
+  std::vector<std::pair<std::string, std::size_t>> reasons;  // in order of first appearance
+  for (const Cell& c : ex.cells) {
+    if (!c.skip_reason) return std::nullopt;
+    auto it = std::find_if(reasons.begin(), reasons.end(), [&](const auto& r) { return r.first == *c.skip_reason; });
+    if (it == reasons.end())
+      reasons.emplace_back(*c.skip_reason, 1);
+    else
+      ++it->second;
+  }
+  std::string text = fmt::format("{}: every one of the {} cells is skipped, so nothing can run:", ex.path, ex.cells.size());
+  for (const auto& [reason, count] : reasons) text += fmt::format("\n  {} cell{}: {}", count, count == 1 ? "" : "s", reason);
+  return text;
 }
 }  // namespace
 
 int merge_experiment_command(const std::string& path, const RunOptions& options, std::ostream& out, std::ostream& err) {
   Experiment ex;
   if (!load_or_report(path, options, err, ex)) return 2;
+  if (auto why = nothing_runs(ex)) {
+    err << fmt::format("vibench: error: {}\n", *why);
+    return 2;
+  }
   const std::string started = utc_now();
   ResultStore store(options.out_dir, ex.name);
   auto lock = store.try_lock("lock");
@@ -193,7 +230,12 @@ int run_experiment_command(const std::string& path, const RunOptions& options, s
   if (!load_or_report(path, options, err, ex)) return 2;
   if (options.dry_run) {
     print_dry_run(ex, out);
+    if (auto why = nothing_runs(ex)) out << *why << "\n";
     return 0;
+  }
+  if (auto why = nothing_runs(ex)) {
+    err << fmt::format("vibench: error: {}\n", *why);
+    return 2;
   }
 
   const std::string started = utc_now();
