@@ -855,3 +855,29 @@ grid:
   CHECK(run_cli("merge " + yaml + " --out " + dir + "/out").code == 2);
   CHECK(!fs::exists(dir + "/out"));
 }
+
+TEST_CASE("sizes that cannot fit in memory exit 2 naming the key before anything is built or written", "[cli]") {
+  std::string dir = fresh_dir("sizes");
+  std::string yaml = write_file(dir + "/z.yaml", contract_yaml);
+  for (const std::string& set : {"target.dim=1000000000 --dry-run", "target.dim=1000000000", "samples=10000000000"}) {
+    auto r = run_cli("run " + yaml + " --out " + dir + "/out --set " + set);
+    INFO(set << "\n" << r.err);
+    CHECK(r.code == 2);
+    const std::string key = set.substr(0, set.find('='));
+    CHECK(r.err.find("key '" + key + "': cell 0 would need about") != std::string::npos);
+    CHECK(r.err.find(key + " = " + set.substr(set.find('=') + 1, set.find(' ') - set.find('=') - 1)) != std::string::npos);
+    CHECK(r.err.find("more than this machine allows") != std::string::npos);
+    CHECK(r.err.find("bad_alloc") == std::string::npos);
+  }
+  CHECK(!fs::exists(dir + "/out"));
+  // The limit is the smallest of physical memory, the cgroup's and RLIMIT_AS: under `ulimit -v` a cell that
+  // fits the machine but not the process is refused too.
+  auto limited = run_shell("ulimit -v 2000000; " + std::string(VIBENCH_BINARY) + " run " + yaml + " --dry-run --set target.dim=3000");
+  CHECK(limited.code == 2);
+  CHECK(limited.err.find("RLIMIT_AS") != std::string::npos);
+  // Replicates are reduced in bounded memory: many are slow, not a crash; the float spelling is not an integer.
+  CHECK(run_cli("run " + yaml + " --dry-run --set replicates=100000000000000").code == 0);
+  auto spelled = run_cli("run " + yaml + " --dry-run --set replicates=1e14");
+  CHECK(spelled.code == 2);
+  CHECK(spelled.err.find("key 'replicates': expected an integer >= 2, got '1e14'") != std::string::npos);
+}

@@ -264,3 +264,16 @@ TEST_CASE("an axis that repeats a value is blamed where it was written", "[grid]
     CHECK(e.key() == "target.dim");
   }
 }
+
+TEST_CASE("a scale gives a zip a new length when it gives each of its keys that many values or one", "[grid]") {
+  const std::string body = "  estimator: reparam\nzip:\n  - {samples: [1, 2], replicates: [10, 20]}\n";
+  Experiment ex = load(body + "scales:\n  paper: {samples: [1, 2, 3], replicates: [10, 20, 30]}\n", {.scale = "paper"});
+  REQUIRE(ex.cells.size() == 3);
+  CHECK(str(ex.cells[2], "samples") == "3");
+  CHECK(str(ex.cells[2], "replicates") == "30");
+  Experiment broadcast = load(body + "scales:\n  paper: {samples: [1, 2, 3], replicates: 50}\n", {.scale = "paper"});
+  REQUIRE(broadcast.cells.size() == 3);
+  CHECK(str(broadcast.cells[1], "replicates") == "50");
+  CHECK_THROWS_WITH(load(body + "scales:\n  paper: {samples: [1, 2, 3]}\n", {.scale = "paper"}),
+                    Catch::Contains("this scale gives the zip of 'samples', 'replicates' 3 values; give 'replicates' 3 values"));
+}

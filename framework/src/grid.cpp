@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <fstream>
+#include <new>
 #include <regex>
 #include <sstream>
 #include <unordered_map>
@@ -12,6 +13,7 @@
 #include <fmt/format.h>
 #include <xxhash.h>
 
+#include "vibench/memory_limit.hpp"
 #include "vibench/registry.hpp"
 #include "vibench/study.hpp"
 
@@ -207,6 +209,34 @@ void apply_override(std::vector<Axis>& axes, RawNode& base, const std::string& k
   } else {
     erase_dotted_name(base, key);  // the new axis replaces a fixed value (a plugin's sub-keys stay)
     axes.push_back(Axis{{key}, {key_loc}, {std::move(values)}});
+  }
+}
+
+// A scale may give a zip a new length (paper scale: more K values, each with its replicates) when it gives
+// every key of the zip that many values, or one value (broadcast); the zip then takes the new length before
+// the keys are applied one by one.
+void resize_zips(std::vector<Axis>& axes, const RawNode& scale, const std::vector<std::vector<RawNode>>& values) {
+  for (Axis& a : axes) {
+    if (a.keys.size() < 2) continue;
+    std::size_t length = 0, first = 0;
+    for (std::size_t i = 0; i < scale.entries.size(); ++i)
+      if (std::find(a.keys.begin(), a.keys.end(), scale.entries[i].first) != a.keys.end() && values[i].size() > 1 &&
+          values[i].size() != a.length() && length == 0) {
+        length = values[i].size();
+        first = i;
+      }
+    if (length == 0) continue;
+    std::vector<std::vector<RawNode>> resized(a.keys.size());
+    for (std::size_t j = 0; j < a.keys.size(); ++j) {
+      for (std::size_t i = 0; i < scale.entries.size(); ++i)
+        if (scale.entries[i].first == a.keys[j] && (values[i].size() == length || values[i].size() == 1))
+          resized[j] = std::vector<RawNode>(length, values[i].front());
+      if (resized[j].empty())
+        throw ConfigError(scale.key_locations[first], scale.entries[first].first,
+                          fmt::format("this scale gives the zip of '{}' {} values; give '{}' {} values (or one) in the "
+                                      "scale too", fmt::join(a.keys, "', '"), length, a.keys[j], length));
+    }
+    a.values = std::move(resized);  // placeholders of the right length; apply_override sets the scale's values
   }
 }
 
@@ -410,6 +440,19 @@ void check_distinct_cells(const std::vector<Cell>& cells, const std::vector<Axis
                                   value_text(ax.values[0][a[axis]]), value_text(ax.values[0][b[axis]]), it->second,
                                   c.index, c.id, why));
   }
+}
+
+// A cell whose estimated peak memory exceeds what this process may use is bad input: blame the key of the
+// largest term, with its value, the estimate and the limit.
+void check_memory(const Cell& cell, const MemoryEstimate& estimate, const MemoryLimit& limit, const Location& fallback) {
+  const MemoryTerm* largest = estimate.largest();
+  if (!largest || !(estimate.total() > limit.bytes)) return;
+  auto value = cell.config.find(largest->key);
+  throw ConfigError(location_of(cell.locations, largest->key, fallback), largest->key,
+                    fmt::format("cell {} would need about {} of memory{} (largest part: {}, {}), more than this machine "
+                                "allows: {} ({}); lower the sizes", cell.index, format_bytes(estimate.total()),
+                                value == cell.config.end() ? "" : " with " + largest->key + " = " + canonical_text(value->second),
+                                largest->what, format_bytes(largest->bytes), format_bytes(limit.bytes), limit.source));
 }
 
 }  // namespace
@@ -649,10 +692,11 @@ Experiment load_experiment_text(const std::string& text, const std::string& file
     }
     if (!sc->is_map())
       throw ConfigError(sc->loc, "scales." + overrides.scale, "expected a map of key: value, got " + sc->describe());
-    for (std::size_t i = 0; i < sc->entries.size(); ++i) {
-      const auto& [k, v] = sc->entries[i];
-      apply_override(axes, base, k, axis_values(v, k), sc->key_locations[i]);
-    }
+    std::vector<std::vector<RawNode>> values;
+    for (const auto& [k, v] : sc->entries) values.push_back(axis_values(v, k));
+    resize_zips(axes, *sc, values);
+    for (std::size_t i = 0; i < sc->entries.size(); ++i)
+      apply_override(axes, base, sc->entries[i].first, std::move(values[i]), sc->key_locations[i]);
   }
   for (const std::string& s : overrides.sets) {
     Location where{"--set " + s, 0, 0};
@@ -708,13 +752,17 @@ Experiment load_experiment_text(const std::string& text, const std::string& file
   check_distinct_cells(ex.cells, axes, subs, dropped);
 
   std::unique_ptr<Study> study_impl = make_plugin<Study>(Params(Config{{"name", ex.study}}, ""));
+  const MemoryLimit limit = machine_memory_limit();
   for (Cell& cell : ex.cells) {
+    check_memory(cell, study_impl->memory_estimate(cell.config), limit, root.loc);  // before anything is built
     try {
       cell.skip_reason = study_impl->unsupported(cell.config);
     } catch (const Unsupported& e) {
       cell.skip_reason = e.what();
     } catch (const ParamError& e) {
       throw ConfigError(location_of(cell.locations, e.key(), root.loc), e.key(), e.what());
+    } catch (const std::bad_alloc&) {
+      throw ConfigError(root.loc, "", fmt::format("cell {} ran out of memory while its plugins were built; lower its sizes", cell.index));
     }
   }
   return ex;

@@ -313,6 +313,10 @@ int run_experiment_command(const std::string& path, const RunOptions& options, s
               if (result.status != "ok")
                 progress.note(fmt::format("[vibench] cell {} ({}) {}: {}", cell.index, cell.id, result.status, result.reason));
               ok = true;
+            } catch (const std::bad_alloc&) {
+              std::lock_guard<std::mutex> lock(done_mutex);
+              failures.push_back(fmt::format("cell {} ({}): out of memory (std::bad_alloc) while running; lower its sizes or "
+                                             "run fewer threads", cell.index, cell.id));
             } catch (const std::exception& e) {
               std::lock_guard<std::mutex> lock(done_mutex);
               failures.push_back(fmt::format("cell {} ({}): {}", cell.index, cell.id, e.what()));
