@@ -989,3 +989,84 @@ grid:
     CHECK(metric_bits(dir + "/t1/" + name + ".h5") == metric_bits(dir + "/t2/" + name + ".h5"));
   }
 }
+
+TEST_CASE("a sub-key of a plugin axis: dry run shows which cells received it and an unknown one exits 2", "[cli]") {
+  std::string dir = fresh_dir("subkey");
+  std::string yaml = write_file(dir + "/s.yaml", contract_yaml);
+  auto r = run_cli("run " + yaml + " --out " + dir + "/out --dry-run --set estimator.baseline=moving_average");
+  REQUIRE(r.code == 0);
+  INFO(r.out);
+  CHECK(std::regex_search(r.out, std::regex(R"(\[  0\] [0-9a-f]{16}  run +estimator.baseline=moving_average .*estimator.name=score_function)")));
+  CHECK(std::regex_search(r.out, std::regex(R"(\[  1\] [0-9a-f]{16}  run +estimator.name=reparam\n)")));
+  auto bad = run_cli("run " + yaml + " --out " + dir + "/out --set estimator.nonsense=3");
+  CHECK(bad.code == 2);
+  CHECK(bad.err.find("--set estimator.nonsense=3: key 'estimator.nonsense': no plugin on the axis 'estimator'") != std::string::npos);
+  CHECK(!fs::exists(dir + "/out"));
+}
+
+TEST_CASE("an output directory that is a file is bad input: exit 2 and nothing written", "[cli]") {
+  std::string dir = fresh_dir("outfile");
+  std::string yaml = write_file(dir + "/o.yaml", contract_yaml);
+  write_file(dir + "/taken", "not a directory\n");
+  for (const std::string& out : {dir + "/taken", dir + "/taken/sub"}) {
+    auto r = run_cli("run " + yaml + " --out " + out);
+    CHECK(r.code == 2);
+    CHECK(r.err.find("--out " + out + ": " + dir + "/taken is not a directory") != std::string::npos);
+  }
+  CHECK(read_text(dir + "/taken") == "not a directory\n");
+  CHECK(run_cli("merge " + yaml + " --out " + dir + "/taken").code == 2);
+}
+
+TEST_CASE("a grid whose every cell is skipped is an error and dry run says nothing can run", "[cli]") {
+  std::string dir = fresh_dir("allskip");
+  std::string yaml = write_file(dir + "/k.yaml", R"(name: allskip
+study: gradient_stats
+seed: 1
+replicates: 10
+fixed:
+  target: {name: bernoulli_toy, dim: 1}
+  family: bernoulli
+  objective: expectation
+  point: {kind: init}
+grid:
+  estimator: [reparam, stl]
+  samples: [1, 2]
+)");
+  auto dry = run_cli("run " + yaml + " --out " + dir + "/out --dry-run");
+  CHECK(dry.code == 0);
+  CHECK(dry.out.find("every one of the 4 cells is skipped, so nothing can run") != std::string::npos);
+  auto r = run_cli("run " + yaml + " --out " + dir + "/out");
+  CHECK(r.code == 2);
+  INFO(r.err);
+  CHECK(r.err.find("every one of the 4 cells is skipped, so nothing can run:\n  2 cells: reparam needs a reparameterizable family") != std::string::npos);
+  CHECK(r.err.find("  2 cells: stl needs a reparameterizable family") != std::string::npos);
+  CHECK(!fs::exists(dir + "/out"));
+  CHECK(run_cli("merge " + yaml + " --out " + dir + "/out").code == 2);
+  CHECK(!fs::exists(dir + "/out"));
+}
+
+TEST_CASE("sizes that cannot fit in memory exit 2 naming the key before anything is built or written", "[cli]") {
+  std::string dir = fresh_dir("sizes");
+  std::string yaml = write_file(dir + "/z.yaml", contract_yaml);
+  for (const std::string& set : {"target.dim=1000000000 --dry-run", "target.dim=1000000000", "samples=10000000000"}) {
+    auto r = run_cli("run " + yaml + " --out " + dir + "/out --set " + set);
+    INFO(set << "\n" << r.err);
+    CHECK(r.code == 2);
+    const std::string key = set.substr(0, set.find('='));
+    CHECK(r.err.find("key '" + key + "': cell 0 would need about") != std::string::npos);
+    CHECK(r.err.find(key + " = " + set.substr(set.find('=') + 1, set.find(' ') - set.find('=') - 1)) != std::string::npos);
+    CHECK(r.err.find("more than this machine allows") != std::string::npos);
+    CHECK(r.err.find("bad_alloc") == std::string::npos);
+  }
+  CHECK(!fs::exists(dir + "/out"));
+  // The limit is the smallest of physical memory, the cgroup's and RLIMIT_AS: under `ulimit -v` a cell that
+  // fits the machine but not the process is refused too.
+  auto limited = run_shell("ulimit -v 2000000; " + std::string(VIBENCH_BINARY) + " run " + yaml + " --dry-run --set target.dim=3000");
+  CHECK(limited.code == 2);
+  CHECK(limited.err.find("RLIMIT_AS") != std::string::npos);
+  // Replicates are reduced in bounded memory: many are slow, not a crash; the float spelling is not an integer.
+  CHECK(run_cli("run " + yaml + " --dry-run --set replicates=100000000000000").code == 0);
+  auto spelled = run_cli("run " + yaml + " --dry-run --set replicates=1e14");
+  CHECK(spelled.code == 2);
+  CHECK(spelled.err.find("key 'replicates': expected an integer >= 2, got '1e14'") != std::string::npos);
+}

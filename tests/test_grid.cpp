@@ -161,3 +161,119 @@ TEST_CASE("malformed experiment files fail with file:line:column, key and expect
   }
   CHECK(n >= 15);
 }
+
+TEST_CASE("a sub-key of a plugin axis applies to every plugin on the axis that declares it", "[grid]") {
+  const std::string axis = "grid:\n  estimator: [score_function, reparam]\n";
+  auto check = [](const Experiment& ex, const std::string& baseline) {
+    REQUIRE(ex.cells.size() == 2);
+    CHECK(str(ex.cells[0], "estimator.name") == "score_function");
+    CHECK(str(ex.cells[0], "estimator.baseline") == baseline);
+    CHECK(str(ex.cells[1], "estimator.name") == "reparam");
+    CHECK(ex.cells[1].config.count("estimator.baseline") == 0);  // reparam takes no baseline
+  };
+  SECTION("from --set") { check(load(axis, {.sets = {"estimator.baseline=moving_average"}}), "moving_average"); }
+  SECTION("from fixed, dotted or as a map") {
+    check(load_experiment_text(header + "  estimator.baseline: optimal\n" + axis, "t.yaml", {}), "optimal");
+    check(load_experiment_text(header + "  estimator: {baseline: optimal}\n" + axis, "t.yaml", {}), "optimal");
+  }
+  SECTION("from a scale") {
+    check(load(axis + "scales:\n  paper: {estimator.baseline: leave_one_out, samples: 2}\n", {.scale = "paper"}), "leave_one_out");
+  }
+  SECTION("on a zip axis, beside the axis values' own keys") {
+    Experiment ex = load("zip:\n  - estimator: [score_function, reparam, {name: score_function, warmup: 5}]\n"
+                         "    samples: [2, 3, 4]\n",
+                         {.sets = {"estimator.baseline=moving_average"}});
+    REQUIRE(ex.cells.size() == 3);
+    CHECK(str(ex.cells[0], "estimator.baseline") == "moving_average");
+    CHECK(ex.cells[1].config.count("estimator.baseline") == 0);
+    CHECK(str(ex.cells[2], "estimator.baseline") == "moving_average");
+    CHECK(str(ex.cells[2], "estimator.warmup") == "5");
+  }
+  SECTION("on another plugin slot (a family axis)") {
+    Experiment ex = load("grid:\n  family: [gaussian_diag, gaussian_lowrank]\n  estimator: [reparam]\n",
+                         {.sets = {"family.rank=2"}});
+    REQUIRE(ex.cells.size() == 2);
+    CHECK(ex.cells[0].config.count("family.rank") == 0);
+    CHECK(str(ex.cells[1], "family.rank") == "2");
+  }
+  SECTION("an axis over the plugin's name key") {
+    check(load("grid:\n  estimator.name: [score_function, reparam]\n", {.sets = {"estimator.baseline=optimal"}}), "optimal");
+  }
+  SECTION("replacing a fixed plugin by an axis keeps the fixed plugin's sub-keys") {
+    check(load_experiment_text(header + "  estimator: {name: score_function, baseline: optimal}\n", "t.yaml",
+                               {.sets = {"estimator=score_function,reparam"}}),
+          "optimal");
+  }
+}
+
+TEST_CASE("a sub-key of a plugin axis is validated, and one no plugin on the axis takes is an error", "[grid]") {
+  const std::string axis = "grid:\n  estimator: [score_function, reparam]\n";
+  auto error = [&](const std::string& text, Overrides o) -> ConfigError {
+    try {
+      load_experiment_text(text, "t.yaml", o);
+    } catch (const ConfigError& e) {
+      return e;
+    }
+    FAIL("no error");
+    throw;
+  };
+  ConfigError bogus = error(header + axis, {.sets = {"estimator.baseline=bogus"}});
+  CHECK(bogus.where().file == "--set estimator.baseline=bogus");
+  CHECK(bogus.key() == "estimator.baseline");
+  CHECK(bogus.message().find("one of: none, moving_average") != std::string::npos);
+
+  ConfigError unknown = error(header + axis, {.sets = {"estimator.nonsense=3"}});
+  CHECK(unknown.where().file == "--set estimator.nonsense=3");
+  CHECK(unknown.key() == "estimator.nonsense");
+  CHECK(unknown.message().find("no plugin on the axis 'estimator' (score_function, reparam) takes this key") != std::string::npos);
+
+  ConfigError fixed = error(header + "  estimator.baselin: none\n" + axis, {});
+  CHECK(fixed.where().str() == "t.yaml:8:3");
+  CHECK(fixed.message().find("did you mean 'baseline'?") != std::string::npos);
+
+  // An axis value that is a map merges with the sub-keys given outside it; the same key on both sides is a
+  // conflict, not a silent choice.
+  Experiment merged = load_experiment_text(header + "  estimator.baseline: optimal\ngrid:\n  estimator: [{name: score_function, warmup: 3}]\n", "t.yaml", {});
+  CHECK(str(merged.cells[0], "estimator.baseline") == "optimal");
+  CHECK(str(merged.cells[0], "estimator.warmup") == "3");
+  ConfigError conflict = error(header + "grid:\n  estimator: [{name: score_function, baseline: none}, reparam]\n",
+                               {.sets = {"estimator.baseline=optimal"}});
+  CHECK(conflict.where().str() == "t.yaml:9:38");
+  CHECK(conflict.message().find("given both by this axis value and at --set estimator.baseline=optimal") != std::string::npos);
+
+  // Several values of a sub-key on an axis whose other plugins do not take it give those plugins' cells twice.
+  ConfigError twice = error(header + axis, {.sets = {"estimator.baseline=none,optimal"}});
+  CHECK(twice.where().file == "--set estimator.baseline=none,optimal");
+  CHECK(twice.message().find("estimator 'reparam' does not take this key") != std::string::npos);
+}
+
+TEST_CASE("an axis that repeats a value is blamed where it was written", "[grid]") {
+  try {
+    load("  estimator: reparam\n", {.sets = {"target.dim=2,2"}});
+    FAIL("no error");
+  } catch (const ConfigError& e) {
+    CHECK(e.where().file == "--set target.dim=2,2");
+    CHECK(e.key() == "target.dim");
+    CHECK(e.message().find("values '2' and '2' of this axis give the same cell") != std::string::npos);
+  }
+  try {
+    load("  estimator: reparam\ngrid:\n  samples: [1, 2]\n  target.dim: [3, 3]\n");
+    FAIL("no error");
+  } catch (const ConfigError& e) {
+    CHECK(e.where().str() == "t.yaml:11:3");
+    CHECK(e.key() == "target.dim");
+  }
+}
+
+TEST_CASE("a scale gives a zip a new length when it gives each of its keys that many values or one", "[grid]") {
+  const std::string body = "  estimator: reparam\nzip:\n  - {samples: [1, 2], replicates: [10, 20]}\n";
+  Experiment ex = load(body + "scales:\n  paper: {samples: [1, 2, 3], replicates: [10, 20, 30]}\n", {.scale = "paper"});
+  REQUIRE(ex.cells.size() == 3);
+  CHECK(str(ex.cells[2], "samples") == "3");
+  CHECK(str(ex.cells[2], "replicates") == "30");
+  Experiment broadcast = load(body + "scales:\n  paper: {samples: [1, 2, 3], replicates: 50}\n", {.scale = "paper"});
+  REQUIRE(broadcast.cells.size() == 3);
+  CHECK(str(broadcast.cells[1], "replicates") == "50");
+  CHECK_THROWS_WITH(load(body + "scales:\n  paper: {samples: [1, 2, 3]}\n", {.scale = "paper"}),
+                    Catch::Contains("this scale gives the zip of 'samples', 'replicates' 3 values; give 'replicates' 3 values"));
+}

@@ -24,6 +24,8 @@ class BoundTightnessStudy final : public Study {
   }
   const char* work_unit_name() const override { return "replicates"; }
 
+  MemoryEstimate memory_estimate(const Config& cell) const override { return estimator_cell_memory(cell); }
+
   std::optional<std::string> unsupported(const Config& cell) const override {
     CellPlugins p = build_cell_plugins(cell);
     if (auto why = p.objective->unsupported(*p.target, *p.family)) return why;

@@ -25,6 +25,8 @@ class GradientStatsStudy final : public Study {
   }
   const char* work_unit_name() const override { return "replicates"; }
 
+  MemoryEstimate memory_estimate(const Config& cell) const override { return estimator_cell_memory(cell); }
+
   std::optional<std::string> unsupported(const Config& cell) const override {
     return estimator_cell_unsupported(cell);
   }

@@ -49,6 +49,23 @@ class MiEstimationStudy final : public Study {
   }
   const char* work_unit_name() const override { return "batches"; }
 
+  MemoryEstimate memory_estimate(const Config& cell) const override {
+    const double b = cell_size(cell, "batch_size", 2), d = cell_size(cell, "target.dim", 1);
+    const double h = cell_size(cell, "critic.hidden_units", 1), layers = cell_size(cell, "critic.hidden_layers", 0) + 1;
+    const double embed = cell_size(cell, "critic.embed_dim", 1);
+    MemoryEstimate e;
+    e.add("the task: dense dim x dim covariances", doubles(8 * d * d), "target.dim");
+    // Per worker: x and y, the B x B score matrix and its gradient, and a critic's activations, which for a
+    // concat critic are one row per (x, y) pair.
+    e.add("score matrices and critic activations of every worker thread",
+          worker_threads() * doubles(4 * b * b * (1 + h * layers) + 4 * b * (2 * d + embed)), b * b > h ? "batch_size" : "critic.hidden_units");
+    e.add("critic parameters, gradient and Adam moments", doubles(4 * (2 * (d + 1) * h + layers * h * h + h * embed + h)),
+          "critic.hidden_units");
+    const double records = std::floor(cell_size(cell, "steps", 0) / cell_size(cell, "log_every", 1)) + 2;
+    e.add("the stored trajectory", doubles(3 * records), "steps");
+    return e;
+  }
+
   std::optional<std::string> unsupported(const Config& cell) const override {
     auto task = build_task(cell);
     auto critic = build_critic(cell, *task);

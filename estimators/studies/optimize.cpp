@@ -58,6 +58,13 @@ class OptimizeStudy final : public Study {
   }
   const char* work_unit_name() const override { return "steps"; }
 
+  MemoryEstimate memory_estimate(const Config& cell) const override {
+    const Params p(cell, "");
+    // One record every log_every steps and one at the end; variance probes hold one gradient's moments.
+    const double records = std::floor(static_cast<double>(p.get_int("steps")) / static_cast<double>(p.get_int("log_every"))) + 2;
+    return estimator_cell_memory(cell, records);
+  }
+
   std::optional<std::string> unsupported(const Config& cell) const override {
     return estimator_cell_unsupported(cell);
   }

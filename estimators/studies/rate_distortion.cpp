@@ -162,6 +162,27 @@ class RateDistortionStudy final : public Study {
   }
   const char* work_unit_name() const override { return "steps"; }
 
+  MemoryEstimate memory_estimate(const Config& cell) const override {
+    const Params p(cell, "");
+    const auto size = [&](const char* key) { return static_cast<double>(p.get_int(key)); };
+    const double k = size("latent_dim");
+    MemoryEstimate e;
+    if (p.get_string("data") == "linear_gaussian") {
+      const double d = size("x_dim");
+      e.add("the encoder matrix A (K x d) and the K x K covariance", doubles(k * d + 3 * k * k), k > d ? "latent_dim" : "x_dim");
+      e.add("a draw of x for every worker thread", worker_threads() * doubles(d), "x_dim");
+      return e;
+    }
+    const double h = size("hidden_units"), layers = size("hidden_layers");
+    // Encoder 784 -> H ... -> 2K and decoder K -> H ... -> 784, every layer at its widest.
+    const double latent_params = k * (3 * (h + 1) + 3 * 784), width_params = 2 * 784 * (h + 1) + 2 * layers * h * h;
+    const double params = latent_params + width_params;
+    add_fashion_mnist(e);
+    add_network(e, params, latent_params > width_params ? "latent_dim" : "hidden_units", std::max(size("batch_size"), 500.0),
+                2 * 784 + 2 * layers * h + 4 * k, "batch_size");
+    return e;
+  }
+
   std::optional<std::string> unsupported(const Config& cell) const override {
     const Sizes s = sizes(Params(cell, ""));
     if (s.train_n > 60000 || s.test_n > 10000)

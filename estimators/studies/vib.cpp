@@ -47,6 +47,21 @@ class VibStudy final : public Study {
   }
   const char* work_unit_name() const override { return "steps"; }
 
+  MemoryEstimate memory_estimate(const Config& cell) const override {
+    const Params p(cell, "");
+    const auto size = [&](const char* key) { return static_cast<double>(p.get_int(key)); };
+    const double h = size("hidden_units"), k = size("latent_dim"), layers = size("hidden_layers") + size("decoder_hidden_layers");
+    // Every layer at its widest: 784 -> H ... H -> 2K, K -> H ... H -> 10 (or straight through when no hidden layer).
+    const double latent_params = k * (3 * (h + 1) + 784 * 2 + classes), width_params = (784 + classes) * (h + 1) + layers * h * h;
+    const double params = latent_params + width_params;
+    const double rows = std::max(size("batch_size"), 500 * size("test_samples"));
+    MemoryEstimate e;
+    add_fashion_mnist(e);
+    add_network(e, params, latent_params > width_params ? "latent_dim" : "hidden_units", rows, 784 + layers * h + 4 * k + classes,
+                size("batch_size") > 500 * size("test_samples") ? "batch_size" : "test_samples");
+    return e;
+  }
+
   std::optional<std::string> unsupported(const Config& cell) const override {
     const VibSetup s = setup(Params(cell, ""));
     if (s.train_n > 60000 || s.test_n > 10000)

@@ -1,9 +1,12 @@
 #include "vibench/cell_plugins.hpp"
 
+#include <algorithm>
 #include <cmath>
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
+
+#include "vibench/replicate_reduction.hpp"
 
 namespace vibench {
 
@@ -27,6 +30,31 @@ std::optional<std::string> estimator_cell_unsupported(const Config& cell) {
                        p.estimator->min_samples(), samples);
   evaluation_point(Params(cell, "point."), *p.target, *p.family, 0, 0);  // throws if φ cannot be built
   return std::nullopt;
+}
+
+MemoryEstimate estimator_cell_memory(const Config& cell, double trajectory_records) {
+  const double d = cell_size(cell, "target.dim", 64);  // targets without `dim` read a small data set
+  const double m = std::max(cell_size(cell, "target.obs_dim", 0), d);
+  double family_sizes = 1;  // components, rank, layers, categories: each multiplies per-dimension vectors
+  for (const auto& [key, value] : cell)
+    if (key.rfind("family.", 0) == 0 && std::holds_alternative<std::int64_t>(value))
+      family_sizes *= std::max(1.0, static_cast<double>(std::get<std::int64_t>(value)));
+  // phi's length: at most a full covariance (D(D+3)/2) plus per-component / per-layer vectors.
+  const double params = d * (d + 3) / 2 + family_sizes * (2 * d + 2);
+  const std::string dim_key = m > d ? "target.obs_dim" : "target.dim";
+  MemoryEstimate e;
+  e.add("the target and family: dense D x D and M x D matrices", doubles(8 * d * d + 4 * m * d), dim_key);
+  e.add("phi, its gradient and their statistics", doubles(16 * params), "target.dim");
+  const double s = cell_size(cell, "samples", 1), k = cell_size(cell, "objective.k", 1);
+  const std::string batch_key = s >= k && s >= d ? "samples" : k >= d ? "objective.k" : "target.dim";
+  // Per sample: noise, z, gradients in z and the like (D wide each), and one score row (phi's length).
+  e.add("sample batches of every worker thread: samples x objective.k x (6 D + phi's length) doubles",
+        worker_threads() * doubles(s * k * (6 * d + params)), batch_key);
+  const double chunks = std::ceil(cell_size(cell, "replicates", 1) / static_cast<double>(replicate_chunk));
+  e.add("replicate moments: phi's length x the chunks of one block",
+        std::min(chunks, static_cast<double>(replicate_block)) * (params + 1) * sizeof(Moments), "target.dim");
+  if (trajectory_records > 0) e.add("the stored trajectory", doubles(trajectory_records * (params + 8)), "steps");
+  return e;
 }
 
 ParamSpec point_param() {

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <fstream>
+#include <new>
 #include <regex>
 #include <sstream>
 #include <unordered_map>
@@ -13,6 +14,7 @@
 #include <xxhash.h>
 
 #include "vibench/did_you_mean.hpp"
+#include "vibench/memory_limit.hpp"
 #include "vibench/registry.hpp"
 #include "vibench/study.hpp"
 
@@ -56,9 +58,28 @@ std::string trim(const std::string& s) {
   return b == std::string::npos ? "" : s.substr(b, e - b + 1);
 }
 
+// The node at dotted `path` inside a map tree, or null (also when a scalar is met on the way).
+const RawNode* find_dotted(const RawNode& root, const std::string& path) {
+  const RawNode* node = &root;
+  for (const std::string& part : split_dotted(path)) {
+    if (!node->is_map()) return nullptr;
+    node = node->find(part);
+    if (!node) return nullptr;
+  }
+  return node;
+}
+
+// How a value placed at a key meets a map already there (a plugin's sub-keys, e.g. estimator.baseline
+// from `fixed` or `--set`): a scalar becomes that map's `name`, a map is merged key by key.
+enum class Merge {
+  override_keys,  // scale / --set: the new value's keys replace the map's
+  axis_value,     // a grid or zip value: a key given on both sides is a conflict (only `name` is replaced)
+};
+
 // Set `a.b.c` inside a map tree, creating maps on the way. A scalar met on the way is a plugin
 // shorthand (`estimator: reparam`) and becomes {name: reparam}.
-void set_dotted(RawNode& root, const std::string& dotted, RawNode value, const Location& key_loc) {
+void set_dotted(RawNode& root, const std::string& dotted, RawNode value, const Location& key_loc,
+                Merge merge = Merge::override_keys) {
   std::vector<std::string> parts = split_dotted(dotted);
   RawNode* node = &root;
   for (std::size_t i = 0; i + 1 < parts.size(); ++i) {
@@ -75,7 +96,33 @@ void set_dotted(RawNode& root, const std::string& dotted, RawNode value, const L
     }
     node = child;
   }
-  node->set(parts.back(), std::move(value), key_loc);
+  RawNode* existing = node->find(parts.back());
+  if (!existing || !existing->is_map() || value.is_sequence() || value.kind == RawNode::Kind::Null) {
+    node->set(parts.back(), std::move(value), key_loc);
+  } else if (value.is_scalar()) {
+    existing->set("name", std::move(value), key_loc);
+  } else {
+    for (std::size_t i = 0; i < value.entries.size(); ++i) {
+      const std::string& k = value.entries[i].first;
+      if (merge == Merge::axis_value && k != "name" && existing->find(k))
+        throw ConfigError(value.key_locations[i], dotted + "." + k,
+                          fmt::format("given both by this axis value and at {}; keep one", existing->key_location(k).str()));
+      existing->set(k, value.entries[i].second, value.key_locations[i]);
+    }
+  }
+}
+
+// Removes the value at `dotted` (for a plugin map: only its `name`, keeping the sub-keys).
+void erase_dotted_name(RawNode& root, const std::string& dotted) {
+  const std::vector<std::string> parts = split_dotted(dotted);
+  RawNode* node = &root;
+  for (std::size_t i = 0; i + 1 < parts.size() && node; ++i) node = node->is_map() ? node->find(parts[i]) : nullptr;
+  if (!node || !node->is_map()) return;
+  RawNode* target = node->find(parts.back());
+  if (target && target->is_map())
+    target->erase("name");
+  else if (target)
+    node->erase(parts.back());
 }
 
 void relocate(RawNode& n, const Location& where) {
@@ -134,7 +181,36 @@ void apply_override(std::vector<Axis>& axes, RawNode& base, const std::string& k
   if (values.size() == 1) {
     set_dotted(base, key, std::move(values[0]), key_loc);
   } else {
+    erase_dotted_name(base, key);  // the new axis replaces a fixed value (a plugin's sub-keys stay)
     axes.push_back(Axis{{key}, {key_loc}, {std::move(values)}});
+  }
+}
+
+// A scale may give a zip a new length (paper scale: more K values, each with its replicates) when it gives
+// every key of the zip that many values, or one value (broadcast); the zip then takes the new length before
+// the keys are applied one by one.
+void resize_zips(std::vector<Axis>& axes, const RawNode& scale, const std::vector<std::vector<RawNode>>& values) {
+  for (Axis& a : axes) {
+    if (a.keys.size() < 2) continue;
+    std::size_t length = 0, first = 0;
+    for (std::size_t i = 0; i < scale.entries.size(); ++i)
+      if (std::find(a.keys.begin(), a.keys.end(), scale.entries[i].first) != a.keys.end() && values[i].size() > 1 &&
+          values[i].size() != a.length() && length == 0) {
+        length = values[i].size();
+        first = i;
+      }
+    if (length == 0) continue;
+    std::vector<std::vector<RawNode>> resized(a.keys.size());
+    for (std::size_t j = 0; j < a.keys.size(); ++j) {
+      for (std::size_t i = 0; i < scale.entries.size(); ++i)
+        if (scale.entries[i].first == a.keys[j] && (values[i].size() == length || values[i].size() == 1))
+          resized[j] = std::vector<RawNode>(length, values[i].front());
+      if (resized[j].empty())
+        throw ConfigError(scale.key_locations[first], scale.entries[first].first,
+                          fmt::format("this scale gives the zip of '{}' {} values; give '{}' {} values (or one) in the "
+                                      "scale too", fmt::join(a.keys, "', '"), length, a.keys[j], length));
+    }
+    a.values = std::move(resized);  // placeholders of the right length; apply_override sets the scale's values
   }
 }
 
@@ -231,6 +307,130 @@ Location location_of(const std::map<std::string, Location>& locations, const std
 
 }  // namespace
 
+namespace {
+
+// The value index of each axis in cell `index` (the first axis varies slowest).
+std::vector<std::size_t> axis_digits(const std::vector<Axis>& axes, std::size_t index) {
+  std::vector<std::size_t> digits(axes.size());
+  for (std::size_t a = axes.size(); a-- > 0;) {
+    digits[a] = index % axes[a].length();
+    index /= axes[a].length();
+  }
+  return digits;
+}
+
+// The plugin an axis key chooses: `estimator` for the axis keys `estimator` and `estimator.name`.
+std::string axis_plugin_path(const std::string& key) {
+  const std::string suffix = ".name";
+  const bool named = key.size() > suffix.size() && key.compare(key.size() - suffix.size(), suffix.size(), suffix) == 0;
+  return named ? key.substr(0, key.size() - suffix.size()) : key;
+}
+
+// A key inside a plugin axis given outside the axis values (fixed, scales, --set, or another axis).
+struct SubKey {
+  std::string key;
+  Location where;
+  std::string axis_path;    // the axis key's plugin path, e.g. `estimator`
+  std::size_t applied = 0;  // cells whose plugin declares it
+};
+
+std::vector<SubKey> axis_sub_keys(const RawNode& base, const std::vector<Axis>& axes) {
+  std::vector<SubKey> out;
+  auto add = [&](std::string key, const Location& where, const std::string& path) {
+    if (key == path + ".name") return;  // the axis itself sets the name
+    if (std::none_of(out.begin(), out.end(), [&](const SubKey& k) { return k.key == key; }))
+      out.push_back({std::move(key), where, path});
+  };
+  auto leaves = [&](auto& self, const RawNode& n, const std::string& path, const std::string& axis) -> void {
+    for (std::size_t i = 0; i < n.entries.size(); ++i) {
+      const RawNode& v = n.entries[i].second;
+      const std::string key = path + "." + n.entries[i].first;
+      if (v.is_map() && !v.entries.empty())
+        self(self, v, key, axis);
+      else
+        add(key, n.key_locations[i], axis);
+    }
+  };
+  for (const Axis& a : axes)
+    for (const std::string& k : a.keys) {
+      const std::string path = axis_plugin_path(k);
+      if (const RawNode* n = find_dotted(base, path); n && n->is_map()) leaves(leaves, *n, path, path);
+      for (const Axis& b : axes)
+        for (std::size_t j = 0; j < b.keys.size(); ++j)
+          if (b.keys[j].rfind(path + ".", 0) == 0) add(b.keys[j], b.key_locs[j], path);
+    }
+  return out;
+}
+
+// Whether a sub-key reached a cell: neither it nor an enclosing key was left out.
+bool applies(const std::string& key, const std::vector<std::string>& dropped) {
+  return std::none_of(dropped.begin(), dropped.end(),
+                      [&](const std::string& d) { return d == key || key.rfind(d + ".", 0) == 0; });
+}
+
+// A sub-key that no plugin on its axis declares.
+ConfigError unused_sub_key(const SubKey& k, const std::vector<Cell>& cells) {
+  std::vector<std::string> plugins, taken;
+  const std::string prefix = k.axis_path + ".";
+  for (const Cell& c : cells)
+    for (const auto& [key, value] : c.config) {
+      if (key.rfind(prefix, 0) != 0) continue;
+      const std::string rest = key.substr(prefix.size());
+      std::vector<std::string>& list = rest == "name" ? plugins : taken;
+      const std::string item = rest == "name" ? canonical_text(value) : rest;
+      if (std::find(list.begin(), list.end(), item) == list.end()) list.push_back(item);
+    }
+  std::sort(taken.begin(), taken.end());
+  const std::string leaf = k.key.substr(prefix.size());
+  return ConfigError(k.where, k.key,
+                     fmt::format("no plugin on the axis '{}' ({}) takes this key{}; they take: {}", k.axis_path,
+                                 plugins.empty() ? "none" : join(plugins), did_you_mean(leaf, taken),
+                                 taken.empty() ? "(nothing)" : join(taken)));
+}
+
+std::string value_text(const RawNode& n) { return n.is_scalar() ? "'" + n.scalar + "'" : n.describe(); }
+
+// Two cells with one configuration mean an axis gives the same cell twice: blame that axis's key, where it was
+// written (file:line:column, or the --set), and say why when an axis sub-key does not apply to a plugin.
+void check_distinct_cells(const std::vector<Cell>& cells, const std::vector<Axis>& axes, const std::vector<SubKey>& subs,
+                          const std::vector<std::vector<std::string>>& dropped) {
+  std::unordered_map<std::string, std::size_t> seen;
+  for (const Cell& c : cells) {
+    auto [it, inserted] = seen.emplace(c.id, c.index);
+    if (inserted) continue;
+    const std::vector<std::size_t> a = axis_digits(axes, it->second), b = axis_digits(axes, c.index);
+    std::size_t axis = 0;
+    while (axis + 1 < axes.size() && a[axis] == b[axis]) ++axis;
+    const Axis& ax = axes[axis];
+    std::string why = "; an axis must not repeat a value";
+    for (const SubKey& k : subs)
+      if (k.key == ax.keys[0] && !applies(k.key, dropped[c.index]))
+        if (auto plugin = c.config.find(k.axis_path + ".name"); plugin != c.config.end())
+          why = fmt::format(": {} '{}' does not take this key; pair the key with the plugins that take it in a zip, or "
+                            "give it inside the axis values ({{name: ..., {}: ...}})", k.axis_path,
+                            canonical_text(plugin->second), k.key.substr(k.axis_path.size() + 1));
+    throw ConfigError(ax.key_locs[0], ax.keys[0],
+                      fmt::format("values {} and {} of this axis give the same cell (cells {} and {}, id {}){}",
+                                  value_text(ax.values[0][a[axis]]), value_text(ax.values[0][b[axis]]), it->second,
+                                  c.index, c.id, why));
+  }
+}
+
+// A cell whose estimated peak memory exceeds what this process may use is bad input: blame the key of the
+// largest term, with its value, the estimate and the limit.
+void check_memory(const Cell& cell, const MemoryEstimate& estimate, const MemoryLimit& limit, const Location& fallback) {
+  const MemoryTerm* largest = estimate.largest();
+  if (!largest || !(estimate.total() > limit.bytes)) return;
+  auto value = cell.config.find(largest->key);
+  throw ConfigError(location_of(cell.locations, largest->key, fallback), largest->key,
+                    fmt::format("cell {} would need about {} of memory{} (largest part: {}, {}), more than this machine "
+                                "allows: {} ({}); lower the sizes", cell.index, format_bytes(estimate.total()),
+                                value == cell.config.end() ? "" : " with " + largest->key + " = " + canonical_text(value->second),
+                                largest->what, format_bytes(largest->bytes), format_bytes(limit.bytes), limit.source));
+}
+
+}  // namespace
+
 bool expand_generator(const std::string& text, const Location& where, const std::string& key,
                       std::vector<std::string>& out) {
   static const std::regex call_re(R"(^\s*([A-Za-z_]\w*)\s*\((.*)\)\s*$)");
@@ -266,14 +466,22 @@ bool expand_generator(const std::string& text, const Location& where, const std:
   return true;
 }
 
+bool AxisSubKeys::covers(const std::string& key) const {
+  return std::any_of(keys.begin(), keys.end(), [&](const std::string& k) { return k == key || k.rfind(key + ".", 0) == 0; });
+}
+
 void resolve_params(const RawNode& node, const std::vector<ParamSpec>& specs, const std::string& prefix,
-                    Config& out, std::map<std::string, Location>& locations) {
+                    Config& out, std::map<std::string, Location>& locations, AxisSubKeys* sub_keys) {
   const std::string where_name = prefix.empty() ? "" : prefix.substr(0, prefix.size() - 1);
   if (!node.is_map()) throw ConfigError(node.loc, where_name, "expected a map, got " + node.describe());
   for (std::size_t i = 0; i < node.entries.size(); ++i) {
     const std::string& k = node.entries[i].first;
     bool known = false;
     for (const auto& s : specs) known = known || s.name == k;
+    if (!known && sub_keys && sub_keys->covers(prefix + k)) {
+      sub_keys->dropped.push_back(prefix + k);
+      continue;
+    }
     if (!known) {
       auto names = spec_names(specs);
       throw ConfigError(node.key_locations[i], prefix + k,
@@ -319,11 +527,11 @@ void resolve_params(const RawNode& node, const std::vector<ParamSpec>& specs, co
         locations[key + ".name"] = name_loc;
         RawNode rest = body ? *body : RawNode::make_map(name_loc);
         rest.erase("name");
-        resolve_params(rest, info->params, key + ".", out, locations);
+        resolve_params(rest, info->params, key + ".", out, locations, sub_keys);
         break;
       }
       case ParamType::Group:
-        resolve_params(v ? *v : RawNode::make_map(node.loc), spec.fields, key + ".", out, locations);
+        resolve_params(v ? *v : RawNode::make_map(node.loc), spec.fields, key + ".", out, locations, sub_keys);
         break;
       default:
         if (!v) {
@@ -458,10 +666,11 @@ Experiment load_experiment_text(const std::string& text, const std::string& file
     }
     if (!sc->is_map())
       throw ConfigError(sc->loc, "scales." + overrides.scale, "expected a map of key: value, got " + sc->describe());
-    for (std::size_t i = 0; i < sc->entries.size(); ++i) {
-      const auto& [k, v] = sc->entries[i];
-      apply_override(axes, base, k, axis_values(v, k), sc->key_locations[i]);
-    }
+    std::vector<std::vector<RawNode>> values;
+    for (const auto& [k, v] : sc->entries) values.push_back(axis_values(v, k));
+    resize_zips(axes, *sc, values);
+    for (std::size_t i = 0; i < sc->entries.size(); ++i)
+      apply_override(axes, base, sc->entries[i].first, std::move(values[i]), sc->key_locations[i]);
   }
   for (const std::string& s : overrides.sets) {
     Location where{"--set " + s, 0, 0};
@@ -492,39 +701,43 @@ Experiment load_experiment_text(const std::string& text, const std::string& file
     if (total > max_cells) throw ConfigError(root.loc, "grid", fmt::format("the grid expands to more than {} cells", max_cells));
   }
 
-  std::unique_ptr<Study> study_impl = make_plugin<Study>(Params(Config{{"name", ex.study}}, ""));
+  AxisSubKeys sub_keys;
+  std::vector<SubKey> subs = axis_sub_keys(base, axes);
+  for (const SubKey& k : subs) sub_keys.keys.push_back(k.key);
+  std::vector<std::vector<std::string>> dropped(total);  // per cell: the sub-keys left out of it
   for (std::size_t index = 0; index < total; ++index) {
     RawNode node = base;
-    std::size_t rest = index;
-    std::vector<std::size_t> digits(axes.size());
-    for (std::size_t a = axes.size(); a-- > 0;) {
-      digits[a] = rest % axes[a].length();
-      rest /= axes[a].length();
-    }
+    const std::vector<std::size_t> digits = axis_digits(axes, index);
     for (std::size_t a = 0; a < axes.size(); ++a)
       for (std::size_t j = 0; j < axes[a].keys.size(); ++j)
-        set_dotted(node, axes[a].keys[j], axes[a].values[j][digits[a]], axes[a].key_locs[j]);
+        set_dotted(node, axes[a].keys[j], axes[a].values[j][digits[a]], axes[a].key_locs[j], Merge::axis_value);
     Cell cell;
     cell.index = index;
-    resolve_params(node, study_info->params, "", cell.config, cell.locations);
+    sub_keys.dropped.clear();
+    resolve_params(node, study_info->params, "", cell.config, cell.locations, &sub_keys);
+    dropped[index] = sub_keys.dropped;
+    for (SubKey& k : subs) k.applied += applies(k.key, dropped[index]) ? 1 : 0;
     cell.key = cell_hash(cell.config, ex.study);
     cell.id = hex_id(cell.key);
+    ex.cells.push_back(std::move(cell));
+  }
+  for (const SubKey& k : subs)
+    if (k.applied == 0) throw unused_sub_key(k, ex.cells);
+  check_distinct_cells(ex.cells, axes, subs, dropped);
+
+  std::unique_ptr<Study> study_impl = make_plugin<Study>(Params(Config{{"name", ex.study}}, ""));
+  const MemoryLimit limit = machine_memory_limit();
+  for (Cell& cell : ex.cells) {
+    check_memory(cell, study_impl->memory_estimate(cell.config), limit, root.loc);  // before anything is built
     try {
       cell.skip_reason = study_impl->unsupported(cell.config);
     } catch (const Unsupported& e) {
       cell.skip_reason = e.what();
     } catch (const ParamError& e) {
       throw ConfigError(location_of(cell.locations, e.key(), root.loc), e.key(), e.what());
+    } catch (const std::bad_alloc&) {
+      throw ConfigError(root.loc, "", fmt::format("cell {} ran out of memory while its plugins were built; lower its sizes", cell.index));
     }
-    ex.cells.push_back(std::move(cell));
-  }
-  std::unordered_map<std::string, std::size_t> seen;
-  for (const Cell& c : ex.cells) {
-    auto [it, inserted] = seen.emplace(c.id, c.index);
-    if (!inserted)
-      throw ConfigError(root.loc, "grid",
-                        fmt::format("cells {} and {} resolve to the same configuration (id {}); an axis repeats a value",
-                                    it->second, c.index, c.id));
   }
   return ex;
 }

@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <cstdio>
@@ -143,21 +144,57 @@ Provenance make_provenance(const Experiment& ex, const RunOptions& options, int 
 }
 
 namespace {
-// Loads the experiment; on invalid input writes the error (file:line:column, key, expectation) and returns false.
+// --out must name a directory, or a path still to be created below directories: a file on the way is bad input.
+bool output_dir_usable(const std::string& out_dir, std::ostream& err) {
+  for (std::filesystem::path p(out_dir); !p.empty(); p = p.parent_path()) {
+    std::error_code ec;
+    if (std::filesystem::exists(p, ec) && !std::filesystem::is_directory(p, ec)) {
+      err << fmt::format("vibench: error: --out {}: {} is not a directory; give a directory (it is created if "
+                         "missing)\n", out_dir, p.string());
+      return false;
+    }
+    if (p == p.parent_path()) break;
+  }
+  return true;
+}
+
+// Loads the experiment and checks --out; on invalid input writes the error (file:line:column, key,
+// expectation) and returns false.
 bool load_or_report(const std::string& path, const RunOptions& options, std::ostream& err, Experiment& ex) {
   try {
     ex = load_experiment(path, options.overrides);
-    return true;
   } catch (const ConfigError& e) {
     err << fmt::format("vibench: error: {}\n", e.what());
     return false;
   }
+  return output_dir_usable(options.out_dir, err);
+}
+
+// A grid whose every cell is skipped has nothing to run: the distinct skip reasons with their counts.
+std::optional<std::string> nothing_runs(const Experiment& ex) {
+  if (ex.cells.empty()) return std::nullopt;
+  std::vector<std::pair<std::string, std::size_t>> reasons;  // in order of first appearance
+  for (const Cell& c : ex.cells) {
+    if (!c.skip_reason) return std::nullopt;
+    auto it = std::find_if(reasons.begin(), reasons.end(), [&](const auto& r) { return r.first == *c.skip_reason; });
+    if (it == reasons.end())
+      reasons.emplace_back(*c.skip_reason, 1);
+    else
+      ++it->second;
+  }
+  std::string text = fmt::format("{}: every one of the {} cells is skipped, so nothing can run:", ex.path, ex.cells.size());
+  for (const auto& [reason, count] : reasons) text += fmt::format("\n  {} cell{}: {}", count, count == 1 ? "" : "s", reason);
+  return text;
 }
 }  // namespace
 
 int merge_experiment_command(const std::string& path, const RunOptions& options, std::ostream& out, std::ostream& err) {
   Experiment ex;
   if (!load_or_report(path, options, err, ex)) return 2;
+  if (auto why = nothing_runs(ex)) {
+    err << fmt::format("vibench: error: {}\n", *why);
+    return 2;
+  }
   const std::string started = utc_now();
   ResultStore store(options.out_dir, ex.name);
   auto lock = store.try_lock("lock");
@@ -218,7 +255,12 @@ int run_experiment_command(const std::string& path, const RunOptions& options, s
       stored = ResultStore(options.out_dir, ex.name).scan_finished(ex, notes, {.reuse_stale = options.reuse_stale, .read_only = true});
     for (const auto& n : notes) err << fmt::format("[vibench] note: {}\n", n);
     print_dry_run(ex, stored, options.reuse_stale, out);
+    if (auto why = nothing_runs(ex)) out << *why << "\n";
     return 0;
+  }
+  if (auto why = nothing_runs(ex)) {
+    err << fmt::format("vibench: error: {}\n", *why);
+    return 2;
   }
 
   const std::string started = utc_now();
@@ -302,6 +344,10 @@ int run_experiment_command(const std::string& path, const RunOptions& options, s
               if (result.status != "ok")
                 progress.note(fmt::format("[vibench] cell {} ({}) {}: {}", cell.index, cell.id, result.status, result.reason));
               ok = true;
+            } catch (const std::bad_alloc&) {
+              std::lock_guard<std::mutex> lock(done_mutex);
+              failures.push_back(fmt::format("cell {} ({}): out of memory (std::bad_alloc) while running; lower its sizes or "
+                                             "run fewer threads", cell.index, cell.id));
             } catch (const std::exception& e) {
               std::lock_guard<std::mutex> lock(done_mutex);
               failures.push_back(fmt::format("cell {} ({}): {}", cell.index, cell.id, e.what()));

@@ -6,6 +6,7 @@
 
 #include "vibench/estimator.hpp"
 #include "vibench/family.hpp"
+#include "vibench/memory_estimate.hpp"
 #include "vibench/objective.hpp"
 #include "vibench/target.hpp"
 
@@ -22,6 +23,11 @@ CellPlugins build_cell_plugins(const Config& cell);
 // Why a cell of an estimator study (target, family, objective, estimator, samples, point) cannot run:
 // the estimator's own reason, too few samples, or nullopt. Throws ParamError when φ cannot be built.
 std::optional<std::string> estimator_cell_unsupported(const Config& cell);
+
+// Peak memory of an estimator-study cell from its sizes (target.dim, target.obs_dim, the family's integer sizes,
+// samples, objective.k, replicates), before anything is built; `trajectory_records` x phi's length more for
+// studies that store the parameters along a path.
+MemoryEstimate estimator_cell_memory(const Config& cell, double trajectory_records = 0);
 
 // Schema of the `point:` group: where φ is evaluated.
 ParamSpec point_param();

@@ -49,9 +49,19 @@ Experiment load_experiment_text(const std::string& text, const std::string& file
 bool expand_generator(const std::string& text, const Location& where, const std::string& key,
                       std::vector<std::string>& out);
 
-// Resolve a map against declared parameters into dotted keys (exposed for tests).
+// Sub-keys of a plugin that is a grid/zip axis (`--set estimator.baseline=x` with `grid: {estimator: [...]}`):
+// each applies to the plugins on the axis that declare it.
+struct AxisSubKeys {
+  std::vector<std::string> keys;     // full dotted keys
+  std::vector<std::string> dropped;  // set by resolve_params: undeclared keys (or enclosing keys) left out
+  // True if `key` is one of `keys` or encloses one (estimator.control_variate encloses estimator.control_variate.k).
+  bool covers(const std::string& key) const;
+};
+
+// Resolve a map against declared parameters into dotted keys (exposed for tests). An undeclared key is an
+// error, unless `sub_keys` covers it: then it is left out of this cell and recorded in sub_keys->dropped.
 void resolve_params(const RawNode& node, const std::vector<ParamSpec>& specs, const std::string& prefix,
-                    Config& out, std::map<std::string, Location>& locations);
+                    Config& out, std::map<std::string, Location>& locations, AxisSubKeys* sub_keys = nullptr);
 
 std::uint64_t cell_hash(const Config& config, const std::string& study);
 std::string hex_id(std::uint64_t h);

@@ -17,6 +17,8 @@
 namespace vibench {
 
 inline constexpr std::size_t replicate_chunk = 64;
+// Chunks reduced at once (enough to keep many cores busy); memory holds this many chunks' moments.
+inline constexpr std::size_t replicate_block = 256;
 
 struct ReplicateMoments {
   std::vector<Moments> values;  // one per output value
@@ -30,29 +32,36 @@ template <class State, class Draw>
 ReplicateMoments reduce_replicates(std::uint64_t seed, std::uint64_t cell_key, std::size_t replicates,
                                    std::size_t width, Draw&& draw) {
   const std::size_t chunks = (replicates + replicate_chunk - 1) / replicate_chunk;
-  std::vector<ReplicateMoments> partial(chunks);
-  tbb::parallel_for(std::size_t{0}, chunks, [&](std::size_t c) {
-    const auto t0 = std::chrono::steady_clock::now();
-    ReplicateMoments& part = partial[c];
-    part.values.assign(width, Moments{});
-    State state;
-    std::vector<double> out(width);
-    const std::size_t end = std::min(replicates, (c + 1) * replicate_chunk);
-    for (std::size_t r = c * replicate_chunk; r < end; ++r) {
-      Rng rng(seed, cell_key, r, streams::estimator);
-      draw(state, rng, out.data());
-      for (std::size_t i = 0; i < width; ++i) part.values[i].add(out[i]);
-    }
-    part.replicates = end - c * replicate_chunk;
-    count_work(part.replicates);
-    part.thread_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  });
+  // Chunks run in blocks of replicate_block and are merged block by block, in chunk order as before: the
+  // memory held is one block's partial moments, whatever the number of replicates, and the bits are unchanged.
+  std::vector<ReplicateMoments> partial(std::min(chunks, replicate_block));
   ReplicateMoments total;
   total.values.assign(width, Moments{});
-  for (const ReplicateMoments& part : partial) {  // fixed order: deterministic
-    for (std::size_t i = 0; i < width; ++i) total.values[i].merge(part.values[i]);
-    total.thread_seconds += part.thread_seconds;
-    total.replicates += part.replicates;
+  for (std::size_t first = 0; first < chunks; first += replicate_block) {
+    const std::size_t block = std::min(replicate_block, chunks - first);
+    tbb::parallel_for(std::size_t{0}, block, [&](std::size_t b) {
+      const std::size_t c = first + b;
+      const auto t0 = std::chrono::steady_clock::now();
+      ReplicateMoments& part = partial[b];
+      part.values.assign(width, Moments{});
+      State state;
+      std::vector<double> out(width);
+      const std::size_t end = std::min(replicates, (c + 1) * replicate_chunk);
+      for (std::size_t r = c * replicate_chunk; r < end; ++r) {
+        Rng rng(seed, cell_key, r, streams::estimator);
+        draw(state, rng, out.data());
+        for (std::size_t i = 0; i < width; ++i) part.values[i].add(out[i]);
+      }
+      part.replicates = end - c * replicate_chunk;
+      count_work(part.replicates);
+      part.thread_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    });
+    for (std::size_t b = 0; b < block; ++b) {  // fixed order: deterministic
+      const ReplicateMoments& part = partial[b];
+      for (std::size_t i = 0; i < width; ++i) total.values[i].merge(part.values[i]);
+      total.thread_seconds += part.thread_seconds;
+      total.replicates += part.replicates;
+    }
   }
   return total;
 }

@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "vibench/memory_estimate.hpp"
 #include "vibench/registry.hpp"
 #include "vibench/value.hpp"
 
@@ -54,6 +55,10 @@ class Study : public PluginBase {
   // Why this cell cannot run (e.g. reparam on a non-reparameterizable family); nullopt if it can.
   // Throws ParamError for invalid parameter values found while building the cell's plugins.
   virtual std::optional<std::string> unsupported(const Config& cell) const = 0;
+  // The cell's peak memory from its sizes alone (dim, samples, K, batch, widths, data set...), called before
+  // unsupported() or run() build anything: a cell that cannot fit is rejected as bad input. Conservative
+  // (an upper bound for every plugin the cell may name) but not absurd.
+  virtual MemoryEstimate memory_estimate(const Config& cell) const = 0;
   virtual CellResult run(const CellContext& ctx) const = 0;
   // Progress accounting: how many work units a cell is (run() reports them through count_work as it goes)
   // and what they are called. Default: one unit per cell.
