@@ -410,6 +410,9 @@ fi
   CHECK(script.out.find("--array=0-2") != std::string::npos);
   CHECK(script.out.find("--dependency=afterok:${array}") != std::string::npos);
   CHECK(script.out.find("--partition='debug'") != std::string::npos);
+  // SIGTERM 120 s before the time limit, to the batch shell, which `exec` makes vibench itself.
+  CHECK(script.out.find("--signal=B:TERM@120 ") != std::string::npos);
+  CHECK(script.out.find("--wrap=\"exec ") != std::string::npos);
   write_file(dir + "/submit.sh", script.out);
   auto submitted = run_shell("PATH=" + dir + ":$PATH bash " + dir + "/submit.sh", "slurm_submit");
   INFO(submitted.out << submitted.err);

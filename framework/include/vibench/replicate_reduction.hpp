@@ -12,6 +12,7 @@
 
 #include "vibench/rng.hpp"
 #include "vibench/stats.hpp"
+#include "vibench/stop_request.hpp"
 #include "vibench/work_counter.hpp"
 
 namespace vibench {
@@ -32,6 +33,7 @@ ReplicateMoments reduce_replicates(std::uint64_t seed, std::uint64_t cell_key, s
   const std::size_t chunks = (replicates + replicate_chunk - 1) / replicate_chunk;
   std::vector<ReplicateMoments> partial(chunks);
   tbb::parallel_for(std::size_t{0}, chunks, [&](std::size_t c) {
+    throw_if_stop_requested();  // a stop abandons the cell within one chunk; a resumed run recomputes it
     const auto t0 = std::chrono::steady_clock::now();
     ReplicateMoments& part = partial[c];
     part.values.assign(width, Moments{});
