@@ -335,3 +335,45 @@ fi
   CHECK(task_err.find("1 cell(s) in flight saved a checkpoint") != std::string::npos);
   CHECK(checkpoint_files(dir + "/out/.opt.parts").size() == 1);
 }
+
+TEST_CASE("a non-training cell in flight is abandoned at once on SIGTERM and recomputed on resume", "[interrupt]") {
+  // Two gradient_stats cells of about two seconds each on one thread; the signal comes while the second runs.
+  const std::string dir = fresh_dir("interrupt_abandon");
+  const std::string yaml = write_file(dir + "/gs.yaml", R"(name: gs
+study: gradient_stats
+seed: 1
+replicates: 400000
+fixed:
+  target: {name: linear_gaussian, dim: 20}
+  estimator: reparam
+  samples: 2
+grid:
+  target.data_seed: [0, 1]
+)");
+  const auto t0 = std::chrono::steady_clock::now();
+  REQUIRE(run_cli("run " + yaml + " --out " + dir + "/ref --threads 1", "gs_ref").code == 0);
+  const double cell_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() / 2;
+  const std::string parts = dir + "/out/.gs.parts";
+  const pid_t pid = spawn_vibench({"run", yaml, "--out", dir + "/out", "--threads", "1"}, dir + "/gs.err");
+  REQUIRE(wait_while_running(pid, [&] { return count_parts(parts) == 1; }, 120));
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  const auto signalled = std::chrono::steady_clock::now();
+  REQUIRE(::kill(pid, SIGTERM) == 0);
+  int status = 0;
+  REQUIRE(::waitpid(pid, &status, 0) == pid);
+  const double latency = std::chrono::duration<double>(std::chrono::steady_clock::now() - signalled).count();
+  const std::string err = read_text(dir + "/gs.err");
+  INFO(err << "stopped " << latency << " s after the signal; a cell takes " << cell_seconds << " s");
+  REQUIRE(WIFSIGNALED(status));
+  CHECK(WTERMSIG(status) == SIGTERM);
+  CHECK(err.find("[vibench] stopped by SIGTERM: 1 of 2 cells are saved in " + parts +
+                 "; 1 cell(s) in flight were abandoned and start over. Rerun the same command to resume.") !=
+        std::string::npos);
+  CHECK(latency < cell_seconds / 2);  // it did not run the cell to its end
+  CHECK(checkpoint_files(parts).empty());
+  auto resumed = run_cli("run " + yaml + " --out " + dir + "/out --threads 1", "gs_resume");
+  INFO(resumed.err);
+  REQUIRE(resumed.code == 0);
+  CHECK(resumed.err.find("resuming: 1 of 2 cells already finished") != std::string::npos);
+  CHECK(metric_bits(dir + "/out/gs.h5") == metric_bits(dir + "/ref/gs.h5"));
+}
