@@ -164,6 +164,7 @@ class OptimizeStudy final : public Study {
       theta = theta0;
     }
     const auto t0 = std::chrono::steady_clock::now();
+    const std::size_t first_step = step;  // > 0 when resumed: this run times only the steps it takes
     for (; step < steps; ++step) {
       checkpoints.safe_point(step, save);
       if (step % log_every == 0) record(step);
@@ -214,7 +215,7 @@ class OptimizeStudy final : public Study {
     r.add_scalar("final_kl_to_posterior", rec_kl.back());
     r.add_scalar("diverged_at_step", diverged_at);
     if (auto lz = t.log_evidence()) r.add_scalar("exact_log_evidence", *lz);
-    r.timings.emplace_back("seconds_per_step", seconds / static_cast<double>(std::max<std::size_t>(step, 1)));
+    r.timings.emplace_back("seconds_per_step", seconds / static_cast<double>(std::max<std::size_t>(step - first_step, 1)));
     if (diverged_at >= 0) {
       r.status = "diverged";
       r.reason = "non-finite gradient or objective estimate at step " + std::to_string(step);

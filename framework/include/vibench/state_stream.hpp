@@ -22,24 +22,28 @@ class StateWriter {
   template <class T>
     requires std::is_arithmetic_v<T>
   void put(T x) {
-    const auto* p = reinterpret_cast<const unsigned char*>(&x);
-    bytes_.insert(bytes_.end(), p, p + sizeof x);
+    append(&x, sizeof x);
   }
   template <class T>
     requires std::is_arithmetic_v<T>
   void put(const std::vector<T>& v) {
     put(static_cast<std::uint64_t>(v.size()));
-    const auto* p = reinterpret_cast<const unsigned char*>(v.data());
-    bytes_.insert(bytes_.end(), p, p + v.size() * sizeof(T));
+    append(v.data(), v.size() * sizeof(T));
   }
   void put(const std::string& s) {
     put(static_cast<std::uint64_t>(s.size()));
-    bytes_.insert(bytes_.end(), s.begin(), s.end());
+    append(s.data(), s.size());
   }
   const std::vector<unsigned char>& bytes() const { return bytes_; }
   std::vector<unsigned char> take() { return std::move(bytes_); }
 
  private:
+  // resize + memcpy rather than insert: GCC 12 warns falsely (-Wstringop-overflow) on inserting into an empty vector.
+  void append(const void* p, std::size_t n) {
+    const std::size_t at = bytes_.size();
+    bytes_.resize(at + n);
+    if (n) std::memcpy(bytes_.data() + at, p, n);
+  }
   std::vector<unsigned char> bytes_;
 };
 
