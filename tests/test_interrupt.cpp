@@ -18,6 +18,8 @@
 #include <fmt/format.h>
 
 #include "helpers.hpp"
+#include "vibench/signal_stop.hpp"
+#include "vibench/stop_request.hpp"
 
 extern char** environ;
 
@@ -376,4 +378,35 @@ grid:
   REQUIRE(resumed.code == 0);
   CHECK(resumed.err.find("resuming: 1 of 2 cells already finished") != std::string::npos);
   CHECK(metric_bits(dir + "/out/gs.h5") == metric_bits(dir + "/ref/gs.h5"));
+}
+
+TEST_CASE("the first stop signal sets the stop request, a second ends the process by it, an ignored one stays ignored",
+          "[interrupt]") {
+  // In forked children: the handlers are process-wide, and the second signal ends the process.
+  const pid_t twice = ::fork();
+  REQUIRE(twice >= 0);
+  if (twice == 0) {
+    const StopSignals handlers;
+    ::raise(SIGTERM);
+    if (stop_signal_number.load() != SIGTERM) ::_exit(3);
+    ::raise(SIGINT);  // the second: aborts with SIGINT's default action
+    ::_exit(4);
+  }
+  int status = 0;
+  REQUIRE(::waitpid(twice, &status, 0) == twice);
+  INFO("exit status " << (WIFEXITED(status) ? WEXITSTATUS(status) : -1));
+  REQUIRE(WIFSIGNALED(status));
+  CHECK(WTERMSIG(status) == SIGINT);
+
+  const pid_t ignoring = ::fork();
+  REQUIRE(ignoring >= 0);
+  if (ignoring == 0) {
+    ::signal(SIGINT, SIG_IGN);  // as for a background job of a script
+    const StopSignals handlers;
+    ::raise(SIGINT);
+    ::_exit(stop_signal_number.load() == 0 ? 0 : 5);
+  }
+  REQUIRE(::waitpid(ignoring, &status, 0) == ignoring);
+  REQUIRE(WIFEXITED(status));
+  CHECK(WEXITSTATUS(status) == 0);
 }
