@@ -37,7 +37,14 @@ void CellCheckpointFile::save(std::uint64_t progress, const std::vector<unsigned
   out.put(progress);
   out.put(state);
   out.put(static_cast<std::uint64_t>(XXH64(out.bytes().data(), out.bytes().size(), 0)));
-  store_.write_checkpoint(cell_.id, out.bytes());
+  try {
+    store_.write_checkpoint(cell_.id, out.bytes());
+  } catch (const std::exception& e) {
+    // A full disk must not end an hour of training: the cell goes on (an earlier checkpoint, if any, is intact).
+    note_(fmt::format("[vibench] note: cell {} ({}): cannot write its checkpoint: {}; it goes on without", cell_.index,
+                      cell_.id, e.what()));
+    return;
+  }
   holds_progress_ = true;
 }
 

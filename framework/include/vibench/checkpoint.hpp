@@ -24,7 +24,8 @@ class CheckpointStore {
   // The saved state of an earlier, interrupted run of this cell, if there is one made for the same cell
   // id, config, seed and study with an intact checksum; an unusable one is reported, removed and ignored.
   virtual std::optional<std::vector<unsigned char>> load() = 0;
-  // Replaces the checkpoint atomically; `progress` (work units done, e.g. steps) is reported on resume.
+  // Replaces the checkpoint atomically; `progress` (work units done, e.g. steps) is reported on resume. A
+  // failed write is reported and leaves the previous checkpoint in place; the cell goes on.
   virtual void save(std::uint64_t progress, const std::vector<unsigned char>& state) = 0;
   // The state load() returned could not be restored (another layout): reported and removed.
   virtual void reject(const std::string& why) = 0;
