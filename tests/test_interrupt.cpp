@@ -312,7 +312,7 @@ if [ -n "$array" ]; then
   printf '#!/bin/sh\n%s\n' "$wrap" > "$d/batch.sh"
   SLURM_ARRAY_TASK_ID=0 sh "$d/batch.sh" 2> "$d/task.err" &
   shell=$!
-  sleep 0.7
+  sleep 1
   if [ "${sig%%:*}" = B ]; then kill -TERM "$shell"; fi
   wait "$shell" && status=0 || status=$?
   echo "signal=$sig task_status=$status" > "$d/task.log"
@@ -322,7 +322,10 @@ else
 fi
 )SH");
   fs::permissions(dir + "/sbatch", fs::perms::owner_all);
-  auto script = run_cli("slurm " + yaml + " --array 1 --time 01:00:00 --signal-before 300 --out " + dir + "/out", "print");
+  // Cells of a few seconds: the signal, a second after the start, finds the first one training.
+  auto script = run_cli("slurm " + yaml + " --array 1 --time 01:00:00 --signal-before 300 --set steps=1000000 --out " +
+                            dir + "/out",
+                        "print");
   INFO(script.out << script.err);
   REQUIRE(script.code == 0);
   CHECK(script.out.find("--signal=B:TERM@300") != std::string::npos);
