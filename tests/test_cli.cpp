@@ -413,6 +413,9 @@ fi
   CHECK(script.out.find("--array=0-2") != std::string::npos);
   CHECK(script.out.find("--dependency=afterok:${array}") != std::string::npos);
   CHECK(script.out.find("--partition='debug'") != std::string::npos);
+  // SIGTERM 120 s before the time limit, to the batch shell, which `exec` makes vibench itself.
+  CHECK(script.out.find("--signal=B:TERM@120 ") != std::string::npos);
+  CHECK(script.out.find("--wrap=\"exec ") != std::string::npos);
   write_file(dir + "/submit.sh", script.out);
   auto submitted = run_shell("PATH=" + dir + ":$PATH bash " + dir + "/submit.sh", "slurm_submit");
   INFO(submitted.out << submitted.err);
@@ -1048,7 +1051,7 @@ grid:
 TEST_CASE("sizes that cannot fit in memory exit 2 naming the key before anything is built or written", "[cli]") {
   std::string dir = fresh_dir("sizes");
   std::string yaml = write_file(dir + "/z.yaml", contract_yaml);
-  for (const std::string& set : {"target.dim=1000000000 --dry-run", "target.dim=1000000000", "samples=10000000000"}) {
+  for (const std::string& set : std::vector<std::string>{"target.dim=1000000000 --dry-run", "target.dim=1000000000", "samples=10000000000"}) {
     auto r = run_cli("run " + yaml + " --out " + dir + "/out --set " + set);
     INFO(set << "\n" << r.err);
     CHECK(r.code == 2);

@@ -16,6 +16,7 @@
 #include "vibench/mi.hpp"
 #include "vibench/replicate_reduction.hpp"
 #include "vibench/stats.hpp"
+#include "vibench/stop_request.hpp"
 #include "vibench/study.hpp"
 #include "vibench/work_counter.hpp"
 
@@ -113,6 +114,7 @@ class MiEstimationStudy final : public Study {
         const auto stage_task = schedule.empty() ? build_task(ctx.config) : build_task(ctx.config, schedule[stage]);
         const std::size_t first = stage * steps / stages, last = (stage + 1) * steps / stages;
         for (std::size_t step = first; step < last; ++step) {
+          throw_if_stop_requested();  // critic training is not checkpointed: a stop abandons the cell
           Rng rng(ctx.seed, ctx.cell_key, step, streams::training);
           stage_task->sample(rng, batch, ws.x, ws.y);
           critic->scores(*stage_task, ws.x, ws.y, params.data(), 0.0, ws.f, ws.critic);

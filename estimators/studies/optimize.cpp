@@ -7,6 +7,8 @@
 // norm of the last gradient estimate, the parameters (φ, θ) themselves, and — with `variance_replicates` > 0 — the mean per-parameter variance of the gradient at
 // the current point from that many extra estimates on the `probe` stream (they never steer the path).
 // A non-finite estimate stops the run: `diverged_at_step` records where (−1: never).
+#include <algorithm>
+#include <array>
 #include <chrono>
 #include <cmath>
 #include <limits>
@@ -94,6 +96,33 @@ class OptimizeStudy final : public Study {
     double diverged_at = -1;
     Moments since_record;
     const double nan = std::numeric_limits<double>::quiet_NaN();
+    std::size_t step = 0;
+    // Everything the remaining steps depend on: the point, Adam's moments, the last estimate (its norm is
+    // recorded), the estimator's carried state (a moving-average baseline), the records so far.
+    auto save = [&](StateWriter& out) {
+      out.put(static_cast<std::uint64_t>(step));
+      for (const auto* vec : {&phi, &theta, &g, &m, &v, &rec_step, &rec_estimate, &rec_exact, &rec_kl, &rec_grad_norm,
+                              &rec_grad_var, &rec_params})
+        out.put(*vec);
+      out.put(static_cast<std::uint8_t>(ws.state_warm));
+      out.put(ws.moving_average);
+      for (double x : since_record.state()) out.put(x);
+    };
+    auto restore = [&](StateReader& in) {
+      step = static_cast<std::size_t>(in.get<std::uint64_t>());
+      if (step >= steps) throw StateFormatError("the saved step is past the cell's last step");
+      in.get_sized(phi, phi.size());
+      in.get_sized(theta, theta.size());
+      for (auto* vec : {&g, &m, &v}) in.get_sized(*vec, n);
+      for (auto* vec : {&rec_step, &rec_estimate, &rec_exact, &rec_kl, &rec_grad_norm, &rec_grad_var, &rec_params})
+        in.get(*vec);
+      ws.state_warm = in.get<std::uint8_t>() != 0;
+      in.get(ws.moving_average);
+      std::array<double, 5> moments;
+      for (double& x : moments) in.get(x);
+      since_record = Moments::from_state(moments);
+      return static_cast<std::uint64_t>(step);
+    };
     auto record = [&](std::size_t step) {
       rec_step.push_back(static_cast<double>(step));
       rec_params.insert(rec_params.end(), phi.begin(), phi.end());
@@ -122,9 +151,29 @@ class OptimizeStudy final : public Study {
       }
     };
 
+    TrainingCheckpoints checkpoints(ctx.checkpoints);
+    // A checkpoint that does not parse may have overwritten some fields before failing: start from the
+    // initial values again.
+    const std::vector<double> phi0 = phi, theta0 = theta;
+    if (checkpoints.resume(restore)) {
+      if (n_theta > 0) t.set_model_params(theta.data());
+      count_work(step);
+    } else {
+      std::fill(g.begin(), g.end(), 0.0);
+      std::fill(m.begin(), m.end(), 0.0);
+      std::fill(v.begin(), v.end(), 0.0);
+      for (auto* vec : {&rec_step, &rec_estimate, &rec_exact, &rec_kl, &rec_grad_norm, &rec_grad_var, &rec_params}) vec->clear();
+      ws.reset_state();
+      ws.moving_average = 0;
+      since_record = Moments{};
+      step = 0;
+      phi = phi0;
+      theta = theta0;
+    }
     const auto t0 = std::chrono::steady_clock::now();
-    std::size_t step = 0;
+    const std::size_t first_step = step;  // > 0 when resumed: this run times only the steps it takes
     for (; step < steps; ++step) {
+      checkpoints.safe_point(step, save);
       if (step % log_every == 0) record(step);
       Rng rng(ctx.seed, ctx.cell_key, step, streams::estimator);
       const double value = e.estimate(t, q, o, phi.data(), rng, samples, ws, g.data());
@@ -173,7 +222,7 @@ class OptimizeStudy final : public Study {
     r.add_scalar("final_kl_to_posterior", rec_kl.back());
     r.add_scalar("diverged_at_step", diverged_at);
     if (auto lz = t.log_evidence()) r.add_scalar("exact_log_evidence", *lz);
-    r.timings.emplace_back("seconds_per_step", seconds / static_cast<double>(std::max<std::size_t>(step, 1)));
+    r.timings.emplace_back("seconds_per_step", seconds / static_cast<double>(std::max<std::size_t>(step - first_step, 1)));
     if (diverged_at >= 0) {
       r.status = "diverged";
       r.reason = "non-finite gradient or objective estimate at step " + std::to_string(step);

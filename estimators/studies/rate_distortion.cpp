@@ -13,7 +13,7 @@
 
 #include "vibench/beta_vae_model.hpp"
 #include "vibench/linalg.hpp"
-#include "vibench/minibatches.hpp"
+#include "vibench/minibatch_training.hpp"
 #include "vibench/replicate_reduction.hpp"
 #include "vibench/stats.hpp"
 #include "vibench/study.hpp"
@@ -46,40 +46,42 @@ CellResult run_beta_vae(const CellContext& ctx, const Params& p) {
   const double beta = p.get_double("beta");
   const LabeledImages& train = fashion_mnist(true);
   const LabeledImages& test = fashion_mnist(false);
-  std::vector<double> params(model.num_params()), grad(params.size());
-  Rng init(ctx.seed, ctx.cell_key, 0, streams::init);
-  model.init(params.data(), init);
-  Adam adam(params.size(), p.get_double("learning_rate"));
+  MinibatchTraining st(model.num_params(), Adam(model.num_params(), p.get_double("learning_rate")),
+                       /*sums and series: rate, distortion*/ 2, 2);
+  std::vector<double> grad(st.params.size());
   BetaVaeWorkspace ws;
   Matrix x, eps;
   std::vector<std::uint8_t> labels;
-  std::vector<double> rec_epoch, rec_rate, rec_distortion;
+  const bool finished = train_minibatches(
+      ctx, st, s.train_n, s.batch, s.epochs,
+      [&](MinibatchTraining& st) {
+        Rng init(ctx.seed, ctx.cell_key, 0, streams::init);
+        model.init(st.params.data(), init);
+      },
+      [](MinibatchTraining&) {},  // a constant learning rate
+      [&](MinibatchTraining& st, const std::vector<std::size_t>& order, std::size_t begin, std::size_t end) {
+        gather_batch(train, order, begin, end, x, labels);
+        binarize(x);
+        eps.resize(x.rows(), model.latent());
+        Rng noise(ctx.seed, ctx.cell_key, st.step, streams::training);
+        noise.normals(eps.data(), x.rows() * model.latent());
+        const RateDistortion rd = model.loss(st.params.data(), x, eps, beta, grad.data(), ws);
+        if (!std::isfinite(rd.rate) || !std::isfinite(rd.distortion)) return false;
+        st.adam.step(st.params.data(), grad.data(), /*ascend=*/false);
+        st.epoch_sums[0] += rd.rate * static_cast<double>(x.rows());
+        st.epoch_sums[1] += rd.distortion * static_cast<double>(x.rows());
+        return true;
+      },
+      [&](MinibatchTraining& st) {
+        for (std::size_t i = 0; i < 2; ++i) st.records[i].push_back(st.epoch_sums[i] / static_cast<double>(s.train_n));
+      });
   CellResult r;
-  std::size_t step = 0;
-  for (std::size_t epoch = 0; epoch < s.epochs; ++epoch) {
-    const std::vector<std::size_t> order = shuffled_indices(s.train_n, ctx.seed, ctx.cell_key, epoch);
-    double rate = 0, distortion = 0;
-    for (std::size_t b = 0; b < s.train_n; b += s.batch, ++step) {
-      gather_batch(train, order, b, std::min(b + s.batch, s.train_n), x, labels);
-      binarize(x);
-      eps.resize(x.rows(), model.latent());
-      Rng noise(ctx.seed, ctx.cell_key, step, streams::training);
-      noise.normals(eps.data(), x.rows() * model.latent());
-      const RateDistortion rd = model.loss(params.data(), x, eps, beta, grad.data(), ws);
-      if (!std::isfinite(rd.rate) || !std::isfinite(rd.distortion)) {
-        r.status = "diverged";
-        r.reason = "the loss is not finite at training step " + std::to_string(step);
-        return r;
-      }
-      adam.step(params.data(), grad.data(), /*ascend=*/false);
-      rate += rd.rate * static_cast<double>(x.rows());
-      distortion += rd.distortion * static_cast<double>(x.rows());
-      count_work(1);
-    }
-    rec_epoch.push_back(static_cast<double>(epoch + 1));
-    rec_rate.push_back(rate / static_cast<double>(s.train_n));
-    rec_distortion.push_back(distortion / static_cast<double>(s.train_n));
+  if (!finished) {
+    r.status = "diverged";
+    r.reason = "the loss is not finite at training step " + std::to_string(st.step);
+    return r;
   }
+  const std::vector<double>& params = st.params;
   std::vector<std::size_t> all(s.test_n);
   std::iota(all.begin(), all.end(), std::size_t{0});
   Rng probe(ctx.seed, ctx.cell_key, 0, streams::probe);
@@ -98,9 +100,9 @@ CellResult run_beta_vae(const CellContext& ctx, const Params& p) {
   r.add_scalar("rate_nats", rate);
   r.add_scalar("distortion_nats", distortion);
   r.add_scalar("elbo_nats", -(rate + distortion));
-  r.add("trajectory_epoch", rec_epoch);
-  r.add("trajectory_train_rate", rec_rate);
-  r.add("trajectory_train_distortion", rec_distortion);
+  r.add("trajectory_epoch", epoch_numbers(s.epochs));
+  r.add("trajectory_train_rate", st.records[0]);
+  r.add("trajectory_train_distortion", st.records[1]);
   return r;
 }
 

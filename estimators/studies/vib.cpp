@@ -9,7 +9,7 @@
 #include <numeric>
 
 #include "vibench/fashion_mnist.hpp"
-#include "vibench/minibatches.hpp"
+#include "vibench/minibatch_training.hpp"
 #include "vibench/study.hpp"
 #include "vibench/vib_model.hpp"
 #include "vibench/work_counter.hpp"
@@ -77,45 +77,46 @@ class VibStudy final : public Study {
     const double beta = p.get_double("beta"), lr0 = p.get_double("learning_rate");
     const std::size_t k = s.model.latent();
 
-    std::vector<double> params(s.model.num_params()), grad(params.size());
-    Rng init(ctx.seed, ctx.cell_key, 0, streams::init);
-    s.model.init(params.data(), init);
-    Adam adam(params.size(), lr0, p.get_double("adam_beta1"), 0.999);
+    MinibatchTraining st(s.model.num_params(), Adam(s.model.num_params(), lr0, p.get_double("adam_beta1"), 0.999),
+                         /*sums: CE, rate, correct*/ 3, /*series: CE, rate, accuracy*/ 3);
+    std::vector<double> grad(st.params.size());
     VibWorkspace ws;
     Matrix x, eps;
     std::vector<std::uint8_t> y;
-    std::vector<double> rec_epoch, rec_ce, rec_rate, rec_acc;
-    std::size_t step = 0;
+    const bool finished = train_minibatches(
+        ctx, st, s.train_n, s.batch, s.epochs,
+        [&](MinibatchTraining& st) {
+          Rng init(ctx.seed, ctx.cell_key, 0, streams::init);
+          s.model.init(st.params.data(), init);
+        },
+        // Alemi et al.: the learning rate decays by 0.97 every 2 epochs.
+        [&](MinibatchTraining& st) {
+          st.adam.set_learning_rate(lr0 * std::pow(p.get_double("lr_decay"), static_cast<double>(st.epoch / 2)));
+        },
+        [&](MinibatchTraining& st, const std::vector<std::size_t>& order, std::size_t begin, std::size_t end) {
+          gather_batch(train, order, begin, end, x, y);
+          eps.resize(x.rows(), k);
+          Rng noise(ctx.seed, ctx.cell_key, st.step, streams::training);
+          noise.normals(eps.data(), x.rows() * k);
+          const VibTerms t = s.model.loss(st.params.data(), x, y.data(), eps, beta, grad.data(), ws);
+          if (!std::isfinite(t.cross_entropy) || !std::isfinite(t.rate)) return false;
+          st.adam.step(st.params.data(), grad.data(), /*ascend=*/false);
+          st.epoch_sums[0] += t.cross_entropy * static_cast<double>(x.rows());
+          st.epoch_sums[1] += t.rate * static_cast<double>(x.rows());
+          st.epoch_sums[2] += static_cast<double>(t.correct);
+          return true;
+        },
+        [&](MinibatchTraining& st) {
+          for (std::size_t i = 0; i < 3; ++i) st.records[i].push_back(st.epoch_sums[i] / static_cast<double>(s.train_n));
+        });
     CellResult r;
-    for (std::size_t epoch = 0; epoch < s.epochs; ++epoch) {
-      // Alemi et al.: the learning rate decays by 0.97 every 2 epochs.
-      adam.set_learning_rate(lr0 * std::pow(p.get_double("lr_decay"), static_cast<double>(epoch / 2)));
-      const std::vector<std::size_t> order = shuffled_indices(s.train_n, ctx.seed, ctx.cell_key, epoch);
-      double ce = 0, rate = 0;
-      std::size_t correct = 0;
-      for (std::size_t b = 0; b < s.train_n; b += s.batch, ++step) {
-        gather_batch(train, order, b, std::min(b + s.batch, s.train_n), x, y);
-        eps.resize(x.rows(), k);
-        Rng noise(ctx.seed, ctx.cell_key, step, streams::training);
-        noise.normals(eps.data(), x.rows() * k);
-        const VibTerms t = s.model.loss(params.data(), x, y.data(), eps, beta, grad.data(), ws);
-        if (!std::isfinite(t.cross_entropy) || !std::isfinite(t.rate)) {
-          r.status = "diverged";
-          r.reason = "the loss is not finite at training step " + std::to_string(step);
-          count_work(work_units(ctx.config) - step);
-          return r;
-        }
-        adam.step(params.data(), grad.data(), /*ascend=*/false);
-        ce += t.cross_entropy * static_cast<double>(x.rows());
-        rate += t.rate * static_cast<double>(x.rows());
-        correct += t.correct;
-        count_work(1);
-      }
-      rec_epoch.push_back(static_cast<double>(epoch + 1));
-      rec_ce.push_back(ce / static_cast<double>(s.train_n));
-      rec_rate.push_back(rate / static_cast<double>(s.train_n));
-      rec_acc.push_back(static_cast<double>(correct) / static_cast<double>(s.train_n));
+    if (!finished) {
+      r.status = "diverged";
+      r.reason = "the loss is not finite at training step " + std::to_string(st.step);
+      count_work(work_units(ctx.config) - st.step);
+      return r;
     }
+    const std::vector<double>& params = st.params;
 
     // Test set, in batches of 500, `test_samples` draws of z per example.
     std::vector<std::size_t> all(s.test_n);
@@ -147,10 +148,10 @@ class VibStudy final : public Study {
     r.add_scalar("h_y_nats", h_y);
     r.add_scalar("izy_lower_nats", h_y - ce);
     r.add_scalar("izy_lower_bits", (h_y - ce) / std::log(2.0));
-    r.add("trajectory_epoch", rec_epoch);
-    r.add("trajectory_train_cross_entropy", rec_ce);
-    r.add("trajectory_train_rate", rec_rate);
-    r.add("trajectory_train_accuracy", rec_acc);
+    r.add("trajectory_epoch", epoch_numbers(s.epochs));
+    r.add("trajectory_train_cross_entropy", st.records[0]);
+    r.add("trajectory_train_rate", st.records[1]);
+    r.add("trajectory_train_accuracy", st.records[2]);
     return r;
   }
 };

@@ -20,6 +20,8 @@
 #include "vibench/hdf5_io.hpp"
 #include "vibench/registry.hpp"
 #include "vibench/runner.hpp"
+#include "vibench/signal_stop.hpp"
+#include "vibench/stop_request.hpp"
 
 using namespace vibench;
 
@@ -178,7 +180,7 @@ std::string quoted(const std::string& s) {
 }
 
 struct SlurmOptions {
-  int array = 2, cpus = 1;
+  int array = 2, cpus = 1, signal_before = 120;
   std::string partition, time, out_dir = "results", scale;
   std::vector<std::string> sets;
 };
@@ -195,16 +197,21 @@ int cmd_slurm(const std::string& yaml, const SlurmOptions& o) {
   if (!o.partition.empty()) sbatch += " --partition=" + quoted(o.partition);
   if (!o.time.empty()) sbatch += " --time=" + quoted(o.time);
   const std::string name = std::filesystem::path(file).stem().string();
-  const std::string run = quoted(self) + " run " + quoted(file) + common + " --threads " + std::to_string(o.cpus) +
+  // `exec`: --wrap runs the command under /bin/sh, and --signal=B: signals only that batch shell, which
+  // would die without passing SIGTERM on; exec makes vibench the batch shell, so it receives the signal,
+  // checkpoints, and exits 143 (the task can be resubmitted to resume).
+  const std::string run = "exec " + quoted(self) + " run " + quoted(file) + common + " --threads " + std::to_string(o.cpus) +
                           " --shard \\${SLURM_ARRAY_TASK_ID}/" + std::to_string(o.array);
   const std::string merge = quoted(self) + " merge " + quoted(file) + common;
   std::cout << "#!/bin/bash\n"
             << "# vibench on Slurm: " << o.array << " array tasks, one shard each, then a merge job that starts when\n"
             << "# every task has succeeded (--dependency=afterok). Submit with: bash THIS_SCRIPT\n"
+            << "# Each task gets SIGTERM " << o.signal_before << " s before its time limit (--signal=B:TERM@" << o.signal_before
+            << "): vibench then\n# checkpoints its training cells and stops; submitting this script again resumes.\n"
             << "set -euo pipefail\n"
             << "mkdir -p " << quoted(out) << "\n"
             << "array=$(" << sbatch << " --job-name=" << quoted("vibench-" + name) << " --array=0-" << o.array - 1
-            << " --cpus-per-task=" << o.cpus << " --output=" << quoted(out + "/slurm-%A_%a.out") << " --wrap=\"" << run
+            << " --cpus-per-task=" << o.cpus << " --signal=B:TERM@" << o.signal_before << " --output=" << quoted(out + "/slurm-%A_%a.out") << " --wrap=\"" << run
             << "\")\n"
             << "array=${array%%;*}\n"
             << "merge=$(" << sbatch << " --job-name=" << quoted("vibench-" + name + "-merge")
@@ -272,10 +279,14 @@ int main(int argc, char** argv) try {
                   "Override a key: key=value (fixed) or key=v1,v2 (an axis); repeatable");
   run->add_option("--out,-o", run_opts.out_dir, "Output directory (default: results)");
   run->add_flag("--dry-run", run_opts.dry_run, "Print the expanded cells and their ids; run nothing");
-  run->add_flag("--fresh", run_opts.fresh, "Discard earlier results and parts of this experiment before running");
+  run->add_flag("--fresh", run_opts.fresh,
+                "Discard earlier results, parts and checkpoints of this experiment before running");
   run->add_flag("--reuse-stale", run_opts.reuse_stale,
                 "Keep stored cells computed by other code (their code fingerprint differs) instead of recomputing "
                 "them; they are marked stale");
+  run->add_option("--checkpoint-every", run_opts.checkpoint_every_seconds,
+                  "Seconds between checkpoints of a training cell (default 300; 0: only on SIGINT/SIGTERM)")
+      ->check(CLI::NonNegativeNumber);
   std::string shard_text;
   run->add_option("--shard", shard_text,
                   "Run only share i of N (cells with index % N == i), writing parts for `vibench merge`; default: "
@@ -299,6 +310,9 @@ int main(int argc, char** argv) try {
   slurm->add_option("--partition", slurm_opts.partition, "Slurm partition");
   slurm->add_option("--time", slurm_opts.time, "Slurm time limit per task (e.g. 01:00:00)");
   slurm->add_option("--cpus", slurm_opts.cpus, "CPUs per task (= vibench --threads)")->check(CLI::Range(1, max_threads));
+  slurm->add_option("--signal-before", slurm_opts.signal_before,
+                    "Seconds before the time limit at which Slurm sends SIGTERM, to checkpoint and stop (default 120)")
+      ->check(CLI::Range(1, 65535));
   slurm->add_option("--out,-o", slurm_opts.out_dir, "Output directory (default: results)");
   slurm->add_option("--scale", slurm_opts.scale, "Scale to run");
   slurm->add_option("--set", slurm_opts.sets, "Overrides, as for run");
@@ -330,6 +344,10 @@ int main(int argc, char** argv) try {
     return code == 0 ? 0 : 2;
   }
   if (*run) {
+    if (!std::isfinite(run_opts.checkpoint_every_seconds)) {
+      std::cerr << "vibench: error: --checkpoint-every expects a finite number of seconds >= 0\n";
+      return 2;
+    }
     if (!shard_text.empty()) {
       int i = -1, n = 0;
       char slash = 0;
@@ -344,7 +362,10 @@ int main(int argc, char** argv) try {
       // One write per line: ranks of one job share the terminal or log file.
       std::cerr << fmt::format("[vibench] shard {}/{} from {}\n", env->index, env->count, source);
     }
-    return run_experiment_command(run_file, run_opts, std::cout, std::cerr);
+    const int status = run_experiment_command(run_file, run_opts, std::cout, std::cerr);
+    // Stopped by SIGINT/SIGTERM: end by that signal, so that a calling shell loop or Slurm sees it (130/143).
+    if (const int sig = stop_signal_number.load(); sig != 0 && status == stopped_exit_status(sig)) exit_by_signal(sig);
+    return status;
   }
   if (*merge) return merge_experiment_command(merge_file, merge_opts, std::cout, std::cerr);
   if (*slurm) return cmd_slurm(slurm_file, slurm_opts);

@@ -162,6 +162,21 @@ void Adam::step(double* params, const double* grad, bool ascend) {
   adam_update(params, grad, m_.data(), v_.data(), m_.size(), b1_, b2_, c1, c2, sign * lr_, eps_);
 }
 
+void Adam::write_state(StateWriter& out) const {
+  out.put(lr_);
+  out.put(static_cast<std::uint64_t>(t_));
+  out.put(m_);
+  out.put(v_);
+}
+
+void Adam::read_state(StateReader& in) {
+  const std::size_t n = m_.size();
+  in.get(lr_);
+  t_ = static_cast<std::size_t>(in.get<std::uint64_t>());
+  in.get_sized(m_, n);
+  in.get_sized(v_, n);
+}
+
 void matmul_abt(const Matrix& a, const Matrix& b, Matrix& c) {
   single_threaded_blas();
   c.resize(a.rows(), b.rows());

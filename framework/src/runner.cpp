@@ -20,8 +20,11 @@
 #include <tbb/task_arena.h>
 
 #include "vibench/build_info.hpp"
+#include "vibench/cell_checkpoint_file.hpp"
 #include "vibench/git_state.hpp"
 #include "vibench/progress.hpp"
+#include "vibench/signal_stop.hpp"
+#include "vibench/stop_request.hpp"
 #include "vibench/study.hpp"
 
 namespace vibench {
@@ -263,6 +266,8 @@ int run_experiment_command(const std::string& path, const RunOptions& options, s
     return 2;
   }
 
+  // From here on SIGINT/SIGTERM stop the run in order (stop_request.hpp) instead of killing it.
+  const StopSignals stop_signals;
   const std::string started = utc_now();
   const auto t0 = std::chrono::steady_clock::now();
   const int threads = options.threads > 0 ? options.threads : tbb::info::default_concurrency();
@@ -326,24 +331,33 @@ int run_experiment_command(const std::string& path, const RunOptions& options, s
   Progress progress(pending.size(), total_units, study->work_unit_name(), err);
   std::mutex done_mutex;
   std::vector<std::string> failures;
+  std::size_t checkpointed = 0, abandoned = 0;  // cells in flight when a stop came
   tbb::task_arena arena(threads);
   arena.execute([&] {
     tbb::parallel_for(
         tbb::blocked_range<std::size_t>(0, pending.size(), 1),
         [&](const tbb::blocked_range<std::size_t>& r) {
           for (std::size_t i = r.begin(); i != r.end(); ++i) {
+            if (stop_requested()) return;  // no new cells after a stop signal
             const Cell& cell = *pending[i];
             auto c0 = std::chrono::steady_clock::now();
             bool ok = false;
+            CellCheckpointFile checkpoint(store, ex, cell, options.checkpoint_every_seconds, study->work_unit_name(),
+                                          [&](const std::string& line) { progress.note(line); });
             try {
-              CellResult result = study->run(CellContext{cell.config, ex.seed, cell.key});
+              CellResult result = study->run(CellContext{cell.config, ex.seed, cell.key, &checkpoint});
               double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - c0).count();
               CellSource src = store.write_part(ex, cell, result, secs);
+              if (checkpoint.holds_progress()) store.remove_checkpoint(cell.id);
               std::lock_guard<std::mutex> lock(done_mutex);
               done[cell.id] = src;
               if (result.status != "ok")
                 progress.note(fmt::format("[vibench] cell {} ({}) {}: {}", cell.index, cell.id, result.status, result.reason));
               ok = true;
+            } catch (const CellInterrupted&) {
+              std::lock_guard<std::mutex> lock(done_mutex);
+              ++(checkpoint.holds_progress() ? checkpointed : abandoned);
+              continue;
             } catch (const std::bad_alloc&) {
               std::lock_guard<std::mutex> lock(done_mutex);
               failures.push_back(fmt::format("cell {} ({}): out of memory (std::bad_alloc) while running; lower its sizes or "
@@ -359,6 +373,16 @@ int run_experiment_command(const std::string& path, const RunOptions& options, s
         tbb::simple_partitioner());
   });
   progress.finish();
+  const std::size_t unfinished = pending.size() - std::count_if(pending.begin(), pending.end(), [&](const Cell* c) { return done.count(c->id) > 0; });
+  if (const int sig = stop_signal_number.load(); sig != 0 && unfinished > failures.size()) {
+    for (const auto& f : failures) err << fmt::format("vibench: error: {}\n", f);
+    err << fmt::format("[vibench] stopped by {}: {} of {} cells are saved in {}", sig == SIGINT ? "SIGINT" : "SIGTERM",
+                       done.size(), ex.cells.size() - skipped, store.parts_dir());
+    if (checkpointed) err << fmt::format("; {} cell(s) in flight saved a checkpoint and continue from it", checkpointed);
+    if (abandoned) err << fmt::format("; {} cell(s) in flight were abandoned and start over", abandoned);
+    err << ". Rerun the same command to resume.\n";
+    return stopped_exit_status(sig);
+  }
   if (!failures.empty()) {
     for (const auto& f : failures) err << fmt::format("vibench: error: {}\n", f);
     err << fmt::format("vibench: {} cell(s) failed; {} finished cell(s) are kept in {}; re-run to retry the rest\n",

@@ -9,6 +9,7 @@
 #include <cmath>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <limits>
 #include <set>
 #include <stdexcept>
@@ -247,6 +248,20 @@ void write_file_bytes(const std::string& path, const std::vector<unsigned char>&
     throw std::runtime_error(fmt::format("cannot write {}: {}", path, std::strerror(synced ? err : errno)));
 }
 
+// Write `bytes` to `tmp`, then rename that over `final_path`; on failure remove `tmp` and leave final_path as it was.
+void write_bytes_then_rename(const std::string& tmp, const std::string& final_path, const std::vector<unsigned char>& bytes) {
+  const fs::path dir = fs::path(final_path).parent_path();
+  fs::create_directories(dir.empty() ? fs::path(".") : dir);
+  try {
+    write_file_bytes(tmp, bytes);
+    atomic_replace(tmp, final_path);
+  } catch (...) {
+    std::error_code ignored;
+    fs::remove(tmp, ignored);
+    throw;
+  }
+}
+
 // Build a new HDF5 file in memory with fill(file), write its bytes to `tmp`, then rename that over
 // `final_path`. On any failure (a full disk, a read-only directory) the temporary file is removed and
 // nothing at final_path changes.
@@ -259,16 +274,7 @@ void write_then_rename(const std::string& tmp, const std::string& final_path, Fi
     fill(f);
     image = h5::sealed_file_image(f);
   }
-  const fs::path dir = fs::path(final_path).parent_path();
-  fs::create_directories(dir.empty() ? fs::path(".") : dir);
-  try {
-    write_file_bytes(tmp, image);
-    atomic_replace(tmp, final_path);
-  } catch (...) {
-    std::error_code ignored;
-    fs::remove(tmp, ignored);
-    throw;
-  }
+  write_bytes_then_rename(tmp, final_path, image);
 }
 }  // namespace
 
@@ -446,6 +452,28 @@ std::optional<ResultStore::Lock> ResultStore::try_lock(const std::string& lock_n
                        "experiment into this directory at once\n", path, std::strerror(err));
   }
   return Lock(fd);
+}
+
+std::string ResultStore::checkpoint_path(const std::string& id) const {
+  return (fs::path(parts_dir_) / (id + ".ckpt")).string();
+}
+
+void ResultStore::write_checkpoint(const std::string& id, const std::vector<unsigned char>& bytes) const {
+  const std::string path = checkpoint_path(id);
+  write_bytes_then_rename(path + temp_suffix(), path, bytes);
+}
+
+std::optional<std::vector<unsigned char>> ResultStore::read_checkpoint(const std::string& id) const {
+  std::ifstream in(checkpoint_path(id), std::ios::binary);
+  if (!in) return std::nullopt;
+  std::vector<unsigned char> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (in.bad()) throw std::runtime_error(fmt::format("cannot read {}", checkpoint_path(id)));
+  return bytes;
+}
+
+void ResultStore::remove_checkpoint(const std::string& id) const {
+  std::error_code ignored;
+  fs::remove(checkpoint_path(id), ignored);
 }
 
 void ResultStore::remove_parts() const { fs::remove_all(parts_dir_); }

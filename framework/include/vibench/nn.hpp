@@ -13,6 +13,7 @@
 
 #include "vibench/matrix.hpp"
 #include "vibench/rng.hpp"
+#include "vibench/state_stream.hpp"
 
 namespace vibench {
 
@@ -56,6 +57,9 @@ class Adam {
   Adam(std::size_t n, double learning_rate, double beta1 = 0.9, double beta2 = 0.999, double eps = 1e-8);
   void step(double* params, const double* grad, bool ascend);
   void set_learning_rate(double lr) { lr_ = lr; }
+  // The moments, step count and learning rate, exactly (a checkpoint); read_state expects the same size.
+  void write_state(StateWriter& out) const;
+  void read_state(StateReader& in);
 
  private:
   double lr_, b1_, b2_, eps_;

@@ -12,6 +12,7 @@
 
 #include "vibench/rng.hpp"
 #include "vibench/stats.hpp"
+#include "vibench/stop_request.hpp"
 #include "vibench/work_counter.hpp"
 
 namespace vibench {
@@ -40,6 +41,7 @@ ReplicateMoments reduce_replicates(std::uint64_t seed, std::uint64_t cell_key, s
   for (std::size_t first = 0; first < chunks; first += replicate_block) {
     const std::size_t block = std::min(replicate_block, chunks - first);
     tbb::parallel_for(std::size_t{0}, block, [&](std::size_t b) {
+      throw_if_stop_requested();  // a stop abandons the cell within one chunk; a resumed run recomputes it
       const std::size_t c = first + b;
       const auto t0 = std::chrono::steady_clock::now();
       ReplicateMoments& part = partial[b];

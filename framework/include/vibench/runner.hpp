@@ -28,14 +28,18 @@ struct RunOptions {
   int threads = 0;  // 1..max_threads; 0 = all hardware threads
   Shard shard;
   bool dry_run = false;
-  bool fresh = false;  // discard earlier parts and results of this experiment first
+  bool fresh = false;  // discard earlier parts and results of this experiment first (and checkpoints)
   bool reuse_stale = false;  // keep cells whose code fingerprint differs from this binary's (marked stale)
+  // Seconds between checkpoints of a training cell (checkpoint.hpp); 0: only on SIGINT/SIGTERM. A run
+  // option, not a cell key: it changes no number, so it must not change cell ids.
+  double checkpoint_every_seconds = 300;
   Overrides overrides;
   std::string command_line;
 };
 
 // Exit status: 0 success, 1 a cell failed at run time (finished cells are kept; re-run resumes),
-// 2 invalid input (nothing is written).
+// 2 invalid input (nothing is written), 128 + signal (130, 143) when SIGINT/SIGTERM stopped the run (finished
+// cells and checkpoints are kept; re-run resumes; the caller should then end by the signal: exit_by_signal).
 int run_experiment_command(const std::string& path, const RunOptions& options, std::ostream& out, std::ostream& err);
 
 // `vibench merge`: assemble the final file from the parts of all shards. 0 when written (or already

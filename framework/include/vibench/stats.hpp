@@ -1,6 +1,7 @@
 #pragma once
 // Numerically stable streaming moments (Welford/Terriberry updates, Pébay's pairwise merge), standard
 // errors and normal-approximation confidence intervals.
+#include <array>
 #include <cstddef>
 #include <vector>
 
@@ -18,6 +19,13 @@ class Moments {
   // Standard error of variance() from the fourth central moment (valid for non-normal data):
   // Var(s²) ≈ μ₄/n − σ⁴(n − 3)/(n(n − 1)).
   double variance_standard_error() const;
+  // The accumulator's exact state (a checkpoint) and an accumulator rebuilt from it.
+  std::array<double, 5> state() const { return {n_, mean_, m2_, m3_, m4_}; }
+  static Moments from_state(const std::array<double, 5>& s) {
+    Moments m;
+    m.n_ = s[0], m.mean_ = s[1], m.m2_ = s[2], m.m3_ = s[3], m.m4_ = s[4];
+    return m;
+  }
 
  private:
   double n_ = 0, mean_ = 0, m2_ = 0, m3_ = 0, m4_ = 0;

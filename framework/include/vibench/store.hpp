@@ -72,6 +72,13 @@ class ResultStore {
   };
   std::optional<Lock> try_lock(const std::string& lock_name) const;
 
+  // A cell's checkpoint (checkpoint.hpp): <parts>/<id>.ckpt, replaced atomically (temporary file, fsync,
+  // rename) so that a kill leaves the previous one intact; removed once the cell's part is written.
+  std::string checkpoint_path(const std::string& id) const;
+  void write_checkpoint(const std::string& id, const std::vector<unsigned char>& bytes) const;
+  std::optional<std::vector<unsigned char>> read_checkpoint(const std::string& id) const;  // nullopt: none
+  void remove_checkpoint(const std::string& id) const;
+
   void remove_parts() const;
   void remove_all() const;  // --fresh: forget parts and the final file
 

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "vibench/memory_estimate.hpp"
+#include "vibench/checkpoint.hpp"
 #include "vibench/registry.hpp"
 #include "vibench/value.hpp"
 
@@ -46,6 +47,8 @@ struct CellContext {
   const Config& config;
   std::uint64_t seed;      // the experiment's global seed
   std::uint64_t cell_key;  // 64-bit cell id: second half of the RNG key
+  // This cell's checkpoint (null: none is kept). Long training loops use it through TrainingCheckpoints.
+  CheckpointStore* checkpoints = nullptr;
 };
 
 class Study : public PluginBase {
