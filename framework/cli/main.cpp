@@ -166,14 +166,46 @@ int cmd_inspect(const std::string& path, const std::string& cell_id, const std::
         std::cout << fmt::format("  {:<16} {}\n", a, h5::read_attr_text(f, a));
       }
     }
-    h5::Handle cells = h5::open_group(f, "cells");
-    auto ids = h5::member_names(cells);
     // Columns: config keys that vary across cells, then numeric scalar results.
     std::map<std::string, std::map<std::string, std::string>> table;  // id -> column -> text
     std::map<std::string, std::set<std::string>> values_of;
     std::vector<std::pair<std::int64_t, std::string>> order;
     std::set<std::string> result_cols;
-    for (const auto& id : ids) {
+    std::vector<std::string> ids;
+    const bool indexed = h5::exists(f, "index") && h5::has_attr(h5::open_dataset(f, "index"), "config_columns");
+    if (indexed) {  // from /index alone: one read, whatever the number of cells
+      const h5::Table index = h5::read_table(f, "index");
+      h5::Handle index_ds = h5::open_dataset(f, "index");
+      const auto config_list = h5::read_attr_strings(index_ds, "config_columns");
+      const auto dataset_list = h5::read_attr_strings(index_ds, "dataset_columns");
+      const std::set<std::string> config_cols(config_list.begin(), config_list.end());
+      const std::set<std::string> dataset_cols(dataset_list.begin(), dataset_list.end());
+      ids = index.text.at("id");
+      for (std::size_t r = 0; r < index.rows; ++r) {
+        auto& row = table[ids[r]];
+        row["status"] = index.text.at("status")[r];
+        for (const auto& [column, values] : index.text)
+          if (config_cols.count(column) && !values[r].empty()) {
+            row[column] = values[r];
+            values_of[column].insert(values[r]);
+          }
+        for (const auto& [column, values] : index.numbers) {
+          if (std::isnan(values[r])) continue;
+          if (config_cols.count(column)) {
+            row[column] = fmt::format("{}", values[r]);
+            values_of[column].insert(row[column]);
+          } else if (column == "wall_seconds" || column.rfind("ns_", 0) == 0 || dataset_cols.count(column)) {
+            row[column] = dataset_cols.count(column) ? fmt::format("{:.6g}", values[r]) : fmt::format("{:.4g}", values[r]);
+            result_cols.insert(column);
+          }
+        }
+        order.emplace_back(static_cast<std::int64_t>(index.numbers.at("index")[r]), ids[r]);
+      }
+    } else {
+      ids = h5::member_names(h5::open_group(f, "cells"));
+    }
+    h5::Handle cells = h5::open_group(f, "cells");
+    for (const auto& id : indexed ? std::vector<std::string>() : ids) {
       h5::Handle g = h5::open_group(cells, id);
       std::set<std::string> config_keys;
       std::string canon = h5::read_attr_string(g, "config_canonical");

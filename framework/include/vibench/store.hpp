@@ -1,10 +1,12 @@
 #pragma once
-// Crash-safe results store (DESIGN §7). Each finished cell goes to its own part file
-// (<out>/.<name>.parts/<id>.h5: written under a temporary name, fsync'd, renamed). The final
-// <out>/<name>.h5 is assembled from the parts the same way, so a killed run loses at most the cells in
-// flight and never leaves a half-written results file.
+// Crash-safe results store (DESIGN §7). Each finished cell is appended as a checksummed record to this
+// process's part file (<out>/.<name>.parts/<host>.<pid>.<n>.part, see part_log.hpp). The final
+// <out>/<name>.h5 is assembled from the parts under a temporary name, sealed, fsync'd and renamed, so a
+// killed run loses at most the cells in flight and never leaves a half-written results file.
 #include <cstdint>
 #include <map>
+#include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <utility>
@@ -15,10 +17,14 @@
 
 namespace vibench {
 
-// Where a finished cell's group lives: a part file ("cell") or an earlier final file ("/cells/<id>").
+class PartWriter;
+
+// Where a finished cell lives: a record of a part file (group empty, at byte `offset`) or a group of an
+// earlier final file ("/cells/<id>").
 struct CellSource {
   std::string file;
   std::string group;
+  std::uint64_t offset = 0;
 };
 
 using Provenance = std::vector<std::pair<std::string, Value>>;
@@ -29,14 +35,15 @@ class ResultStore {
 
   const std::string& final_path() const { return final_path_; }
   const std::string& parts_dir() const { return parts_dir_; }
-  // Number of cell groups in the final file (0 when there is none or it is unreadable).
+  // Number of cell groups in the final file (0 when there is none or it is unreadable), as counted by the
+  // last scan_finished when there was one.
   std::size_t final_cell_count() const;
 
   // Cells already finished with the same resolved config, study and seed: from valid part files, then
   // from an existing final file. Unreadable part files are removed (and reported) so they are recomputed.
   std::map<std::string, CellSource> scan_finished(const Experiment& ex, std::vector<std::string>& notes) const;
 
-  // Thread-safe (all HDF5 access is serialized).
+  // Thread-safe.
   CellSource write_part(const Experiment& ex, const Cell& cell, const CellResult& result, double wall_seconds) const;
 
   // Write <name>.h5 from the finished cells (every non-skipped cell must be in `done`), atomically.
@@ -67,6 +74,10 @@ class ResultStore {
 
  private:
   std::string out_dir_, name_, final_path_, parts_dir_;
+  // This process's part file, opened on the first write_part.
+  mutable std::shared_ptr<std::mutex> writer_mutex_ = std::make_shared<std::mutex>();
+  mutable std::shared_ptr<PartWriter> writer_;
+  mutable std::optional<std::size_t> final_cells_;  // cells in the final file, as last scanned
 };
 
 }  // namespace vibench
