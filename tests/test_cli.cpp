@@ -307,6 +307,41 @@ grid:
   CHECK(metric_bits(out + "/sweep.h5") == metric_bits(dir + "/clean/sweep.h5"));
 }
 
+TEST_CASE("the results file carries /resume and /index column lists that match its cell groups", "[cli]") {
+  // Resume compares cells from /resume and inspect reads /index: both must say what the groups say.
+  std::string dir = fresh_dir("tables");
+  std::string text = std::string(contract_yaml) + "  target.k: [0.5, 1.5]\n";
+  text.replace(text.find("replicates: 200000"), std::string("replicates: 200000").size(), "replicates: 2000");
+  std::string yaml = write_file(dir + "/c.yaml", text);
+  REQUIRE(run_cli("run " + yaml + " --out " + dir, "tables_run").code == 0);
+  {
+    auto lock = h5::hdf5_lock();
+    h5::Handle f = h5::open_file_readonly(dir + "/contract_check.h5");
+    const h5::Table resume = h5::read_table(f, "resume");
+    REQUIRE(resume.rows == 4);
+    for (std::size_t r = 0; r < resume.rows; ++r) {
+      h5::Handle g = h5::open_group(f, "/cells/" + resume.text.at("id")[r]);
+      for (const char* a : {"config_canonical", "study", "status"})
+        CHECK(resume.text.at(a)[r] == h5::read_attr_string(g, a));
+      CHECK(resume.numbers.at("seed")[r] == h5::read_attr_double(g, "seed"));
+      CHECK(resume.numbers.at("cell_index")[r] == h5::read_attr_double(g, "cell_index"));
+    }
+    h5::Handle index = h5::open_dataset(f, "index");
+    const auto config = h5::read_attr_strings(index, "config_columns");
+    const auto datasets = h5::read_attr_strings(index, "dataset_columns");
+    CHECK(std::find(config.begin(), config.end(), "target.k") != config.end());
+    CHECK(std::find(datasets.begin(), datasets.end(), "max_abs_bias_z") != datasets.end());
+    CHECK(std::find(datasets.begin(), datasets.end(), "wall_seconds") == datasets.end());
+  }
+  // Resuming from the table finds every cell; a changed seed still recomputes every cell.
+  auto again = run_cli("run " + yaml + " --out " + dir, "tables_again");
+  CHECK(again.err.find("nothing to do") != std::string::npos);
+  write_file(yaml, std::string(text).replace(text.find("seed: 7"), 7, "seed: 9"));
+  auto seed9 = run_cli("run " + yaml + " --out " + dir, "tables_seed9");
+  CHECK(seed9.err.find("4 cell(s) of " + dir + "/contract_check.h5 were computed from a different config, seed") !=
+        std::string::npos);
+}
+
 TEST_CASE("a torn or corrupted part record is detected and its cell recomputed, --fresh recomputes everything",
           "[cli]") {
   std::string dir = fresh_dir("corrupt");
