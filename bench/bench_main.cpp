@@ -124,8 +124,8 @@ static void BM_VibStep(benchmark::State& state) {
 }
 BENCHMARK(BM_VibStep)->Args({1024, 256})->Args({256, 32})->ArgNames({"H", "K"})->Unit(benchmark::kMillisecond);
 
-// Writing one cell's part file (the store's path for every finished cell): 16 metrics of `n` doubles, built in
-// memory, sealed, written with fsync and renamed. Throughput in bytes of metric data per second.
+// Storing one finished cell (the store's path for every cell): 16 metrics of `n` doubles encoded, checksummed and
+// appended to the process's part file. Throughput in bytes of metric data per second.
 static void BM_WritePart(benchmark::State& state) {
   const auto n = static_cast<std::size_t>(state.range(0));
   const std::string dir = scratch_dir("part_");

@@ -1,7 +1,8 @@
 """`make bench`: vibench's Google Benchmark workloads and the PyTorch baseline in the same run, joined into one
 table of ratios (PyTorch time / vibench time per gradient estimate, both on the same number of threads),
 plus the RNG floor (estimate cost / cost of its normals alone) and the 1- vs 2-thread speed-up of a grid run
-(with a bitwise comparison of the two results files). Writes bench/results.json, bench/RESULTS.md and
+(with a bitwise comparison of the two results files), and sweeps of up to 100,002 tiny cells (time, peak memory,
+resume, inspect, index_frame). Writes bench/results.json, bench/RESULTS.md and
 bench/ratios.png. Ratios, not absolute times, are the claims.
 """
 import argparse
@@ -62,12 +63,96 @@ def parallel_speedup(vibench, yaml):
     return out
 
 
+SWEEP_YAML = """name: sweep
+study: gradient_stats
+seed: 1
+replicates: 100
+fixed:
+  target: {{name: quadratic, dim: 1}}
+  family: {{name: gaussian_diag, parameterization: mean_sigma}}
+  point: {{mean: [1.0], sigma: [1.0]}}
+  objective: expectation
+  samples: 1
+grid:
+  estimator: [score_function, reparam]
+  target.k: range(0, {last_k}, 1)
+"""
+
+# The issue-12 measurements of the code before the sweep work (commit 4b75826, this machine, 2 threads).
+SWEEP_BEFORE = {5002: {"seconds": 31, "ms_per_cell": 6.2, "peak_rss_mb": 3500},
+                10002: {"seconds": 68, "ms_per_cell": 6.8, "peak_rss_mb": 7000},
+                20002: {"seconds": 158, "ms_per_cell": 7.9, "peak_rss_mb": 13700}}
+SWEEP_BEFORE_INDEX_FRAME_5002 = 7.7
+
+
+def timed(cmd):
+    """Run cmd; (wall seconds, peak RSS of the child in MB)."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    _, status, usage = os.wait4(proc.pid, 0)
+    seconds = time.perf_counter() - start
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise SystemExit(f"failed: {' '.join(cmd)}")
+    return seconds, usage.ru_maxrss / 1024
+
+
+def sweep_scale(vibench, cells, threads):
+    """A grid of `cells` tiny gradient_stats cells (quadratic, 100 replicates): the run's wall time and peak RSS,
+    the per-cell overhead beyond the cells' own compute (wall time minus the cells' summed wall_seconds, per
+    thread), the time to resume the finished grid, `vibench inspect` and index_frame."""
+    sys.path.insert(0, os.path.join(HERE, "..", "plots"))
+    from vibench_results import index_frame
+
+    with tempfile.TemporaryDirectory() as d:
+        yaml = os.path.join(d, "sweep.yaml")
+        open(yaml, "w").write(SWEEP_YAML.format(last_k=(cells - 2) // 2))
+        run = [vibench, "run", yaml, "--out", d, "--threads", str(threads)]
+        seconds, rss = timed(run)
+        path = os.path.join(d, "sweep.h5")
+        with h5py.File(path, "r") as f:
+            n = len(f["index"])
+            compute = float(np.sum(f["index"]["wall_seconds"]))
+        resume, resume_rss = timed(run)
+        inspect, inspect_rss = timed([vibench, "inspect", path])
+        start = time.perf_counter()
+        frame = index_frame(path)
+        frame_seconds = time.perf_counter() - start
+        assert len(frame) == n
+        size = os.path.getsize(path)
+    return {"cells": n, "threads": threads, "seconds": seconds, "peak_rss_mb": rss, "compute_seconds": compute,
+            "overhead_ms_per_cell": (seconds - compute / threads) / n * 1e3, "resume_seconds": resume,
+            "resume_rss_mb": resume_rss, "inspect_seconds": inspect, "index_frame_seconds": frame_seconds,
+            "file_kb_per_cell": size / n / 1024}
+
+
+def sweep_lines(sweeps):
+    lines = ["", "Sweeps of tiny cells (`gradient_stats`, quadratic D = 1, 100 replicates a cell, grid "
+             "estimator x target.k; bench/run_bench.py `sweep_scale`). Before: commit 4b75826 as measured for issue 12 "
+             "(2 threads); after: this build. Overhead = (run wall time - the cells' summed wall_seconds / threads) "
+             "per cell. Goals for 100,000 cells: peak RSS <= 1 GB, overhead <= 0.5 ms a cell, resume <= 5 s, "
+             "inspect and index_frame <= 3 s each.", "",
+             "| cells | threads | run s | peak RSS MB | before: run s / peak RSS MB | overhead ms/cell | resume s | "
+             "inspect s | index_frame s | file KB/cell |", "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    for s in sweeps:
+        before = SWEEP_BEFORE.get(s["cells"])
+        was = f"{before['seconds']} / {before['peak_rss_mb']}" if before else "-"
+        lines.append(f"| {s['cells']} | {s['threads']} | {s['seconds']:.1f} | {s['peak_rss_mb']:.0f} | {was} | "
+                     f"{s['overhead_ms_per_cell']:.3f} | {s['resume_seconds']:.2f} | {s['inspect_seconds']:.2f} | "
+                     f"{s['index_frame_seconds']:.2f} | {s['file_kb_per_cell']:.2f} |")
+    lines += ["", f"Before, index_frame of 5,002 cells took {SWEEP_BEFORE_INDEX_FRAME_5002} s and files took 7.7 KB a "
+              "cell; at ~700 KB of RSS a cell, some 35,000 cells exhausted this 24 GB machine."]
+    return lines
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--build", default="build")
     ap.add_argument("--min-time", type=float, default=0.2)
     ap.add_argument("--grid", default=os.path.join(HERE, "..", "experiments", "estimator_variance.yaml"))
+    ap.add_argument("--sweep-cells", type=int, nargs="*", default=[5002, 20002, 100002],
+                    help="grid sizes of the sweep benchmark (none: skip it)")
     args = ap.parse_args()
+    sweeps = [sweep_scale(os.path.join(args.build, "vibench"), n, 2) for n in args.sweep_cells]
     cpp, context = cpp_results(os.path.join(args.build, "bench", "vibench_bench"), args.min_time)
     with tempfile.NamedTemporaryFile(suffix=".json") as out:
         subprocess.run([sys.executable, os.path.join(HERE, "torch_baseline.py"), "--threads", "1", "--out", out.name,
@@ -129,18 +214,19 @@ def main():
     runner = {name.split("/")[1]: t for name, t in cpp.items() if name.startswith("BM_Runner/")}
     if runner:
         lines += ["", "Runner (one thread, `vibench run` in-process on the cheapest cells: quadratic D = 1, reparam, S = 1): "
-                  f"{runner.get('per_cell', float('nan')) / 8 / 1e6:.2f} ms per cell (setup, part file with fsync, "
+                  f"{runner.get('per_cell', float('nan')) / 8 / 1e6:.2f} ms per cell (setup, part record, "
                   f"assembly; grid of 8), {runner.get('per_replicate', float('nan')) / 1e5:.0f} ns per replicate "
                   "(one cell of 100000, estimate included)."]
     lines += ["", "VIB training step (forward + backward + Adam, batch 100, float64, 1 thread; goal: PyTorch / vibench >= 1)",
               "", "| workload | vibench ms/step | PyTorch ms/step | PyTorch / vibench |", "|---|---:|---:|---:|"]
     lines += [f"| {r['workload']} | {r['vibench_ns'] / 1e6:.2f} | {r['torch_ns'] / 1e6:.2f} | {r['ratio']:.2f} |" for r in vib]
     writes = [(name, t) for name, t in cpp.items() if name.startswith("BM_WritePart")]
-    lines += ["", "Store: one part file (16 metrics, built in memory, sealed, fsync + rename; wall time)", "",
-              "| workload | ms per part | MB/s of metric data |", "|---|---:|---:|"]
+    lines += ["", "Store: one cell appended to a part file (16 metrics, encoded and checksummed; wall time)", "",
+              "| workload | ms per cell | MB/s of metric data |", "|---|---:|---:|"]
     for name, t in writes:
         n = int(name.split(":")[-1].split("/")[0])
         lines.append(f"| {name} | {t / 1e6:.2f} | {16 * n * 8 / (t / 1e9) / 1e6:.1f} |")
+    lines += sweep_lines(sweeps)
     lines += ["", f"Parallel: `{os.path.relpath(args.grid, os.path.join(HERE, '..'))}` on 1 vs 2 threads: speed-up "
               f"{speedup:.2f} (goal: >= 1.8); metric datasets bitwise identical: {identical}."]
     text = "\n".join(lines) + "\n"
@@ -148,7 +234,7 @@ def main():
     open(os.path.join(HERE, "RESULTS.md"), "w").write(text)
     json.dump({"context": context, "torch": torch_data["torch"], "rows": rows, "floor": floor,
                "other_estimators": [{"workload": n, "ns": t, "estimate_over_normals": f} for n, t, f in others],
-               "parallel_speedup": speedup, "parallel_identical": identical},
+               "parallel_speedup": speedup, "parallel_identical": identical, "sweeps": sweeps},
               open(os.path.join(HERE, "results.json"), "w"), indent=1)
 
     fig, ax = plt.subplots(figsize=(9, 0.22 * len(est) + 1.5), constrained_layout=True)

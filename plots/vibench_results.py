@@ -91,11 +91,16 @@ def index_frame(path):
 
     with h5py.File(path, "r") as f:
         table = f["index"][()]
-    frame = pd.DataFrame(table)
-    for column in frame.columns:
-        if frame[column].dtype == object:
-            frame[column] = frame[column].map(_text)
-    return frame.sort_values("index").reset_index(drop=True)
+    columns = {}
+    for name in table.dtype.names:
+        column = table[name]
+        if column.dtype.kind == "S":
+            # Decode each distinct value once: config columns repeat a few values over many cells.
+            distinct, where = np.unique(column, return_inverse=True)
+            column = np.array([_text(v) for v in distinct], dtype=object)[where]
+        columns[name] = column
+    frame = pd.DataFrame(columns, columns=list(table.dtype.names))
+    return frame.sort_values("index", kind="stable").reset_index(drop=True)
 
 
 def cell_frame(path, dataset):

@@ -17,6 +17,7 @@
 #include "vibench/cell_plugins.hpp"
 #include "vibench/grid.hpp"
 #include "vibench/hdf5_io.hpp"
+#include "vibench/part_log.hpp"
 
 namespace vibench::test {
 
@@ -76,6 +77,21 @@ inline std::string fresh_dir(const std::string& name) {
 inline std::string write_file(const std::string& path, const std::string& text) {
   std::ofstream(path) << text;
   return path;
+}
+
+// Cells stored whole in the part files of a parts directory (0 if there is none): what a resume reuses.
+// Files may be appended to while this reads them (a torn last record is not counted).
+inline std::size_t finished_parts(const std::string& parts_dir) {
+  std::size_t n = 0;
+  std::error_code ec;
+  for (const auto& e : std::filesystem::directory_iterator(parts_dir, ec))
+    if (is_part_file(e.path().filename().string())) {
+      try {
+        read_part_records(e.path().string(), [&](std::uint64_t, std::string_view) { ++n; });
+      } catch (const std::exception&) {  // created but its header not yet written
+      }
+    }
+  return n;
 }
 
 // Every metric dataset of every cell, as exact bits: "<id>/<dataset>" -> words.

@@ -124,13 +124,6 @@ bool wait_while_running(pid_t pid, Pred&& pred, double seconds) {
 
 const char* signal_name(int sig) { return sig == SIGINT ? "SIGINT" : "SIGTERM"; }
 
-std::size_t count_parts(const std::string& parts) {
-  std::size_t n = 0;
-  if (fs::exists(parts))
-    for (const auto& e : fs::directory_iterator(parts)) n += e.path().extension() == ".h5";
-  return n;
-}
-
 // Interrupts a one-thread run of `yaml` (experiment `name`, two training cells) with `sig` while a cell
 // trains, checks how it ended, resumes it and compares every dataset with <dir>/ref. With `periodic`,
 // checkpoints are also written every 50 ms and the signal is sent once the first cell's first one exists;
@@ -144,7 +137,7 @@ void interrupt_and_resume(const std::string& dir, const std::string& yaml, const
   if (periodic) {
     REQUIRE(wait_while_running(pid, [&] { return !checkpoint_files(parts).empty(); }, 120));
   } else {
-    REQUIRE(wait_while_running(pid, [&] { return count_parts(parts) == 1; }, 120));
+    REQUIRE(wait_while_running(pid, [&] { return finished_parts(parts) == 1; }, 120));
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
   REQUIRE(::kill(pid, sig) == 0);
@@ -372,7 +365,7 @@ grid:
   const double cell_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() / 2;
   const std::string parts = dir + "/out/.gs.parts";
   const pid_t pid = spawn_vibench({"run", yaml, "--out", dir + "/out", "--threads", "1"}, dir + "/gs.err");
-  REQUIRE(wait_while_running(pid, [&] { return count_parts(parts) == 1; }, 120));
+  REQUIRE(wait_while_running(pid, [&] { return finished_parts(parts) == 1; }, 120));
   std::this_thread::sleep_for(std::chrono::milliseconds(50));
   const auto signalled = std::chrono::steady_clock::now();
   REQUIRE(::kill(pid, SIGTERM) == 0);

@@ -8,6 +8,7 @@
 #include <fstream>
 #include <functional>
 #include <iostream>
+#include <iterator>
 #include <map>
 #include <set>
 #include <type_traits>
@@ -261,23 +262,26 @@ void write_machine_table(const std::string& path, hid_t file, const std::vector<
   }
 }
 
-// For people: provenance, then id, status, the config keys that vary across cells and the scalar results.
-void write_text_table(const std::string& path, hid_t file, const std::vector<Cell>& cells) {
-  std::cout << fmt::format("{}\n", path);
-  for (const auto& a : h5::attr_names(file))
-    if (a != "config_yaml") std::cout << fmt::format("  {:<16} {}\n", a, display_text(h5::read_attr(file, a)));
-  std::map<std::string, std::set<std::string>> values_of;
-  std::set<std::string> result_cols;
-  std::vector<std::map<std::string, std::string>> rows;
+// The table for people: id, status, the config keys that vary across cells and the scalar results (text),
+// and which code computed the cells.
+struct TextTable {
+  std::vector<std::map<std::string, std::string>> rows;  // grid order
+  std::set<std::string> varying, result_cols;
   std::map<std::string, std::size_t> fingerprints;  // stored code fingerprint -> cells
-  std::size_t stale = 0;
+  std::size_t stale = 0;                            // cells whose fingerprint is not this binary's
+};
+
+// From the cell groups (files without the /index column lists).
+TextTable text_table_from_cells(const std::vector<Cell>& cells) {
+  TextTable t;
+  std::map<std::string, std::set<std::string>> values_of;
   for (const Cell& c : cells) {
-    ++fingerprints[stored_fingerprint(c)];
-    stale += stored_fingerprint(c) != current_fingerprint(c).value;
-    auto& row = rows.emplace_back();
+    ++t.fingerprints[stored_fingerprint(c)];
+    t.stale += stored_fingerprint(c) != current_fingerprint(c).value;
+    auto& row = t.rows.emplace_back();
     row["id"] = c.id;
     std::set<std::string> config_keys;
-    const std::string canon = std::get<std::vector<std::string>>(c.attributes.at("config_canonical").values)[0];
+    const std::string canon = string_attribute(c, "config_canonical");
     for (std::size_t pos = 0; pos < canon.size();) {
       const auto colon = canon.find(':', pos), nl = canon.find('\n', pos);
       config_keys.insert(canon.substr(pos, colon - pos));
@@ -291,34 +295,110 @@ void write_text_table(const std::string& path, hid_t file, const std::vector<Cel
         row[a] = display_text(s);
       } else if ((a == "wall_seconds" || a.rfind("ns_", 0) == 0) && is_numeric_scalar(s)) {
         row[a] = fmt::format("{:.4g}", as_double(s));
-        result_cols.insert(a);
+        t.result_cols.insert(a);
       }
     }
     for (const auto& [d, s] : c.datasets)
       if (is_numeric_scalar(s)) {
         row[d] = fmt::format("{:.6g}", as_double(s));
-        result_cols.insert(d);
+        t.result_cols.insert(d);
       }
   }
-  std::vector<std::string> cols = {"id", "status"};
   for (const auto& [k, vals] : values_of)
-    if (vals.size() > 1) cols.push_back(k);
-  cols.insert(cols.end(), result_cols.begin(), result_cols.end());
-  std::map<std::string, std::size_t> width;
-  for (const auto& c : cols) width[c] = c.size();
-  for (auto& row : rows)
-    for (const auto& c : cols) width[c] = std::max(width[c], row[c].size());
-  std::cout << fmt::format("{} cells\n", cells.size());
-  for (const auto& c : cols) std::cout << fmt::format("{:<{}}  ", c, width[c]);
-  std::cout << "\n";
-  for (auto& row : rows) {
-    for (const auto& c : cols) std::cout << fmt::format("{:<{}}  ", row[c], width[c]);
-    std::cout << "\n";
+    if (vals.size() > 1) t.varying.insert(k);
+  return t;
+}
+
+// From /index alone (one read whatever the number of cells), using its config_columns / dataset_columns lists.
+TextTable text_table_from_index(hid_t file) {
+  TextTable t;
+  const h5::Table index = h5::read_table(file, "index");
+  h5::Handle index_ds = h5::open_dataset(file, "index");
+  const auto config_list = h5::read_attr_strings(index_ds, "config_columns");
+  const auto dataset_list = h5::read_attr_strings(index_ds, "dataset_columns");
+  const std::set<std::string> config_cols(config_list.begin(), config_list.end());
+  const std::set<std::string> dataset_cols(dataset_list.begin(), dataset_list.end());
+  for (const auto& [column, values] : index.text) {
+    std::set<std::string> distinct(values.begin(), values.end());
+    distinct.erase("");  // absent
+    if (config_cols.count(column) && distinct.size() > 1) t.varying.insert(column);
   }
+  for (const auto& [column, values] : index.numbers) {
+    std::set<double> distinct;
+    for (double v : values)
+      if (!std::isnan(v)) distinct.insert(v);
+    if (config_cols.count(column) && distinct.size() > 1) t.varying.insert(column);
+  }
+  const std::string study = h5::has_attr(file, "study") ? h5::read_attr_string(file, "study") : "";
+  const auto fp_column = index.text.find("code_fingerprint");
+  std::map<std::string, std::string> current;  // plugin names -> this binary's fingerprint (few distinct)
+  std::vector<std::pair<double, std::size_t>> order;
+  for (std::size_t r = 0; r < index.rows; ++r) order.emplace_back(index.numbers.at("index")[r], r);
+  std::sort(order.begin(), order.end());
+  for (const auto& [position, r] : order) {
+    auto& row = t.rows.emplace_back();
+    row["id"] = index.text.at("id")[r];
+    row["status"] = index.text.at("status")[r];
+    Config names;
+    std::string names_key;
+    for (const auto& [column, values] : index.text) {
+      if (config_cols.count(column) && column.ends_with(".name")) {
+        names[column] = values[r];
+        names_key += column + "=" + values[r] + "\n";
+      }
+      if (t.varying.count(column) && !values[r].empty()) row[column] = values[r];
+    }
+    const std::string stored = fp_column == index.text.end() || fp_column->second[r].empty() ? "(none)" : fp_column->second[r];
+    auto now = current.find(names_key);
+    if (now == current.end()) now = current.emplace(names_key, cell_code_fingerprint(study, names).value).first;
+    ++t.fingerprints[stored];
+    t.stale += stored != now->second;
+    for (const auto& [column, values] : index.numbers) {
+      if (std::isnan(values[r])) continue;
+      if (config_cols.count(column)) {
+        if (t.varying.count(column)) row[column] = fmt::format("{}", values[r]);
+      } else if (column == "wall_seconds" || column.rfind("ns_", 0) == 0 || dataset_cols.count(column)) {
+        row[column] = dataset_cols.count(column) ? fmt::format("{:.6g}", values[r]) : fmt::format("{:.4g}", values[r]);
+        t.result_cols.insert(column);
+      }
+    }
+  }
+  return t;
+}
+
+void write_text_table(const std::string& path, hid_t file, const TextTable& t) {
+  std::cout << fmt::format("{}\n", path);
+  for (const auto& a : h5::attr_names(file))
+    if (a != "config_yaml") std::cout << fmt::format("  {:<16} {}\n", a, display_text(h5::read_attr(file, a)));
+  std::vector<std::string> cols = {"id", "status"};
+  cols.insert(cols.end(), t.varying.begin(), t.varying.end());
+  cols.insert(cols.end(), t.result_cols.begin(), t.result_cols.end());
+  // Columns by position and each row's cells looked up once: a 10^5-cell table prints in well under a second.
+  std::vector<std::size_t> width;
+  for (const auto& c : cols) width.push_back(c.size());
+  std::vector<std::vector<std::string>> lines;
+  lines.reserve(t.rows.size());
+  for (const auto& row : t.rows) {
+    auto& line = lines.emplace_back();
+    for (std::size_t i = 0; i < cols.size(); ++i) {
+      auto it = row.find(cols[i]);
+      line.push_back(it == row.end() ? "" : it->second);
+      width[i] = std::max(width[i], line.back().size());
+    }
+  }
+  std::cout << fmt::format("{} cells\n", t.rows.size());
+  std::string text;
+  for (std::size_t i = 0; i < cols.size(); ++i) fmt::format_to(std::back_inserter(text), "{:<{}}  ", cols[i], width[i]);
+  text += "\n";
+  for (const auto& line : lines) {
+    for (std::size_t i = 0; i < cols.size(); ++i) fmt::format_to(std::back_inserter(text), "{:<{}}  ", line[i], width[i]);
+    text += "\n";
+  }
+  std::cout << text;
   std::vector<std::string> fp_counts;
-  for (const auto& [fp, n] : fingerprints) fp_counts.push_back(fmt::format("{} ({} cells)", fp, n));
+  for (const auto& [fp, n] : t.fingerprints) fp_counts.push_back(fmt::format("{} ({} cells)", fp, n));
   std::cout << fmt::format("code fingerprints: {} distinct: {}; {} of {} cells differ from this binary's (stale)\n",
-                           fingerprints.size(), fmt::join(fp_counts, ", "), stale, cells.size());
+                           t.fingerprints.size(), fmt::join(fp_counts, ", "), t.stale, t.rows.size());
   std::cout << fmt::format("(every value of one cell, and its code fingerprint: vibench inspect {} --cell ID)\n", path);
 }
 
@@ -348,6 +428,10 @@ int inspect_command(const std::string& path, const std::string& cell_id, const s
       }
       return show_cell(path, read_cell(cells, cell_id, /*table_only=*/false), format);
     }
+    if (format == "table" && h5::exists(f, "index") && h5::has_attr(h5::open_dataset(f, "index"), "config_columns")) {
+      write_text_table(path, f, text_table_from_index(f));
+      return 0;
+    }
     std::vector<std::pair<std::int64_t, Cell>> ordered;
     for (const auto& id : h5::member_names(cells)) {
       Cell c = read_cell(cells, id, /*table_only=*/true);
@@ -357,7 +441,7 @@ int inspect_command(const std::string& path, const std::string& cell_id, const s
     std::sort(ordered.begin(), ordered.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
     std::vector<Cell> rows;
     for (auto& [index, c] : ordered) rows.push_back(std::move(c));
-    if (format == "table") write_text_table(path, f, rows);
+    if (format == "table") write_text_table(path, f, text_table_from_cells(rows));
     else write_machine_table(path, f, rows, format == "json");
   } catch (const h5::NotAResultsFile& e) {
     std::cerr << fmt::format("vibench: error: {}\n", e.what());

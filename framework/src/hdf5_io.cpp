@@ -1,6 +1,7 @@
 #include "vibench/hdf5_io.hpp"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -30,6 +31,17 @@ Handle vlen_string_type() {
   return t;
 }
 
+// The scalar dataspace and the string type of every scalar attribute, made once (callers hold hdf5_lock):
+// a cell group has dozens of attributes, and making them anew for each was a good part of its cost.
+hid_t scalar_space() {
+  static Handle space(H5Screate(H5S_SCALAR), H5Sclose, "scalar dataspace");
+  return space;
+}
+hid_t string_type() {
+  static Handle type = vlen_string_type();
+  return type;
+}
+
 void check(herr_t r, const std::string& what) {
   if (r < 0) throw std::runtime_error("HDF5: " + what + " failed");
 }
@@ -53,13 +65,22 @@ std::size_t element_count(const std::vector<hsize_t>& dims) {
   return n;
 }
 
+// Transfer properties for n variable-length strings. HDF5's default type-conversion buffer is 1 MB,
+// allocated and zeroed on every string read or write: most of the cost of storing a cell. Size it to the data.
+Handle string_transfer_list(std::size_t n) {
+  Handle dxpl(H5Pcreate(H5P_DATASET_XFER), H5Pclose, "transfer list");
+  check(H5Pset_buffer(dxpl, std::max<std::size_t>(n * 32, 4096), nullptr, nullptr), "size the conversion buffer");
+  return dxpl;
+}
+
 std::vector<std::string> read_strings(hid_t obj, hid_t type, hid_t space, bool is_attr) {
   std::size_t n = element_count(space_dims(space));
   std::vector<std::string> out;
   if (H5Tis_variable_str(type) > 0) {
     Handle mem = vlen_string_type();
     std::vector<char*> ptrs(n, nullptr);
-    check(is_attr ? H5Aread(obj, mem, ptrs.data()) : H5Dread(obj, mem, H5S_ALL, H5S_ALL, H5P_DEFAULT, ptrs.data()),
+    Handle dxpl = string_transfer_list(n);
+    check(is_attr ? H5Aread(obj, mem, ptrs.data()) : H5Dread(obj, mem, H5S_ALL, H5S_ALL, dxpl, ptrs.data()),
           "read strings");
     for (char* p : ptrs) out.emplace_back(p ? p : "");
     H5Dvlen_reclaim(mem, space, H5P_DEFAULT, ptrs.data());
@@ -130,45 +151,103 @@ std::uint64_t get_u64(const unsigned char* p) {
 }
 }  // namespace
 
-Handle create_file_in_memory(const std::string& name) {
+// Groups keep up to this many links and attributes in their object header (HDF5's defaults move more than
+// 8 into separate heaps and B-trees: several KB per cell group).
+constexpr unsigned compact_links = 64, compact_attrs = 256;
+
+Handle create_sealed_file(const std::string& path) {
+  Handle fcpl(H5Pcreate(H5P_FILE_CREATE), H5Pclose, "file creation list");
+  if (H5Pset_userblock(fcpl, seal_size) < 0) fail("reserve the seal");
+  if (H5Pset_link_phase_change(fcpl, compact_links, compact_links / 2) < 0 ||
+      H5Pset_attr_phase_change(fcpl, compact_attrs, compact_attrs / 2) < 0)
+    fail("set compact storage");
   Handle fapl(H5Pcreate(H5P_FILE_ACCESS), H5Pclose, "file access list");
-  if (H5Pset_fapl_core(fapl, 1 << 16, /*backing_store=*/0) < 0) fail("use the in-memory driver");
+  // The 1.8 object format: compact groups and attributes (readable by HDF5 >= 1.8, h5py, ...).
+  if (H5Pset_libver_bounds(fapl, H5F_LIBVER_V18, H5F_LIBVER_V18) < 0) fail("choose the file format");
   errno = 0;
-  return Handle(H5Fcreate(name.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, fapl), H5Fclose, "create in-memory " + name);
+  return Handle(H5Fcreate(path.c_str(), H5F_ACC_TRUNC, fcpl, fapl), H5Fclose, "create " + path);
 }
 
-std::vector<unsigned char> sealed_file_image(hid_t file) {
-  if (H5Fflush(file, H5F_SCOPE_GLOBAL) < 0) fail("flush an in-memory file");
-  const ssize_t n = H5Fget_file_image(file, nullptr, 0);
-  if (n <= 0) fail("size an in-memory file");
-  std::vector<unsigned char> image(seal_size + static_cast<std::size_t>(n), 0);
-  if (H5Fget_file_image(file, image.data() + seal_size, static_cast<std::size_t>(n)) != n) fail("copy an in-memory file");
-  std::memcpy(image.data(), seal_magic, 16);
-  put_u64(image.data() + 16, static_cast<std::uint64_t>(n));
-  put_u64(image.data() + 24, XXH64(image.data() + seal_size, static_cast<std::size_t>(n), 0));
-  return image;
+namespace {
+// XXH64 of bytes [from, from + n) of fd, read in blocks; false on a read error or a short file.
+bool hash_range(int fd, std::uint64_t from, std::uint64_t n, std::uint64_t& hash) {
+  XXH64_state_t* state = XXH64_createState();
+  XXH64_reset(state, 0);
+  std::vector<char> buf(1 << 20);
+  bool ok = true;
+  while (n > 0 && ok) {
+    const ssize_t r = ::pread(fd, buf.data(), std::min<std::uint64_t>(n, buf.size()), static_cast<off_t>(from));
+    if (r < 0 && errno == EINTR) continue;
+    ok = r > 0;
+    if (ok) {
+      XXH64_update(state, buf.data(), static_cast<std::size_t>(r));
+      from += static_cast<std::uint64_t>(r);
+      n -= static_cast<std::uint64_t>(r);
+    }
+  }
+  hash = XXH64_digest(state);
+  XXH64_freeState(state);
+  return ok;
 }
+}  // namespace
+
+void close_and_seal(Handle& file, const std::string& path) {
+  errno = 0;
+  // Closing flushes HDF5's caches: a failed write (a full disk) shows here at the latest.
+  if (H5Fclose(file.release()) < 0) fail("write " + path);
+  const int fd = ::open(path.c_str(), O_RDWR | O_CLOEXEC);
+  if (fd < 0) fail("reopen " + path);
+  struct stat st {};
+  std::uint64_t hash = 0;
+  bool ok = ::fstat(fd, &st) == 0 && static_cast<std::uint64_t>(st.st_size) > seal_size;
+  const std::uint64_t n = ok ? static_cast<std::uint64_t>(st.st_size) - seal_size : 0;
+  ok = ok && hash_range(fd, seal_size, n, hash);
+  unsigned char seal[32];
+  std::memcpy(seal, seal_magic, 16);
+  put_u64(seal + 16, n);
+  put_u64(seal + 24, hash);
+  ok = ok && ::pwrite(fd, seal, sizeof seal, 0) == static_cast<ssize_t>(sizeof seal) && ::fsync(fd) == 0;
+  const int err = errno;
+  ::close(fd);
+  if (!ok) {
+    errno = err;
+    fail("seal " + path);
+  }
+}
+
+namespace {
+// HDF5's signature sits at offset 0 or at a power-of-two user-block size; 512 covers h5py and vibench < 0.2.
+bool is_hdf5_signature(const unsigned char* at) {
+  static const unsigned char hdf5_signature[8] = {0x89, 'H', 'D', 'F', '\r', '\n', 0x1a, '\n'};
+  return std::memcmp(at, hdf5_signature, 8) == 0;
+}
+
+[[noreturn]] void throw_unsealed(const std::string& name, bool hdf5) {
+  if (hdf5)
+    throw NotAResultsFile(name + " is not a vibench results file: an HDF5 file without vibench's seal (written by "
+                          "another tool, or by vibench before 0.2: regenerate it with `vibench run`)");
+  throw NotAResultsFile(name + " is not a vibench results file (not an HDF5 file)");
+}
+
+// Compare hashes of the two checksums, not the checksums: a coverage-guided fuzzer that learns the operands
+// of comparisons (libFuzzer's CMP tracing) would otherwise copy the computed checksum into the header and
+// hand HDF5 a forged file — and HDF5 1.10 crashes on some crafted files (found that way). The seal guards
+// against accidental corruption and truncation, not against deliberately crafted files.
+bool same_checksum(std::uint64_t computed, std::uint64_t stored) {
+  return XXH64(&computed, sizeof computed, 1) == XXH64(&stored, sizeof stored, 1);
+}
+}  // namespace
 
 Handle open_sealed_image(const std::vector<unsigned char>& bytes, const std::string& name) {
-  if (bytes.size() < 32 || std::memcmp(bytes.data(), seal_magic, 16) != 0) {
-    // HDF5's signature sits at offset 0 or at a power-of-two user-block size; 512 covers h5py and vibench < 0.2.
-    static const unsigned char hdf5_signature[8] = {0x89, 'H', 'D', 'F', '\r', '\n', 0x1a, '\n'};
-    auto hdf5_at = [&](std::size_t at) { return bytes.size() >= at + 8 && std::memcmp(bytes.data() + at, hdf5_signature, 8) == 0; };
-    if (hdf5_at(0) || hdf5_at(512))
-      throw NotAResultsFile(name + " is not a vibench results file: an HDF5 file without vibench's seal (written by "
-                            "another tool, or by vibench before 0.2: regenerate it with `vibench run`)");
-    throw NotAResultsFile(name + " is not a vibench results file (not an HDF5 file)");
-  }
+  if (bytes.size() < 32 || std::memcmp(bytes.data(), seal_magic, 16) != 0)
+    throw_unsealed(name, (bytes.size() >= 8 && is_hdf5_signature(bytes.data())) ||
+                             (bytes.size() >= 520 && is_hdf5_signature(bytes.data() + 512)));
   const std::uint64_t n = get_u64(bytes.data() + 16);
   if (bytes.size() < seal_size || bytes.size() - seal_size != n)
     throw std::runtime_error(fmt::format("{} is truncated or extended: {} bytes, the seal says {}", name,
                                          bytes.size(), n + seal_size));
-  // Compare hashes of the two checksums, not the checksums: a coverage-guided fuzzer that learns the operands
-  // of comparisons (libFuzzer's CMP tracing) would otherwise copy the computed checksum into the header and
-  // hand HDF5 a forged file — and HDF5 1.10 crashes on some crafted files (found that way). The seal guards
-  // against accidental corruption and truncation, not against deliberately crafted files.
   const std::uint64_t computed = XXH64(bytes.data() + seal_size, n, 0), stored = get_u64(bytes.data() + 24);
-  if (XXH64(&computed, sizeof computed, 1) != XXH64(&stored, sizeof stored, 1))
+  if (!same_checksum(computed, stored))
     throw std::runtime_error(name + " is corrupted (checksum mismatch)");
   Handle fapl(H5Pcreate(H5P_FILE_ACCESS), H5Pclose, "file access list");
   if (H5Pset_fapl_core(fapl, 1 << 16, /*backing_store=*/0) < 0) fail("use the in-memory driver");
@@ -179,14 +258,42 @@ Handle open_sealed_image(const std::vector<unsigned char>& bytes, const std::str
 }
 
 Handle open_file_readonly(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw std::runtime_error(fmt::format("cannot open {}: {}", path, std::strerror(errno)));
-  std::vector<unsigned char> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  if (in.bad()) throw std::runtime_error(fmt::format("cannot read {}: {}", path, std::strerror(errno)));
-  return open_sealed_image(bytes, path);
+  // Verify the seal by streaming over the file, then let HDF5 read it from disk (it finds the superblock
+  // after the 512-byte user block): opening a large results file needs no memory of its size.
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) throw std::runtime_error(fmt::format("cannot open {}: {}", path, std::strerror(errno)));
+  unsigned char head[32] = {0};
+  struct stat st {};
+  const bool have_head = ::fstat(fd, &st) == 0 && ::pread(fd, head, sizeof head, 0) == static_cast<ssize_t>(sizeof head);
+  std::string problem;
+  if (!have_head || std::memcmp(head, seal_magic, 16) != 0) {
+    unsigned char at512[8] = {0};
+    const bool hdf5 = (have_head && is_hdf5_signature(head)) ||
+                      (::pread(fd, at512, sizeof at512, 512) == static_cast<ssize_t>(sizeof at512) && is_hdf5_signature(at512));
+    ::close(fd);
+    throw_unsealed(path, hdf5);
+  } else {
+    const std::uint64_t n = get_u64(head + 16), size = static_cast<std::uint64_t>(st.st_size);
+    std::uint64_t computed = 0;
+    if (size < seal_size || size - seal_size != n)
+      problem = fmt::format("{} is truncated or extended: {} bytes, the seal says {}", path, size, n + seal_size);
+    else if (!hash_range(fd, seal_size, n, computed))
+      problem = fmt::format("cannot read {}: {}", path, std::strerror(errno));
+    else if (!same_checksum(computed, get_u64(head + 24)))
+      problem = path + " is corrupted (checksum mismatch)";
+  }
+  ::close(fd);
+  if (!problem.empty()) throw std::runtime_error(problem);
+  Handle fapl(H5Pcreate(H5P_FILE_ACCESS), H5Pclose, "file access list");
+  errno = 0;
+  return Handle(H5Fopen(path.c_str(), H5F_ACC_RDONLY, fapl), H5Fclose, "open " + path);
 }
 Handle create_group(hid_t parent, const std::string& name) {
-  return Handle(H5Gcreate2(parent, name.c_str(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT), H5Gclose, "create group " + name);
+  Handle gcpl(H5Pcreate(H5P_GROUP_CREATE), H5Pclose, "group creation list");
+  if (H5Pset_link_phase_change(gcpl, compact_links, compact_links / 2) < 0 ||
+      H5Pset_attr_phase_change(gcpl, compact_attrs, compact_attrs / 2) < 0 || H5Pset_obj_track_times(gcpl, false) < 0)
+    fail("set compact storage");
+  return Handle(H5Gcreate2(parent, name.c_str(), H5P_DEFAULT, gcpl, H5P_DEFAULT), H5Gclose, "create group " + name);
 }
 Handle open_group(hid_t parent, const std::string& name) {
   return Handle(H5Gopen2(parent, name.c_str(), H5P_DEFAULT), H5Gclose, "open group " + name);
@@ -204,25 +311,24 @@ bool exists(hid_t parent, const std::string& path) {
 
 void write_attr(hid_t obj, const std::string& name, const Value& v) {
   if (const auto* s = std::get_if<std::string>(&v)) {
-    Handle type = vlen_string_type();
-    Handle space = simple_space({});
-    Handle a(H5Acreate2(obj, name.c_str(), type, space, H5P_DEFAULT, H5P_DEFAULT), H5Aclose, "create attribute " + name);
+    Handle a(H5Acreate2(obj, name.c_str(), string_type(), scalar_space(), H5P_DEFAULT, H5P_DEFAULT), H5Aclose,
+             "create attribute " + name);
     const char* p = s->c_str();
-    check(H5Awrite(a, type, &p), "write attribute " + name);
+    check(H5Awrite(a, string_type(), &p), "write attribute " + name);
   } else if (const auto* xs = std::get_if<std::vector<double>>(&v)) {
     Handle space = simple_space({xs->size()});
     Handle a(H5Acreate2(obj, name.c_str(), H5T_NATIVE_DOUBLE, space, H5P_DEFAULT, H5P_DEFAULT), H5Aclose, "create attribute " + name);
     static const double none = 0;  // HDF5 rejects a null buffer even for zero elements
     check(H5Awrite(a, H5T_NATIVE_DOUBLE, xs->empty() ? &none : xs->data()), "write attribute " + name);
   } else if (const auto* d = std::get_if<double>(&v)) {
-    Handle space = simple_space({});
-    Handle a(H5Acreate2(obj, name.c_str(), H5T_NATIVE_DOUBLE, space, H5P_DEFAULT, H5P_DEFAULT), H5Aclose, "create attribute " + name);
+    Handle a(H5Acreate2(obj, name.c_str(), H5T_NATIVE_DOUBLE, scalar_space(), H5P_DEFAULT, H5P_DEFAULT), H5Aclose,
+             "create attribute " + name);
     check(H5Awrite(a, H5T_NATIVE_DOUBLE, d), "write attribute " + name);
   } else {
     // Integers and booleans (as 0/1) are 64-bit integers.
     std::int64_t i = std::holds_alternative<bool>(v) ? std::get<bool>(v) : std::get<std::int64_t>(v);
-    Handle space = simple_space({});
-    Handle a(H5Acreate2(obj, name.c_str(), H5T_NATIVE_INT64, space, H5P_DEFAULT, H5P_DEFAULT), H5Aclose, "create attribute " + name);
+    Handle a(H5Acreate2(obj, name.c_str(), H5T_NATIVE_INT64, scalar_space(), H5P_DEFAULT, H5P_DEFAULT), H5Aclose,
+             "create attribute " + name);
     check(H5Awrite(a, H5T_NATIVE_INT64, &i), "write attribute " + name);
   }
 }
@@ -234,6 +340,14 @@ void write_attr_strings(hid_t obj, const std::string& name, const std::vector<st
   std::vector<const char*> ptrs;
   for (const auto& s : v) ptrs.push_back(s.c_str());
   check(H5Awrite(a, type, ptrs.data()), "write attribute " + name);
+}
+
+std::vector<std::string> read_attr_strings(hid_t obj, const std::string& name) {
+  Handle a(H5Aopen(obj, name.c_str(), H5P_DEFAULT), H5Aclose, "open attribute " + name);
+  Handle type(H5Aget_type(a), H5Tclose, "attribute type");
+  if (H5Tget_class(type) != H5T_STRING) throw std::runtime_error("HDF5: attribute " + name + " is not a string list");
+  Handle space(H5Aget_space(a), H5Sclose, "attribute space");
+  return read_strings(a, type, space, true);
 }
 
 bool has_attr(hid_t obj, const std::string& name) { return H5Aexists(obj, name.c_str()) > 0; }
@@ -307,6 +421,7 @@ void write_dataset(hid_t parent, const std::string& name, const std::vector<std:
                    const std::vector<double>& values) {
   Handle space = simple_space(shape);
   Handle dcpl(H5Pcreate(H5P_DATASET_CREATE), H5Pclose, "dataset properties");
+  H5Pset_obj_track_times(dcpl, false);  // no timestamps: smaller headers, and equal runs give equal files
   // Large arrays (trajectories, per-replicate values) are chunked and compressed.
   if (!shape.empty() && values.size() >= 4096) {
     std::vector<hsize_t> chunk(shape.begin(), shape.end());
@@ -318,6 +433,8 @@ void write_dataset(hid_t parent, const std::string& name, const std::vector<std:
     H5Pset_chunk(dcpl, static_cast<int>(chunk.size()), chunk.data());
     H5Pset_shuffle(dcpl);
     H5Pset_deflate(dcpl, 4);
+  } else if (values.size() <= 1024) {
+    H5Pset_layout(dcpl, H5D_COMPACT);  // small data lives in the dataset's header: no separate block
   }
   Handle d(H5Dcreate2(parent, name.c_str(), H5T_IEEE_F64LE, space, H5P_DEFAULT, dcpl, H5P_DEFAULT), H5Dclose,
            "create dataset " + name);
@@ -331,20 +448,19 @@ void write_dataset_strings(hid_t parent, const std::string& name, const std::vec
            "create dataset " + name);
   std::vector<const char*> ptrs;
   for (const auto& s : values) ptrs.push_back(s.c_str());
-  check(H5Dwrite(d, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, ptrs.data()), "write dataset " + name);
+  Handle dxpl = string_transfer_list(values.size());
+  check(H5Dwrite(d, type, H5S_ALL, H5S_ALL, dxpl, ptrs.data()), "write dataset " + name);
 }
 
 std::vector<std::string> member_names(hid_t group) {
+  // One pass in storage order, then sorted: looking links up by index in name order costs a pass over the
+  // whole group per link in HDF5's dense (1.8-format) groups.
   std::vector<std::string> names;
-  H5G_info_t info;
-  check(H5Gget_info(group, &info), "group info");
-  for (hsize_t i = 0; i < info.nlinks; ++i) {
-    ssize_t len = H5Lget_name_by_idx(group, ".", H5_INDEX_NAME, H5_ITER_INC, i, nullptr, 0, H5P_DEFAULT);
-    std::string n(static_cast<std::size_t>(len) + 1, '\0');
-    H5Lget_name_by_idx(group, ".", H5_INDEX_NAME, H5_ITER_INC, i, n.data(), n.size(), H5P_DEFAULT);
-    n.resize(static_cast<std::size_t>(len));
-    names.push_back(n);
-  }
+  auto collect = [](hid_t, const char* name, const H5L_info_t*, void* out) -> herr_t {
+    static_cast<std::vector<std::string>*>(out)->emplace_back(name);
+    return 0;
+  };
+  check(H5Literate(group, H5_INDEX_NAME, H5_ITER_NATIVE, nullptr, collect, &names), "list group");
   std::sort(names.begin(), names.end());
   return names;
 }
@@ -424,6 +540,46 @@ Stored read_dataset(hid_t parent, const std::string& name) {
   Handle type(H5Dget_type(d), H5Tclose, "dataset type");
   Handle space(H5Dget_space(d), H5Sclose, "dataspace");
   return read_stored(d, type, space, false, "dataset " + name);
+}
+
+Handle open_dataset(hid_t parent, const std::string& name) {
+  return Handle(H5Dopen2(parent, name.c_str(), H5P_DEFAULT), H5Dclose, "open dataset " + name);
+}
+
+Table read_table(hid_t parent, const std::string& name) {
+  Handle d = open_dataset(parent, name);
+  Handle type(H5Dget_type(d), H5Tclose, "table type");
+  Handle space(H5Dget_space(d), H5Sclose, "table space");
+  if (H5Tget_class(type) != H5T_COMPOUND) throw std::runtime_error("HDF5: " + name + " is not a table");
+  Table t;
+  t.rows = element_count(space_dims(space));
+  const int members = H5Tget_nmembers(type);
+  for (int m = 0; m < members; ++m) {
+    char* raw = H5Tget_member_name(type, static_cast<unsigned>(m));
+    const std::string column = raw ? raw : "";
+    H5free_memory(raw);
+    t.columns.push_back(column);
+    Handle member(H5Tget_member_type(type, static_cast<unsigned>(m)), H5Tclose, "table column type");
+    const H5T_class_t c = H5Tget_class(member);
+    if (c == H5T_STRING && H5Tis_variable_str(member) <= 0) {
+      // Read this one column: a memory compound type with just this member.
+      const std::size_t size = H5Tget_size(member);
+      Handle mem(H5Tcreate(H5T_COMPOUND, size), H5Tclose, "column type");
+      check(H5Tinsert(mem, column.c_str(), 0, member), "column type");
+      std::vector<char> buf(size * t.rows + 1, '\0');
+      if (t.rows) check(H5Dread(d, mem, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf.data()), "read " + name + " column " + column);
+      auto& out = t.text[column];
+      out.reserve(t.rows);
+      for (std::size_t i = 0; i < t.rows; ++i) out.emplace_back(buf.data() + i * size, strnlen(buf.data() + i * size, size));
+    } else if (c == H5T_INTEGER || c == H5T_FLOAT) {
+      Handle mem(H5Tcreate(H5T_COMPOUND, sizeof(double)), H5Tclose, "column type");
+      check(H5Tinsert(mem, column.c_str(), 0, H5T_NATIVE_DOUBLE), "column type");
+      auto& out = t.numbers[column];
+      out.resize(t.rows);
+      if (t.rows) check(H5Dread(d, mem, H5S_ALL, H5S_ALL, H5P_DEFAULT, out.data()), "read " + name + " column " + column);
+    }
+  }
+  return t;
 }
 
 void fsync_path(const std::string& path) {

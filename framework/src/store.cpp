@@ -5,20 +5,30 @@
 #include <sys/file.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <cmath>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <functional>
+#include <iterator>
 #include <limits>
+#include <optional>
 #include <set>
 #include <stdexcept>
+#include <string_view>
+#include <unordered_map>
+#include <unordered_set>
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include "vibench/cell_table.hpp"
 #include "vibench/code_fingerprint.hpp"
 #include "vibench/hdf5_io.hpp"
+#include "vibench/part_log.hpp"
 
 namespace fs = std::filesystem;
 
@@ -30,43 +40,83 @@ namespace {
 const std::set<std::string> bookkeeping = {"status", "reason", "cell_index", "config_canonical", "seed", "study",
                                            "code_fingerprint", "code_sources", "stale"};
 
-void write_cell_attrs(hid_t g, const Experiment& ex, const Cell& cell, const std::string& status,
+using Attrs = std::vector<std::pair<std::string, Value>>;
+
+void write_cell_attrs(Attrs& out, const Experiment& ex, const Cell& cell, const std::string& status,
                       const std::string& reason) {
-  for (const auto& [k, v] : cell.config) h5::write_attr(g, k, v);
-  h5::write_attr(g, "status", status);
-  if (!reason.empty()) h5::write_attr(g, "reason", reason);
-  h5::write_attr(g, "cell_index", static_cast<std::int64_t>(cell.index));
-  h5::write_attr(g, "config_canonical", canonical_text(cell.config));
-  h5::write_attr(g, "seed", static_cast<std::int64_t>(ex.seed));
-  h5::write_attr(g, "study", ex.study);
+  for (const auto& [k, v] : cell.config) out.emplace_back(k, v);
+  out.emplace_back("status", status);
+  if (!reason.empty()) out.emplace_back("reason", reason);
+  out.emplace_back("cell_index", static_cast<std::int64_t>(cell.index));
+  out.emplace_back("config_canonical", canonical_text(cell.config));
+  out.emplace_back("seed", static_cast<std::int64_t>(ex.seed));
+  out.emplace_back("study", ex.study);
   const CodeFingerprint fp = cell_code_fingerprint(ex.study, cell.config);
-  h5::write_attr(g, "code_fingerprint", fp.value);
-  h5::write_attr(g, "code_sources", fp.sources_text());
+  out.emplace_back("code_fingerprint", fp.value);
+  out.emplace_back("code_sources", fp.sources_text());
 }
 
 // --reuse-stale: a kept stale cell says so (stale = 1); a cell whose code matches again loses an old mark.
+void mark_stale(Attrs& attrs, bool stale) {
+  std::erase_if(attrs, [](const auto& a) { return a.first == "stale"; });
+  if (stale) attrs.emplace_back("stale", std::int64_t{1});
+}
 void mark_stale(hid_t g, bool stale) {
   if (H5Aexists(g, "stale") > 0 && H5Adelete(g, "stale") < 0) throw std::runtime_error("HDF5: delete attribute stale");
   if (stale) h5::write_attr(g, "stale", std::int64_t{1});
+}
+
+void write_h5_attrs(hid_t g, const Attrs& attrs) {
+  for (const auto& [k, v] : attrs) h5::write_attr(g, k, v);
+}
+
+// A stored attribute as text or number, from a part record or a results file's group; nullopt if absent.
+struct StoredAttrs {
+  std::function<std::optional<std::string>(const std::string&)> text;
+  std::function<std::optional<double>(const std::string&)> number;
+};
+
+StoredAttrs attrs_of(hid_t g) {
+  return {[g](const std::string& name) -> std::optional<std::string> {
+            if (!h5::has_attr(g, name)) return std::nullopt;
+            return h5::read_attr_string(g, name);
+          },
+          [g](const std::string& name) -> std::optional<double> {
+            if (!h5::has_attr(g, name)) return std::nullopt;
+            return h5::read_attr_double(g, name);
+          }};
+}
+
+StoredAttrs attrs_of(const StoredCell& c) {
+  return {[&c](const std::string& name) -> std::optional<std::string> {
+            const Value* v = c.attr(name);
+            if (!v || !std::holds_alternative<std::string>(*v)) return std::nullopt;
+            return std::get<std::string>(*v);
+          },
+          [&c](const std::string& name) -> std::optional<double> {
+            const Value* v = c.attr(name);
+            if (!v) return std::nullopt;
+            if (const auto* i = std::get_if<std::int64_t>(v)) return static_cast<double>(*i);
+            if (const auto* d = std::get_if<double>(v)) return *d;
+            return std::nullopt;
+          }};
 }
 
 // A finished group is reusable only if it was computed from exactly this cell, study and seed.
 // A cell that ran to the end: "ok", or "diverged" (deterministic, so rerunning would diverge again).
 bool finished_status(const std::string& status) { return status == "ok" || status == "diverged"; }
 
-// Of those, a group whose code fingerprint differs from this binary's for the cell (or that has none: it was
+// Of those, one whose code fingerprint differs from this binary's for the cell (or that has none: it was
 // written before fingerprints existed) is stale: other code computed it.
 enum class Match { different, stale, same };
 
-Match same_cell(hid_t g, const Experiment& ex, const Cell& cell, const CodeFingerprint& fp) {
-  const bool same_inputs = h5::has_attr(g, "config_canonical") && h5::has_attr(g, "seed") && h5::has_attr(g, "status") &&
-                           h5::read_attr_string(g, "config_canonical") == canonical_text(cell.config) &&
-                           static_cast<std::uint64_t>(h5::read_attr_double(g, "seed")) == ex.seed &&
-                           h5::read_attr_string(g, "study") == ex.study &&
-                           finished_status(h5::read_attr_string(g, "status"));
+Match same_cell(const StoredAttrs& stored, const Experiment& ex, const Cell& cell, const CodeFingerprint& fp) {
+  const auto canonical = stored.text("config_canonical"), study = stored.text("study"), status = stored.text("status");
+  const auto seed = stored.number("seed");
+  const bool same_inputs = canonical && seed && status && study && *canonical == canonical_text(cell.config) &&
+                           static_cast<std::uint64_t>(*seed) == ex.seed && *study == ex.study && finished_status(*status);
   if (!same_inputs) return Match::different;
-  const bool same_code = h5::has_attr(g, "code_fingerprint") && h5::read_attr_string(g, "code_fingerprint") == fp.value;
-  return same_code ? Match::same : Match::stale;
+  return stored.text("code_fingerprint") == fp.value ? Match::same : Match::stale;
 }
 
 // Stale cells found in one place (the parts or the final file), for one note saying how many and why.
@@ -74,13 +124,14 @@ struct StaleTally {
   std::size_t count = 0, unfingerprinted = 0;
   std::set<std::string> changed;  // sources whose hash differs from the stored one
 
-  void add(hid_t g, const CodeFingerprint& fp) {
+  void add(const StoredAttrs& stored, const CodeFingerprint& fp) {
     ++count;
-    if (!h5::has_attr(g, "code_sources")) {
+    const auto sources = stored.text("code_sources");
+    if (!sources) {
       ++unfingerprinted;
       return;
     }
-    for (auto& s : changed_sources(h5::read_attr_string(g, "code_sources"), fp)) changed.insert(std::move(s));
+    for (auto& s : changed_sources(*sources, fp)) changed.insert(std::move(s));
   }
   void note(const std::string& where, const ScanOptions& options, std::vector<std::string>& notes) const {
     if (!count) return;
@@ -101,105 +152,112 @@ struct StaleTally {
   }
 };
 
-// /index: one row per cell; columns = id, index, status, reason, every config key, every scalar
-// metric and timing. Types: all-integer columns are int64, numeric ones float64 (NaN where absent),
-// the rest fixed-length strings.
-void write_index(hid_t file, const std::vector<std::map<std::string, Value>>& rows) {
-  std::vector<std::string> columns = {"index", "id", "status", "reason"};
-  std::set<std::string> seen(columns.begin(), columns.end());
-  for (const auto& r : rows)
-    for (const auto& [k, v] : r)
-      if (seen.insert(k).second) columns.push_back(k);
+using Row = std::map<std::string, Value>;
 
-  enum class Kind { Int, Double, String };
-  struct Column {
-    std::string name;
-    Kind kind;
-    std::size_t size, offset;
-  };
-  std::vector<Column> cols;
-  std::size_t offset = 0;
-  for (const auto& name : columns) {
-    bool all_int = true, all_num = true, any_missing = false;
-    std::size_t width = 1;
-    for (const auto& r : rows) {
-      auto it = r.find(name);
-      if (it == r.end()) {
-        any_missing = true;
-        continue;
-      }
-      const Value& v = it->second;
-      bool is_int = std::holds_alternative<std::int64_t>(v) || std::holds_alternative<bool>(v);
-      all_int = all_int && is_int;
-      all_num = all_num && (is_int || std::holds_alternative<double>(v));
-      width = std::max(width, canonical_text(v).size() + 1);
-    }
-    Kind kind = Kind::String;
-    if (name != "id" && name != "status" && name != "reason")
-      kind = all_int && !any_missing ? Kind::Int : all_num ? Kind::Double : Kind::String;
-    std::size_t size = kind == Kind::String ? width : 8;
-    cols.push_back({name, kind, size, offset});
-    offset += size;
-  }
-  const std::size_t row_size = std::max<std::size_t>(offset, 1);
-  std::vector<char> buf(row_size * rows.size(), '\0');
-  for (std::size_t i = 0; i < rows.size(); ++i) {
-    char* base = buf.data() + i * row_size;
-    for (const Column& c : cols) {
-      auto it = rows[i].find(c.name);
-      if (c.kind == Kind::Int) {
-        const Value& v = it->second;
-        std::int64_t x = std::holds_alternative<bool>(v) ? std::get<bool>(v) : std::get<std::int64_t>(v);
-        std::memcpy(base + c.offset, &x, 8);
-      } else if (c.kind == Kind::Double) {
-        double x = std::numeric_limits<double>::quiet_NaN();
-        if (it != rows[i].end()) {
-          const Value& v = it->second;
-          x = std::holds_alternative<double>(v) ? std::get<double>(v)
-              : std::holds_alternative<bool>(v) ? static_cast<double>(std::get<bool>(v))
-                                                : static_cast<double>(std::get<std::int64_t>(v));
-        }
-        std::memcpy(base + c.offset, &x, 8);
-      } else if (it != rows[i].end()) {
-        std::string s = canonical_text(it->second);
-        std::memcpy(base + c.offset, s.data(), std::min(s.size(), c.size - 1));
-      }
-    }
-  }
-  h5::Handle type(H5Tcreate(H5T_COMPOUND, row_size), H5Tclose, "compound type");
-  std::vector<h5::Handle> string_types;
-  for (const Column& c : cols) {
-    hid_t member = c.kind == Kind::Int ? H5T_NATIVE_INT64 : H5T_NATIVE_DOUBLE;
-    if (c.kind == Kind::String) {
-      string_types.emplace_back(H5Tcopy(H5T_C_S1), H5Tclose, "string type");
-      H5Tset_size(string_types.back(), c.size);
-      H5Tset_strpad(string_types.back(), H5T_STR_NULLTERM);
-      member = string_types.back();
-    }
-    if (H5Tinsert(type, c.name.c_str(), c.offset, member) < 0) throw std::runtime_error("HDF5: index column " + c.name);
-  }
-  hsize_t n = rows.size();
-  h5::Handle space(H5Screate_simple(1, &n, nullptr), H5Sclose, "index dataspace");
-  h5::Handle d(H5Dcreate2(file, "index", type, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT), H5Dclose, "create /index");
-  if (n > 0 && H5Dwrite(d, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf.data()) < 0)
-    throw std::runtime_error("HDF5: write /index");
+// /index: one row per cell; columns = index, id, status, reason, every config key, every scalar metric and
+// timing. Its attributes config_columns and dataset_columns say which columns are config keys and which
+// scalar datasets, so `vibench inspect` can show the table without opening every cell group.
+CellTable index_table() { return CellTable({"index", "id", "status", "reason"}, {"id", "status", "reason"}); }
+
+void write_index(hid_t file, const CellTable& rows, const std::set<std::string>& config_columns,
+                 const std::set<std::string>& dataset_columns) {
+  rows.write(file, "index");
+  h5::Handle index = h5::open_dataset(file, "index");
+  h5::write_attr_strings(index, "config_columns", {config_columns.begin(), config_columns.end()});
+  h5::write_attr_strings(index, "dataset_columns", {dataset_columns.begin(), dataset_columns.end()});
 }
 
-std::map<std::string, Value> index_row(hid_t g, const Cell& cell) {
+// /resume: one row per cell: its id and the attributes write_cell_attrs stores beyond the config (status,
+// config_canonical, seed, study, ...), so resuming a 10^5-cell file compares cells without opening 10^5
+// groups.
+constexpr const char* resume_table = "resume";
+
+// A row of /resume (or of any table of stored attributes) seen as the attributes same_cell compares.
+StoredAttrs attrs_of(const h5::Table& table, std::size_t row) {
+  return {[&table, row](const std::string& name) -> std::optional<std::string> {
+            auto it = table.text.find(name);
+            if (it == table.text.end() || it->second[row].empty()) return std::nullopt;
+            return it->second[row];
+          },
+          [&table, row](const std::string& name) -> std::optional<double> {
+            auto it = table.numbers.find(name);
+            if (it == table.numbers.end() || std::isnan(it->second[row])) return std::nullopt;
+            return it->second[row];
+          }};
+}
+
+std::map<std::string, Value> index_base(const Cell& cell, const StoredAttrs& stored) {
   std::map<std::string, Value> row;
   row["index"] = static_cast<std::int64_t>(cell.index);
   row["id"] = cell.id;
   for (const auto& [k, v] : cell.config) row[k] = v;
-  row["code_fingerprint"] = h5::has_attr(g, "code_fingerprint") ? h5::read_attr_string(g, "code_fingerprint") : "";
-  row["stale"] = static_cast<std::int64_t>(h5::has_attr(g, "stale"));
+  row["code_fingerprint"] = stored.text("code_fingerprint").value_or("");
+  row["stale"] = static_cast<std::int64_t>(stored.number("stale").has_value());
+  return row;
+}
+
+// status and reason as text; other numeric scalar attributes (not config or bookkeeping) as doubles.
+bool index_attr_is_text(const std::string& a) { return a == "status" || a == "reason"; }
+bool index_attr_is_number(const std::string& a, const Cell& cell) {
+  return !bookkeeping.count(a) && !cell.config.count(a);
+}
+
+std::map<std::string, Value> index_row(hid_t g, const Cell& cell) {
+  std::map<std::string, Value> row = index_base(cell, attrs_of(g));
   for (const std::string& a : h5::attr_names(g)) {
-    if (a == "status" || a == "reason") row[a] = h5::read_attr_string(g, a);
-    if (bookkeeping.count(a) || cell.config.count(a)) continue;
-    if (h5::attr_is_numeric_scalar(g, a)) row[a] = h5::read_attr_double(g, a);
+    if (index_attr_is_text(a)) row[a] = h5::read_attr_string(g, a);
+    if (index_attr_is_number(a, cell) && h5::attr_is_numeric_scalar(g, a)) row[a] = h5::read_attr_double(g, a);
   }
   for (const std::string& d : h5::member_names(g))
     if (h5::dataset_shape(g, d).empty() && !h5::dataset_is_string(g, d)) row[d] = h5::read_dataset_doubles(g, d)[0];
   return row;
+}
+
+// The same row from a part record, without reading the written group back.
+std::map<std::string, Value> index_row(const StoredCell& stored, const Cell& cell) {
+  std::map<std::string, Value> row = index_base(cell, attrs_of(stored));
+  for (const auto& [a, v] : stored.attrs) {
+    if (index_attr_is_text(a)) row[a] = std::get<std::string>(v);
+    if (!index_attr_is_number(a, cell)) continue;
+    if (const auto* i = std::get_if<std::int64_t>(&v)) row[a] = static_cast<double>(*i);
+    if (const auto* b = std::get_if<bool>(&v)) row[a] = static_cast<double>(*b);
+    if (const auto* d = std::get_if<double>(&v)) row[a] = *d;
+  }
+  for (const Metric& m : stored.datasets)
+    if (m.shape.empty() && m.strings.empty()) row[m.name] = m.values.at(0);
+  return row;
+}
+
+// A cell's row of /resume: its id and every attribute that is not a config key.
+Row resume_row(const Attrs& attrs, const Cell& cell) {
+  Row row{{"id", cell.id}};
+  for (const auto& [k, v] : attrs)
+    if (!cell.config.count(k)) row[k] = v;
+  return row;
+}
+
+// A group's attributes that are not config keys (strings and numeric scalars: all the store writes).
+Attrs read_h5_attrs(hid_t g, const Cell& cell) {
+  Attrs out;
+  for (const std::string& a : h5::attr_names(g)) {
+    if (cell.config.count(a)) continue;
+    if (h5::attr_is_numeric_scalar(g, a))
+      out.emplace_back(a, h5::read_attr_double(g, a));
+    else if (auto text = attrs_of(g).text(a))
+      out.emplace_back(a, *text);
+  }
+  return out;
+}
+
+void write_h5_cell(hid_t cells, const StoredCell& stored) {
+  h5::Handle g = h5::create_group(cells, stored.id);
+  write_h5_attrs(g, stored.attrs);
+  for (const Metric& m : stored.datasets) {
+    if (!m.strings.empty())
+      h5::write_dataset_strings(g, m.name, m.strings);
+    else
+      h5::write_dataset(g, m.name, m.shape, m.values);
+  }
 }
 
 // "<file>.tmp.<host>.<pid>": unique per writer, so shards sharing a parts directory never collide.
@@ -248,12 +306,13 @@ void write_file_bytes(const std::string& path, const std::vector<unsigned char>&
     throw std::runtime_error(fmt::format("cannot write {}: {}", path, std::strerror(synced ? err : errno)));
 }
 
-// Write `bytes` to `tmp`, then rename that over `final_path`; on failure remove `tmp` and leave final_path as it was.
-void write_bytes_then_rename(const std::string& tmp, const std::string& final_path, const std::vector<unsigned char>& bytes) {
+// Runs write(tmp), then renames tmp over `final_path`; on failure removes tmp and leaves final_path as it was.
+template <class Write>
+void write_via_temp(const std::string& tmp, const std::string& final_path, Write&& write) {
   const fs::path dir = fs::path(final_path).parent_path();
   fs::create_directories(dir.empty() ? fs::path(".") : dir);
   try {
-    write_file_bytes(tmp, bytes);
+    write(tmp);
     atomic_replace(tmp, final_path);
   } catch (...) {
     std::error_code ignored;
@@ -262,19 +321,16 @@ void write_bytes_then_rename(const std::string& tmp, const std::string& final_pa
   }
 }
 
-// Build a new HDF5 file in memory with fill(file), write its bytes to `tmp`, then rename that over
-// `final_path`. On any failure (a full disk, a read-only directory) the temporary file is removed and
-// nothing at final_path changes.
+// Write a new sealed HDF5 file with fill(file) under `tmp`, then rename it over `final_path`. On any failure
+// (a full disk, a read-only directory) the temporary file is removed and nothing at final_path changes.
 template <class Fill>
 void write_then_rename(const std::string& tmp, const std::string& final_path, Fill&& fill) {
-  std::vector<unsigned char> image;
-  {
+  write_via_temp(tmp, final_path, [&](const std::string& path) {
     auto lock = h5::hdf5_lock();
-    h5::Handle f = h5::create_file_in_memory(tmp);
+    h5::Handle f = h5::create_sealed_file(path);
     fill(f);
-    image = h5::sealed_file_image(f);
-  }
-  write_bytes_then_rename(tmp, final_path, image);
+    h5::close_and_seal(f, path);
+  });
 }
 }  // namespace
 
@@ -288,33 +344,67 @@ std::map<std::string, CellSource> ResultStore::scan_finished(const Experiment& e
                                                              const ScanOptions& options) const {
   std::map<std::string, CellSource> done;
   const bool list_stale = options.reuse_stale || options.read_only;
+  // This binary's fingerprint of a cell, computed once per cell.
+  std::unordered_map<std::string_view, CodeFingerprint> fingerprints;
+  auto fingerprint_of = [&](const Cell& cell) -> const CodeFingerprint& {
+    auto it = fingerprints.find(cell.id);
+    if (it == fingerprints.end()) it = fingerprints.emplace(cell.id, cell_code_fingerprint(ex.study, cell.config)).first;
+    return it->second;
+  };
+  final_cells_.reset();
   auto lock = h5::hdf5_lock();
   if (fs::is_directory(parts_dir_)) {
     // Temporary parts of processes that died on this host (other shards may be writing theirs right now).
     if (!options.read_only)
       for (const auto& entry : fs::directory_iterator(parts_dir_))
         if (is_stale_temp(entry.path().filename().string())) fs::remove(entry.path());
-    StaleTally stale;
-    for (const Cell& cell : ex.cells) {
-      if (cell.skip_reason) continue;
-      const std::string path = (fs::path(parts_dir_) / (cell.id + ".h5")).string();
-      if (!fs::exists(path)) continue;
-      Match match = Match::different;
+    std::unordered_map<std::string_view, const Cell*> by_id;
+    for (const Cell& cell : ex.cells)
+      if (!cell.skip_reason) by_id.emplace(cell.id, &cell);
+    std::vector<std::string> files;
+    for (const auto& entry : fs::directory_iterator(parts_dir_))
+      if (is_part_file(entry.path().filename().string())) files.push_back(entry.path().string());
+    std::sort(files.begin(), files.end());
+    std::set<std::string> differing;
+    // A stale record counts only where no current record of its cell exists (a rerun appends one).
+    std::map<std::string, std::pair<CellSource, StoredCell>> stale_parts;
+    for (const std::string& path : files) {
       try {
-        h5::Handle f = h5::open_file_readonly(path);
-        h5::Handle g = h5::open_group(f, "cell");
-        const CodeFingerprint fp = cell_code_fingerprint(ex.study, cell.config);
-        match = same_cell(g, ex, cell, fp);
-        if (match == Match::different)
-          notes.push_back(fmt::format("part {} was computed from a different config or seed; recomputing", path));
-        if (match == Match::stale) stale.add(g, fp);
+        const std::string torn = read_part_records(path, [&](std::uint64_t offset, std::string_view payload) {
+          StoredCell stored;
+          try {
+            stored = decode_cell(payload);
+          } catch (const std::exception& e) {
+            notes.push_back(fmt::format("{}: the record at byte {} is unreadable ({}); its cell is recomputed", path,
+                                        offset, e.what()));
+            return;
+          }
+          auto it = by_id.find(stored.id);
+          if (it == by_id.end()) return;  // a cell of another grid: not ours to use
+          const Match match = same_cell(attrs_of(stored), ex, *it->second, fingerprint_of(*it->second));
+          if (match == Match::same) {
+            done[stored.id] = {path, "", false, false, offset};
+          } else if (match == Match::stale) {
+            std::string id = stored.id;  // before `stored` is moved
+            stale_parts.insert_or_assign(std::move(id), std::pair{CellSource{path, "", true, false, offset}, std::move(stored)});
+          } else {
+            differing.insert(stored.id);
+          }
+        });
+        if (!torn.empty()) notes.push_back(torn + "; its cell is recomputed");
       } catch (const std::exception& e) {
-        notes.push_back(fmt::format("part unreadable, recomputing its cell: {}", e.what()));
+        notes.push_back(fmt::format("part file unreadable, recomputing its cells: {}", e.what()));
       }
-      if (match == Match::same || (match == Match::stale && list_stale))
-        done[cell.id] = {path, "cell", match == Match::stale};
-      else if (!options.read_only)
-        fs::remove(path);
+    }
+    for (const std::string& id : differing)
+      if (!done.count(id))
+        notes.push_back(fmt::format("the part of cell {} was computed from a different config or seed; recomputing", id));
+    StaleTally stale;
+    for (const auto& [id, part] : stale_parts) {
+      if (done.count(id)) continue;
+      const Cell& cell = *by_id.at(id);
+      stale.add(attrs_of(part.second), fingerprint_of(cell));
+      if (list_stale) done[id] = part.first;
     }
     stale.note("the part files in " + parts_dir_, options, notes);
   }
@@ -333,29 +423,49 @@ std::map<std::string, CellSource> ResultStore::scan_finished(const Experiment& e
         notes.push_back(fmt::format("{} was written with results schema {} (this vibench writes {}); its cells are "
                                     "recomputed and the file replaced",
                                     final_path_, h5::read_attr_text(f, "schema_version"), schema_version));
-      std::set<std::string> ours;
+      // The stored attributes of each cell: from /resume when the file has it (one read), else its group.
+      std::optional<h5::Table> resume;
+      std::unordered_map<std::string, std::size_t> resume_row_of;
+      if (h5::exists(f, resume_table)) {
+        resume = h5::read_table(f, resume_table);
+        const auto& ids = resume->text.at("id");
+        for (std::size_t i = 0; i < ids.size(); ++i) resume_row_of.emplace(ids[i], i);
+      }
+      std::unordered_set<std::string_view> ours;
       std::size_t differing = 0;
       StaleTally stale;
       for (const Cell& cell : ex.cells) {
         ours.insert(cell.id);
         // A stale part may still have a current copy here.
         const auto part = done.find(cell.id);
-        if (!same_schema || cell.skip_reason || (part != done.end() && !part->second.stale) ||
-            !h5::exists(f, "/cells/" + cell.id))
-          continue;
-        h5::Handle g = h5::open_group(f, "/cells/" + cell.id);
-        const CodeFingerprint fp = cell_code_fingerprint(ex.study, cell.config);
-        const Match match = same_cell(g, ex, cell, fp);
-        if (match == Match::stale && part == done.end()) stale.add(g, fp);  // else counted with the parts
+        if (!same_schema || cell.skip_reason || (part != done.end() && !part->second.stale)) continue;
+        std::optional<h5::Handle> group;
+        std::optional<StoredAttrs> stored;
+        if (resume) {
+          auto row = resume_row_of.find(cell.id);
+          if (row == resume_row_of.end()) continue;
+          stored = attrs_of(*resume, row->second);
+        } else {
+          if (!h5::exists(f, "/cells/" + cell.id)) continue;
+          group = h5::open_group(f, "/cells/" + cell.id);
+          stored = attrs_of(*group);
+        }
+        const CodeFingerprint& fp = fingerprint_of(cell);
+        const Match match = same_cell(*stored, ex, cell, fp);
+        if (match == Match::stale && part == done.end()) stale.add(*stored, fp);  // else counted with the parts
         if (match == Match::same || (match == Match::stale && list_stale && part == done.end()))
-          done[cell.id] = {final_path_, "/cells/" + cell.id, match == Match::stale, h5::has_attr(g, "stale")};
+          done[cell.id] = {final_path_, "/cells/" + cell.id, match == Match::stale, stored->number("stale").has_value()};
         else if (match == Match::different)
           ++differing;
       }
       stale.note(final_path_, options, notes);
+      // The file's cells: the ids of /resume (one per group), else the group names.
+      const std::vector<std::string> stored_ids = resume                       ? resume->text.at("id")
+                                                  : h5::exists(f, "/cells") ? h5::member_names(h5::open_group(f, "cells"))
+                                                                            : std::vector<std::string>();
       std::size_t foreign = 0;
-      if (h5::exists(f, "/cells"))
-        for (const auto& id : h5::member_names(h5::open_group(f, "cells"))) foreign += !ours.count(id);
+      for (const auto& id : stored_ids) foreign += !ours.count(id);
+      final_cells_ = stored_ids.size();
       // Reusing only matching cells keeps old and new results from mixing; say what is replaced.
       if (differing)
         notes.push_back(fmt::format("{} cell(s) of {} were computed from a different config, seed or study; they are "
@@ -373,21 +483,25 @@ std::map<std::string, CellSource> ResultStore::scan_finished(const Experiment& e
 
 CellSource ResultStore::write_part(const Experiment& ex, const Cell& cell, const CellResult& result,
                                    double wall_seconds) const {
-  const std::string path = (fs::path(parts_dir_) / (cell.id + ".h5")).string();
-  const std::string tmp = path + temp_suffix();
-  write_then_rename(tmp, path, [&](h5::Handle& f) {
-    h5::Handle g = h5::create_group(f, "cell");
-    write_cell_attrs(g, ex, cell, result.status, result.reason);
-    h5::write_attr(g, "wall_seconds", wall_seconds);
-    for (const auto& [name, value] : result.timings) h5::write_attr(g, name, value);
-    for (const Metric& m : result.metrics) {
-      if (!m.strings.empty())
-        h5::write_dataset_strings(g, m.name, m.strings);
-      else
-        h5::write_dataset(g, m.name, m.shape, m.values);
+  StoredCell stored{cell.id, {}, result.metrics};
+  write_cell_attrs(stored.attrs, ex, cell, result.status, result.reason);
+  stored.attrs.emplace_back("wall_seconds", wall_seconds);
+  for (const auto& [name, value] : result.timings) stored.attrs.emplace_back(name, value);
+  const std::string payload = encode_cell(stored);
+  PartWriter* writer = nullptr;
+  {
+    std::lock_guard<std::mutex> lock(*writer_mutex_);
+    if (!writer_) {
+      // One part file per process and store: shards and restarts never write to the same file.
+      static std::atomic<unsigned> serial{0};
+      fs::create_directories(parts_dir_);
+      writer_ = std::make_shared<PartWriter>(
+          (fs::path(parts_dir_) / fmt::format("{}.{}.{}.part", this_host(), ::getpid(), serial++)).string());
     }
-  });
-  return {path, "cell"};
+    writer = writer_.get();
+  }
+  const std::uint64_t offset = writer->append(payload);
+  return {writer->path(), "", false, false, offset};
 }
 
 void ResultStore::assemble(const Experiment& ex, const Provenance& root_attrs,
@@ -396,29 +510,66 @@ void ResultStore::assemble(const Experiment& ex, const Provenance& root_attrs,
   write_then_rename(tmp, final_path_, [&](h5::Handle& f) {
     for (const auto& [k, v] : root_attrs) h5::write_attr(f, k, v);
     h5::Handle cells = h5::create_group(f, "cells");
-    std::map<std::string, h5::Handle> sources;
-    std::vector<std::map<std::string, Value>> rows;
-    for (const Cell& cell : ex.cells) {
-      if (cell.skip_reason) {
-        h5::Handle g = h5::create_group(cells, cell.id);
-        write_cell_attrs(g, ex, cell, "skipped", *cell.skip_reason);
-      } else {
-        auto it = done.find(cell.id);
-        if (it == done.end()) throw std::logic_error("assemble: cell " + cell.id + " is not finished");
-        auto src = sources.find(it->second.file);
-        if (src == sources.end()) src = sources.emplace(it->second.file, h5::open_file_readonly(it->second.file)).first;
-        if (H5Ocopy(src->second, it->second.group.c_str(), cells, cell.id.c_str(), H5P_DEFAULT, H5P_DEFAULT) < 0)
-          throw std::runtime_error("HDF5: copy cell " + cell.id + " from " + it->second.file);
-        mark_stale(h5::open_group(cells, cell.id), it->second.stale);
+    // Cells come from part files (read one record at a time) or an earlier results file (group copies).
+    std::map<std::string, int> part_fds;
+    std::map<std::string, h5::Handle> results_files;
+    struct CloseAll {
+      std::map<std::string, int>& fds;
+      ~CloseAll() {
+        for (const auto& [path, fd] : fds) ::close(fd);
       }
-      h5::Handle g = h5::open_group(cells, cell.id);
-      rows.push_back(index_row(g, cell));
+    } close_all{part_fds};
+    CellTable index = index_table(), resume({"id"}, {"id"});
+    std::set<std::string> config_columns, dataset_columns;
+    // Adds the cell's rows of /index and /resume; index columns that are neither config keys nor
+    // attributes are the cell's scalar datasets.
+    auto add_rows = [&](const Cell& cell, const Row& cell_index_row, const Row& cell_resume_row) {
+      for (const auto& [k, v] : cell_index_row)
+        if (k != "index" && k != "code_fingerprint" && k != "stale" && !cell.config.count(k) && !cell_resume_row.count(k))
+          dataset_columns.insert(k);
+      index.add_row(cell_index_row);
+      resume.add_row(cell_resume_row);
+    };
+    for (const Cell& cell : ex.cells) {
+      for (const auto& [k, v] : cell.config) config_columns.insert(k);
+      if (cell.skip_reason) {
+        StoredCell skipped{cell.id, {}, {}};
+        write_cell_attrs(skipped.attrs, ex, cell, "skipped", *cell.skip_reason);
+        write_h5_cell(cells, skipped);
+        add_rows(cell, index_row(skipped, cell), resume_row(skipped.attrs, cell));
+        continue;
+      }
+      auto it = done.find(cell.id);
+      if (it == done.end()) throw std::logic_error("assemble: cell " + cell.id + " is not finished");
+      const CellSource& source = it->second;
+      if (source.group.empty()) {
+        auto fd = part_fds.find(source.file);
+        if (fd == part_fds.end()) {
+          const int opened = ::open(source.file.c_str(), O_RDONLY | O_CLOEXEC);
+          if (opened < 0) throw std::runtime_error(fmt::format("cannot open {}: {}", source.file, std::strerror(errno)));
+          fd = part_fds.emplace(source.file, opened).first;
+        }
+        StoredCell stored = decode_cell(read_part_record(fd->second, source.file, source.offset));
+        mark_stale(stored.attrs, source.stale);
+        write_h5_cell(cells, stored);
+        add_rows(cell, index_row(stored, cell), resume_row(stored.attrs, cell));
+      } else {
+        auto src = results_files.find(source.file);
+        if (src == results_files.end()) src = results_files.emplace(source.file, h5::open_file_readonly(source.file)).first;
+        if (H5Ocopy(src->second, source.group.c_str(), cells, cell.id.c_str(), H5P_DEFAULT, H5P_DEFAULT) < 0)
+          throw std::runtime_error("HDF5: copy cell " + cell.id + " from " + source.file);
+        h5::Handle g = h5::open_group(cells, cell.id);
+        mark_stale(g, source.stale);
+        add_rows(cell, index_row(g, cell), resume_row(read_h5_attrs(g, cell), cell));
+      }
     }
-    write_index(f, rows);
+    write_index(f, index, config_columns, dataset_columns);
+    resume.write(f, resume_table);
   });
 }
 
 std::size_t ResultStore::final_cell_count() const {
+  if (final_cells_) return *final_cells_;  // counted by scan_finished
   auto lock = h5::hdf5_lock();
   if (!fs::exists(final_path_)) return 0;
   try {
@@ -460,7 +611,7 @@ std::string ResultStore::checkpoint_path(const std::string& id) const {
 
 void ResultStore::write_checkpoint(const std::string& id, const std::vector<unsigned char>& bytes) const {
   const std::string path = checkpoint_path(id);
-  write_bytes_then_rename(path + temp_suffix(), path, bytes);
+  write_via_temp(path + temp_suffix(), path, [&](const std::string& tmp) { write_file_bytes(tmp, bytes); });
 }
 
 std::optional<std::vector<unsigned char>> ResultStore::read_checkpoint(const std::string& id) const {
@@ -476,10 +627,16 @@ void ResultStore::remove_checkpoint(const std::string& id) const {
   fs::remove(checkpoint_path(id), ignored);
 }
 
-void ResultStore::remove_parts() const { fs::remove_all(parts_dir_); }
+void ResultStore::remove_parts() const {
+  {
+    std::lock_guard<std::mutex> lock(*writer_mutex_);
+    writer_.reset();
+  }
+  fs::remove_all(parts_dir_);
+}
 
 void ResultStore::remove_all() const {
-  fs::remove_all(parts_dir_);
+  remove_parts();
   fs::remove(final_path_);
 }
 

@@ -20,7 +20,7 @@ struct Cell {
   std::string id;            // 16 hex digits: xxHash64 of the canonical config + study + schema version
   std::uint64_t key = 0;     // the same hash as an integer (RNG key)
   Config config;             // fully resolved, defaults filled in
-  std::map<std::string, Location> locations;  // where each key's value was written (for errors)
+  std::map<std::string, Location> locations;  // where each key's value was written (for errors while loading; then emptied)
   std::optional<std::string> skip_reason;     // incompatible combination: reported and skipped
 };
 

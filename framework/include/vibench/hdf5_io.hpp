@@ -3,6 +3,7 @@
 #include <hdf5.h>
 
 #include <cstdint>
+#include <map>
 #include <mutex>
 #include <stdexcept>
 #include <string>
@@ -26,6 +27,11 @@ class Handle {
   Handle& operator=(const Handle&) = delete;
   ~Handle();
   hid_t id() const { return id_; }
+  hid_t release() {  // the caller closes it now
+    const hid_t id = id_;
+    id_ = -1;
+    return id;
+  }
   operator hid_t() const { return id_; }
 
  private:
@@ -33,12 +39,13 @@ class Handle {
   herr_t (*closer_)(hid_t) = nullptr;
 };
 
-// Files are built in memory (HDF5's core driver) and written by the caller from sealed_file_image(), which
-// can then check every write: HDF5 cannot report a full disk cleanly. The image starts with a seal (512
-// bytes with the length and XXH64 of the HDF5 image after them) that open_sealed_image / open_file_readonly
-// verify before HDF5 parses anything: truncated, corrupted or foreign files are refused with a message.
-Handle create_file_in_memory(const std::string& name);
-std::vector<unsigned char> sealed_file_image(hid_t file);
+// Every file vibench writes starts with a seal: 512 bytes with the length and XXH64 of the HDF5 image after
+// them, which open_sealed_image / open_file_readonly verify before HDF5 parses anything: truncated,
+// corrupted or foreign files are refused with a message. create_sealed_file makes the file on disk (HDF5
+// writes it directly, the 512 bytes reserved as a user block); close_and_seal closes it, checking that HDF5
+// wrote everything, and writes the seal. The file is never held in memory whole.
+Handle create_sealed_file(const std::string& path);
+void close_and_seal(Handle& file, const std::string& path);
 Handle open_sealed_image(const std::vector<unsigned char>& bytes, const std::string& name);
 // Thrown by open_file_readonly / open_sealed_image when the bytes are not a vibench-sealed file at all (as
 // opposed to a sealed file that is truncated or corrupted), so callers can say what the file is instead.
@@ -52,6 +59,7 @@ bool exists(hid_t parent, const std::string& path);
 
 void write_attr(hid_t obj, const std::string& name, const Value& v);
 void write_attr_strings(hid_t obj, const std::string& name, const std::vector<std::string>& v);
+std::vector<std::string> read_attr_strings(hid_t obj, const std::string& name);
 bool has_attr(hid_t obj, const std::string& name);
 std::string read_attr_string(hid_t obj, const std::string& name);
 double read_attr_double(hid_t obj, const std::string& name);  // any numeric class
@@ -78,6 +86,18 @@ std::vector<std::size_t> dataset_shape(hid_t parent, const std::string& name);
 bool dataset_is_string(hid_t parent, const std::string& name);
 std::vector<double> read_dataset_doubles(hid_t parent, const std::string& name);
 std::vector<std::string> read_dataset_strings(hid_t parent, const std::string& name);
+
+Handle open_dataset(hid_t parent, const std::string& name);
+
+// A one-dimensional compound dataset (such as /index) read whole, column by column: string members as text,
+// numeric ones as doubles (64-bit integers above 2^53 lose precision).
+struct Table {
+  std::size_t rows = 0;
+  std::vector<std::string> columns;  // in member order
+  std::map<std::string, std::vector<std::string>> text;
+  std::map<std::string, std::vector<double>> numbers;
+};
+Table read_table(hid_t parent, const std::string& name);
 
 // Flush to disk: fsync the file, then its directory (so a rename is durable).
 void fsync_path(const std::string& path);

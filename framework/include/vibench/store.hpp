@@ -1,10 +1,12 @@
 #pragma once
-// Crash-safe results store (DESIGN §7). Each finished cell goes to its own part file
-// (<out>/.<name>.parts/<id>.h5: written under a temporary name, fsync'd, renamed). The final
-// <out>/<name>.h5 is assembled from the parts the same way, so a killed run loses at most the cells in
-// flight and never leaves a half-written results file.
+// Crash-safe results store (DESIGN §7). Each finished cell is appended as a checksummed record to this
+// process's part file (<out>/.<name>.parts/<host>.<pid>.<n>.part, see part_log.hpp). The final
+// <out>/<name>.h5 is assembled from the parts under a temporary name, sealed, fsync'd and renamed, so a
+// killed run loses at most the cells in flight and never leaves a half-written results file.
 #include <cstdint>
 #include <map>
+#include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <utility>
@@ -15,12 +17,16 @@
 
 namespace vibench {
 
-// Where a finished cell's group lives: a part file ("cell") or an earlier final file ("/cells/<id>").
+class PartWriter;
+
+// Where a finished cell lives: a record of a part file (group empty, at byte `offset`) or a group of an
+// earlier final file ("/cells/<id>").
 struct CellSource {
   std::string file;
   std::string group;
   bool stale = false;         // computed from the same config by other code (its code fingerprint differs)
   bool marked_stale = false;  // the stored group carries stale = 1 (so the final file needs rewriting if !stale)
+  std::uint64_t offset = 0;   // a part-file record: its byte offset
 };
 
 struct ScanOptions {
@@ -36,7 +42,8 @@ class ResultStore {
 
   const std::string& final_path() const { return final_path_; }
   const std::string& parts_dir() const { return parts_dir_; }
-  // Number of cell groups in the final file (0 when there is none or it is unreadable).
+  // Number of cell groups in the final file (0 when there is none or it is unreadable), as counted by the
+  // last scan_finished when there was one.
   std::size_t final_cell_count() const;
 
   // Cells already finished with the same resolved config, study and seed and the same code fingerprint:
@@ -45,7 +52,7 @@ class ResultStore {
   std::map<std::string, CellSource> scan_finished(const Experiment& ex, std::vector<std::string>& notes,
                                                   const ScanOptions& options = {}) const;
 
-  // Thread-safe (all HDF5 access is serialized).
+  // Thread-safe.
   CellSource write_part(const Experiment& ex, const Cell& cell, const CellResult& result, double wall_seconds) const;
 
   // Write <name>.h5 from the finished cells (every non-skipped cell must be in `done`), atomically. Stale
@@ -84,6 +91,10 @@ class ResultStore {
 
  private:
   std::string out_dir_, name_, final_path_, parts_dir_;
+  // This process's part file, opened on the first write_part.
+  mutable std::shared_ptr<std::mutex> writer_mutex_ = std::make_shared<std::mutex>();
+  mutable std::shared_ptr<PartWriter> writer_;
+  mutable std::optional<std::size_t> final_cells_;  // cells in the final file, as last scanned
 };
 
 }  // namespace vibench
