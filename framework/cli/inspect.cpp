@@ -342,7 +342,7 @@ TextTable text_table_from_index(hid_t file) {
     Config names;
     std::string names_key;
     for (const auto& [column, values] : index.text) {
-      if (config_cols.count(column) && column.ends_with(".name")) {
+      if (config_cols.count(column) && column.ends_with(".name") && !values[r].empty()) {
         names[column] = values[r];
         names_key += column + "=" + values[r] + "\n";
       }

@@ -124,9 +124,9 @@ struct StaleTally {
   std::size_t count = 0, unfingerprinted = 0;
   std::set<std::string> changed;  // sources whose hash differs from the stored one
 
-  void add(const StoredAttrs& stored, const CodeFingerprint& fp) {
+  // `sources`: the stored code_sources text (none: written before fingerprints existed).
+  void add(const std::optional<std::string>& sources, const CodeFingerprint& fp) {
     ++count;
-    const auto sources = stored.text("code_sources");
     if (!sources) {
       ++unfingerprinted;
       return;
@@ -344,11 +344,15 @@ std::map<std::string, CellSource> ResultStore::scan_finished(const Experiment& e
                                                              const ScanOptions& options) const {
   std::map<std::string, CellSource> done;
   const bool list_stale = options.reuse_stale || options.read_only;
-  // This binary's fingerprint of a cell, computed once per cell.
-  std::unordered_map<std::string_view, CodeFingerprint> fingerprints;
+  // This binary's fingerprint of a cell, computed once per combination of plugins (it reads only the
+  // `<slot>.name` keys), so a 10^5-cell grid holds a handful.
+  std::unordered_map<std::string, CodeFingerprint> fingerprints;
   auto fingerprint_of = [&](const Cell& cell) -> const CodeFingerprint& {
-    auto it = fingerprints.find(cell.id);
-    if (it == fingerprints.end()) it = fingerprints.emplace(cell.id, cell_code_fingerprint(ex.study, cell.config)).first;
+    std::string plugins;
+    for (const auto& [k, v] : cell.config)
+      if (k.ends_with(".name")) plugins += k + "=" + canonical_text(v) + "\n";
+    auto it = fingerprints.find(plugins);
+    if (it == fingerprints.end()) it = fingerprints.emplace(plugins, cell_code_fingerprint(ex.study, cell.config)).first;
     return it->second;
   };
   final_cells_.reset();
@@ -366,8 +370,9 @@ std::map<std::string, CellSource> ResultStore::scan_finished(const Experiment& e
       if (is_part_file(entry.path().filename().string())) files.push_back(entry.path().string());
     std::sort(files.begin(), files.end());
     std::set<std::string> differing;
-    // A stale record counts only where no current record of its cell exists (a rerun appends one).
-    std::map<std::string, std::pair<CellSource, StoredCell>> stale_parts;
+    // A stale record counts only where no current record of its cell exists (a rerun appends one). Only its
+    // location and code_sources are kept, so a scan holds no metrics.
+    std::map<std::string, std::pair<CellSource, std::optional<std::string>>> stale_parts;
     for (const std::string& path : files) {
       try {
         const std::string torn = read_part_records(path, [&](std::uint64_t offset, std::string_view payload) {
@@ -385,8 +390,8 @@ std::map<std::string, CellSource> ResultStore::scan_finished(const Experiment& e
           if (match == Match::same) {
             done[stored.id] = {path, "", false, false, offset};
           } else if (match == Match::stale) {
-            std::string id = stored.id;  // before `stored` is moved
-            stale_parts.insert_or_assign(std::move(id), std::pair{CellSource{path, "", true, false, offset}, std::move(stored)});
+            stale_parts.insert_or_assign(stored.id, std::pair{CellSource{path, "", true, false, offset},
+                                                              attrs_of(stored).text("code_sources")});
           } else {
             differing.insert(stored.id);
           }
@@ -396,17 +401,16 @@ std::map<std::string, CellSource> ResultStore::scan_finished(const Experiment& e
         notes.push_back(fmt::format("part file unreadable, recomputing its cells: {}", e.what()));
       }
     }
-    for (const std::string& id : differing)
-      if (!done.count(id))
-        notes.push_back(fmt::format("the part of cell {} was computed from a different config or seed; recomputing", id));
     StaleTally stale;
     for (const auto& [id, part] : stale_parts) {
       if (done.count(id)) continue;
-      const Cell& cell = *by_id.at(id);
-      stale.add(attrs_of(part.second), fingerprint_of(cell));
+      stale.add(part.second, fingerprint_of(*by_id.at(id)));
       if (list_stale) done[id] = part.first;
     }
     stale.note("the part files in " + parts_dir_, options, notes);
+    for (const std::string& id : differing)
+      if (!done.count(id))
+        notes.push_back(fmt::format("the part of cell {} was computed from a different config or seed; recomputing", id));
   }
   // Temporary final files of assemblies killed on this host (<name>.h5.tmp.<host>.<pid>).
   if (fs::is_directory(out_dir_) && !options.read_only)
@@ -452,7 +456,7 @@ std::map<std::string, CellSource> ResultStore::scan_finished(const Experiment& e
         }
         const CodeFingerprint& fp = fingerprint_of(cell);
         const Match match = same_cell(*stored, ex, cell, fp);
-        if (match == Match::stale && part == done.end()) stale.add(*stored, fp);  // else counted with the parts
+        if (match == Match::stale && part == done.end()) stale.add(stored->text("code_sources"), fp);  // else counted with the parts
         if (match == Match::same || (match == Match::stale && list_stale && part == done.end()))
           done[cell.id] = {final_path_, "/cells/" + cell.id, match == Match::stale, stored->number("stale").has_value()};
         else if (match == Match::different)

@@ -1,7 +1,8 @@
 #pragma once
 // The runner's CheckpointStore: one file per cell in the parts directory (ResultStore::checkpoint_path),
-// stamped with the cell id, a hash of the resolved config, the seed and the study, and sealed with a
-// checksum; a file that does not match this cell exactly is reported, removed and ignored.
+// stamped with the cell id, a hash of the resolved config, the seed, the study and the cell's code
+// fingerprint, and sealed with a checksum; a file that does not match this cell exactly is reported, removed
+// and ignored.
 #include <functional>
 #include <string>
 

@@ -47,8 +47,9 @@ class ResultStore {
   std::size_t final_cell_count() const;
 
   // Cells already finished with the same resolved config, study and seed and the same code fingerprint:
-  // from valid part files, then from an existing final file. Unreadable part files and stale ones are removed
-  // (and reported) so they are recomputed; with reuse_stale, stale cells are kept and flagged instead.
+  // from valid part records, then from an existing final file. Unreadable, torn and stale records are reported
+  // and their cells recomputed (the append-only logs keep them until the parts are removed; a current record
+  // of the same cell wins); with reuse_stale, stale cells are kept and flagged instead.
   std::map<std::string, CellSource> scan_finished(const Experiment& ex, std::vector<std::string>& notes,
                                                   const ScanOptions& options = {}) const;
 
