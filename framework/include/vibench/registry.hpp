@@ -3,7 +3,6 @@
 // the file is compiled into an OBJECT library, so the registration always runs (see CMakeLists.txt).
 #include <functional>
 #include <memory>
-#include <source_location>
 #include <string>
 #include <vector>
 
@@ -60,10 +59,12 @@ std::unique_ptr<Interface> make_plugin(const Params& params, const PluginContext
 
 template <class Interface, class Impl>
 struct Register {
-  // `where` defaults to the plugin file's own registration statement: the source its cells' fingerprints cover.
-  explicit Register(PluginInfo info, std::source_location where = std::source_location::current()) {
+  // `file` defaults to the plugin file's own registration statement: the source its cells' fingerprints cover.
+  // (__builtin_FILE rather than std::source_location: clang 14, which builds the fuzz targets, lacks the
+  // latter with libstdc++ 12; GCC and clang give the same file name.)
+  explicit Register(PluginInfo info, const char* file = __builtin_FILE()) {
     info.kind = Interface::kind;
-    info.source_file = where.file_name();
+    info.source_file = file;
     info.make = [](const Params& p, const PluginContext& c) -> std::unique_ptr<PluginBase> {
       if constexpr (std::is_constructible_v<Impl, const Params&, const PluginContext&>)
         return std::make_unique<Impl>(p, c);
