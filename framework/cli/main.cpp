@@ -278,7 +278,7 @@ int main(int argc, char** argv) try {
   run->add_option("--set", run_opts.overrides.sets,
                   "Override a key: key=value (fixed) or key=v1,v2 (an axis); repeatable");
   run->add_option("--out,-o", run_opts.out_dir, "Output directory (default: results)");
-  run->add_flag("--dry-run", run_opts.dry_run, "Print the expanded cells and their ids; run nothing");
+  run->add_flag("--dry-run", run_opts.dry_run, "Print the expanded cells, their ids and whether each is stored, stale or to run; run and write nothing");
   run->add_flag("--fresh", run_opts.fresh,
                 "Discard earlier results, parts and checkpoints of this experiment before running");
   run->add_flag("--reuse-stale", run_opts.reuse_stale,
