@@ -21,6 +21,21 @@
 
 namespace vibench::test {
 
+// AddressSanitizer builds (make test-sanitize) reserve terabytes of virtual shadow memory and double resident
+// memory: tests of memory bounds and of `ulimit -v` adapt to them.
+#if defined(__SANITIZE_ADDRESS__)
+inline constexpr bool built_with_address_sanitizer = true;
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+inline constexpr bool built_with_address_sanitizer = true;
+#else
+inline constexpr bool built_with_address_sanitizer = false;
+#endif
+#else
+inline constexpr bool built_with_address_sanitizer = false;
+#endif
+
+
 // Config of plugin `name` of `kind` under key `slot` (e.g. "target"), every parameter at its default,
 // then `overrides` (keys relative to the slot) applied.
 inline Config plugin_config(const std::string& slot, const std::string& kind, const std::string& name,

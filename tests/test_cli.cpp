@@ -280,7 +280,7 @@ grid:
   REQUIRE(WEXITSTATUS(status) == 0);
   const double peak_mb = static_cast<double>(usage.ru_maxrss) / 1024;  // ru_maxrss is in KiB on Linux
   INFO("peak RSS " << peak_mb << " MB, " << clean_seconds << " s");
-  CHECK(peak_mb < 400);
+  CHECK(peak_mb < (built_with_address_sanitizer ? 2000 : 400));  // ASan: 865 MB measured (old code: GBs)
 
   const std::string out = dir + "/out", parts = out + "/.sweep.parts";
   std::uint64_t state = 20261202;
@@ -1206,9 +1206,11 @@ TEST_CASE("sizes that cannot fit in memory exit 2 naming the key before anything
   CHECK(!fs::exists(dir + "/out"));
   // The limit is the smallest of physical memory, the cgroup's and RLIMIT_AS: under `ulimit -v` a cell that
   // fits the machine but not the process is refused too.
-  auto limited = run_shell("ulimit -v 2000000; " + std::string(VIBENCH_BINARY) + " run " + yaml + " --dry-run --set target.dim=3000");
-  CHECK(limited.code == 2);
-  CHECK(limited.err.find("RLIMIT_AS") != std::string::npos);
+  if (!built_with_address_sanitizer) {  // ASan's shadow memory cannot start under `ulimit -v`
+    auto limited = run_shell("ulimit -v 2000000; " + std::string(VIBENCH_BINARY) + " run " + yaml + " --dry-run --set target.dim=3000");
+    CHECK(limited.code == 2);
+    CHECK(limited.err.find("RLIMIT_AS") != std::string::npos);
+  }
   // Replicates are reduced in bounded memory: many are slow, not a crash; the float spelling is not an integer.
   CHECK(run_cli("run " + yaml + " --dry-run --set replicates=100000000000000").code == 0);
   auto spelled = run_cli("run " + yaml + " --dry-run --set replicates=1e14");

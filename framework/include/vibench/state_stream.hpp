@@ -70,7 +70,8 @@ class StateReader {
     const auto n = get<std::uint64_t>();
     if (n > (size_ - pos_) / sizeof(T)) throw StateFormatError("a saved array is longer than the data left");
     v.resize(n);
-    std::memcpy(v.data(), take(n * sizeof(T)), n * sizeof(T));
+    const auto* p = take(n * sizeof(T));
+    if (n) std::memcpy(v.data(), p, n * sizeof(T));  // an empty vector's data() may be null
   }
   void get(std::string& s) {
     const auto n = get<std::uint64_t>();
