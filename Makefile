@@ -12,7 +12,10 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 DEB_PACKAGES := cmake g++ make git libtbb-dev libyaml-cpp-dev libhdf5-dev libcli11-dev libfmt-dev \
   libxxhash-dev librandom123-dev libboost-math-dev catch2 libbenchmark-dev \
   libopenblas-pthread-dev zlib1g-dev dataset-fashion-mnist \
-  python3-h5py python3-numpy python3-matplotlib python3-pandas python3-sklearn openmpi-bin
+  python3-h5py python3-numpy python3-matplotlib python3-pandas python3-sklearn python3-jinja2 python3-pytest \
+  python3-pip python3-setuptools openmpi-bin
+# The Python package in python/ (reader, checks, compare, report) is used from the source tree.
+export PYTHONPATH := $(CURDIR)/python$(if $(PYTHONPATH),:$(PYTHONPATH))
 
 .PHONY: deps build test test-sanitize test-cluster fuzz experiments figures bench clean
 
@@ -49,8 +52,8 @@ experiments: build
 	@set -e; for f in experiments/*.yaml; do \
 	  echo "== $$f"; ./$(BUILD)/vibench run $$f --out $(OUT) $(if $(SCALE),--scale $(SCALE)); done
 
-# Every plots/*.py except the shared reader is a figure script.
-FIGURE_SCRIPTS := $(filter-out plots/vibench_results.py,$(wildcard plots/*.py))
+# Every plots/*.py is a figure script (the shared reader is the vibench_results package in python/).
+FIGURE_SCRIPTS := $(wildcard plots/*.py)
 
 # results/ renders into plots/figures/; another results directory (e.g. results/paper) into
 # plots/figures/<its name>/, skipping the experiments it holds no results for (paper-scale runs are partial).
