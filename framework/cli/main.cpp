@@ -2,13 +2,19 @@
 #include <algorithm>
 #include <cctype>
 #include <cmath>
+#include <cerrno>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <iostream>
 #include <map>
 #include <optional>
 #include <set>
 #include <sstream>
+#include <string>
+#include <vector>
+
+#include <unistd.h>
 
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
@@ -253,6 +259,29 @@ std::string unknown_word_message(const CLI::App& app, int argc, char** argv) {
   return "";
 }
 
+// `vibench compare` is implemented in the Python package (python/vibench_results/compare.py, shared with the
+// report and `make reproduce`); this runs it from the source tree the binary was built from.
+int cmd_compare(const std::vector<std::string>& args) {
+  const std::string python_dir = VIBENCH_PYTHON_DIR;
+  if (::access((python_dir + "/vibench_results/compare.py").c_str(), R_OK) != 0) {
+    std::cerr << "vibench: error: compare needs the Python package in " << python_dir
+              << " (the source tree this binary was built from); it is not there\n";
+    return 2;
+  }
+  const char* old = std::getenv("PYTHONPATH");
+  const std::string path = python_dir + (old && *old ? ":" + std::string(old) : "");
+  ::setenv("PYTHONPATH", path.c_str(), 1);
+  std::vector<std::string> words{"python3", "-m", "vibench_results.compare"};
+  words.insert(words.end(), args.begin(), args.end());
+  std::vector<char*> argv;
+  for (auto& w : words) argv.push_back(w.data());
+  argv.push_back(nullptr);
+  ::execv("/usr/bin/python3", argv.data());
+  std::cerr << "vibench: error: cannot run /usr/bin/python3 for compare (" << std::strerror(errno)
+            << "); `make deps` installs it with python3-h5py\n";
+  return 2;
+}
+
 }  // namespace
 
 // The whole of main is a try block: nothing a user can write ends in std::terminate (exit 134); what escapes
@@ -332,6 +361,11 @@ int main(int argc, char** argv) try {
   inspect->add_option("--format", inspect_format, "table (default; with provenance), csv or json (the cell table)")
       ->check(CLI::IsMember({"table", "csv", "json"}));
 
+  auto* compare = app.add_subcommand(
+      "compare", "Compare two results files cell by cell (bitwise, or z-scores from both files' standard errors)");
+  compare->prefix_command();  // every argument goes to the Python implementation, --help included
+  compare->set_help_flag();
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -372,6 +406,7 @@ int main(int argc, char** argv) try {
   if (*list) return cmd_list(list_kind);
   if (*describe) return cmd_describe(describe_name);
   if (*inspect) return cli::inspect_command(inspect_file, inspect_cell, inspect_format);
+  if (*compare) return cmd_compare(compare->remaining());
   return 2;
 } catch (const std::bad_alloc&) {
   std::cerr << "vibench: error: out of memory (std::bad_alloc); lower the experiment's sizes or --threads\n";

@@ -1,0 +1,333 @@
+"""Compare two vibench results files cell by cell: `vibench-compare A.h5 B.h5` (or
+`python3 -m vibench_results.compare`).
+
+Cells are matched by id (the hash of their resolved config, so a matched pair ran the same config). Every metric
+dataset of every matched cell is compared element by element and each value is put in one class:
+
+  identical     the same bits
+  close         |a - b| <= rtol * max(|a|, |b|)   (round-off; --rtol, default 1e-12)
+  consistent    it has a standard error in both files and z = |a - b| / sqrt(se_a^2 + se_b^2) <= z*
+  inconsistent  it has standard errors and z > z*
+  derived       a statistic of other values (a standard error, an SNR, a z-score, a standard deviation, an
+                MSE): reported, not tested itself (its inputs are)
+  untestable    it differs beyond rtol and has no standard error (e.g. a trained network's accuracy)
+
+Round-off: a value computed as a difference or a square of an estimate (a bias, a variance) is close when the
+difference is within rtol of that estimate's magnitude (its square for a variance), not of its own (a zero
+variance measured as 1e-30 in one run and 2e-30 in another is round-off, not a difference).
+
+z* is Bonferroni-corrected over every value that has standard errors, so that two files drawn from the same
+distribution are flagged with probability at most alpha (--alpha, default 0.01) over the whole comparison:
+z* = Phi^-1(1 - alpha / (2 m)). Two runs with the same seed are not independent, so z is conservative for them.
+
+A cell is identical when every value is, consistent when none is inconsistent or untestable, and disagrees when
+a value is inconsistent or the cells differ in structure (status, a metric present in one only, a shape, a
+string dataset such as param_names); otherwise (only untestable differences) it is untestable.
+Exit status: 0 when no cell disagrees and none is untestable (--allow-untestable: untestable cells pass),
+1 otherwise or when the files have no cell in common, 2 on a usage error or an unreadable file.
+"""
+import argparse
+import csv
+import json
+import math
+import sys
+from statistics import NormalDist
+
+import h5py
+import numpy as np
+
+from .reader import typed
+
+VALUE_CLASSES = ("identical", "close", "consistent", "inconsistent", "derived", "untestable")
+CELL_CLASSES = ("identical", "consistent", "untestable", "disagree")
+
+# The standard error of each metric that has one: `<name>_se` unless named here. Confidence bounds and biases
+# move with their estimate, so they share its standard error.
+_STANDARD_ERROR = {
+    "grad_mean": "grad_se", "grad_bias": "grad_se", "grad_ci_low": "grad_se", "grad_ci_high": "grad_se",
+    "objective_mean": "objective_se",
+    "bound_mean": "bound_se", "bound_ci_low": "bound_se", "bound_ci_high": "bound_se", "evidence_gap": "bound_se",
+    "mi_estimate_mean": "mi_estimate_se", "bias": "mi_estimate_se", "mi_ci_low": "mi_estimate_se",
+    "mi_ci_high": "mi_estimate_se",
+    "rate_nats": "rate_se", "rate_minus_mi": "rate_se",
+}
+
+
+# metric -> (estimate, power): the round-off scale of metric is |estimate|^power.
+_ROUNDOFF_SCALE = {
+    "grad_bias": ("grad_mean", 1), "grad_ci_low": ("grad_mean", 1), "grad_ci_high": ("grad_mean", 1),
+    "grad_var": ("grad_mean", 2), "bound_var": ("bound_mean", 2), "evidence_gap": ("exact_log_evidence", 1),
+    "bias": ("mi_estimate_mean", 1), "mi_estimate_var": ("mi_estimate_mean", 2), "rate_minus_mi": ("rate_nats", 1),
+}
+
+# Statistics of other values: not tested themselves.
+_DERIVED = {"grad_snr", "grad_bias_z", "max_abs_bias_z", "bias_z", "mi_estimate_std", "mse", "identity_z"}
+
+
+def is_derived(metric):
+    return metric in _DERIVED or metric.endswith("_se")
+
+
+def standard_error_name(metric):
+    """The dataset holding metric's standard error (it may not exist in a given cell)."""
+    return _STANDARD_ERROR.get(metric, metric + "_se")
+
+
+class FileError(Exception):
+    pass
+
+
+def _read_cells(path):
+    """{id: (attrs, {dataset: value})} of a results file."""
+    try:
+        f = h5py.File(path, "r")
+    except (OSError, ValueError) as e:
+        raise FileError(f"{path}: cannot open as a results file ({e})") from None
+    with f:
+        if "cells" not in f:
+            raise FileError(f"{path}: not a vibench results file (no /cells group)")
+        prov = {k: typed(v) for k, v in f.attrs.items()}
+        cells = {}
+        for cid, g in f["cells"].items():
+            data = {}
+            for name, ds in g.items():
+                value = ds[()]
+                data[name] = [typed(x) for x in np.atleast_1d(value)] if ds.dtype.kind in "OS" else np.asarray(value)
+            cells[cid] = ({k: typed(v) for k, v in g.attrs.items()}, data)
+    return prov, cells
+
+
+def _same_bits(a, b):
+    return a.dtype == b.dtype and a.shape == b.shape and a.tobytes() == b.tobytes()
+
+
+class Comparison:
+    """The comparison of two results files; see the module docstring for the classes."""
+
+    def __init__(self, path_a, path_b, alpha=0.01, rtol=1e-12):
+        self.paths = (str(path_a), str(path_b))
+        self.alpha, self.rtol = alpha, rtol
+        (self.prov_a, cells_a), (self.prov_b, cells_b) = _read_cells(path_a), _read_cells(path_b)
+        order = lambda ids, cells: sorted(ids, key=lambda i: (cells[i][0].get("cell_index", 0), i))  # noqa: E731
+        self.only_a = order(set(cells_a) - set(cells_b), cells_a)
+        self.only_b = order(set(cells_b) - set(cells_a), cells_b)
+        common = order(set(cells_a) & set(cells_b), cells_a)
+        self.m = sum(self._tested_values(cells_a[c][1], cells_b[c][1]) for c in common)
+        self.z_limit = NormalDist().inv_cdf(1 - alpha / (2 * self.m)) if self.m else math.inf
+        self.cells = [self._compare_cell(c, cells_a[c], cells_b[c]) for c in common]
+
+    @staticmethod
+    def _tested_values(da, db):
+        n = 0
+        for name, a in da.items():
+            se = standard_error_name(name)
+            if isinstance(a, np.ndarray) and a.dtype.kind == "f" and name in db and se in da and se in db \
+                    and np.shape(da[se]) == a.shape == np.shape(db[name]):
+                n += a.size
+        return n
+
+    def _compare_cell(self, cid, cell_a, cell_b):
+        (attrs_a, da), (attrs_b, db) = cell_a, cell_b
+        problems, values = [], []
+        if attrs_a.get("status") != attrs_b.get("status"):
+            problems.append(f"status {attrs_a.get('status')} vs {attrs_b.get('status')}")
+        for name in sorted(set(da) | set(db)):
+            if name not in da or name not in db:
+                problems.append(f"metric {name} only in {'A' if name in da else 'B'}")
+                continue
+            a, b = da[name], db[name]
+            if isinstance(a, list) or isinstance(b, list):
+                if a != b:
+                    problems.append(f"text dataset {name} differs")
+                continue
+            if a.shape != b.shape:
+                problems.append(f"metric {name}: shape {a.shape} vs {b.shape}")
+                continue
+            if _same_bits(a, b):
+                values.append((name, None, "identical", a.size))
+                continue
+            se = standard_error_name(name)
+            se_a = da.get(se) if se in db and np.shape(da.get(se)) == a.shape else None
+            se_b = db.get(se) if se_a is not None else None
+            names = _element_names(da, name, a)
+            fa, fb = a.astype(float).reshape(-1), b.astype(float).reshape(-1)
+            for i in range(fa.size):
+                x, y = fa[i], fb[i]
+                detail = {"metric": name, "element": names[i] if names else None, "a": x, "b": y}
+                if x == y or (math.isnan(x) and math.isnan(y)):
+                    detail["class"] = "identical" if np.array(x).tobytes() == np.array(y).tobytes() else "close"
+                    values.append((name, detail, detail["class"], 1))
+                    continue
+                scale = max(abs(x), abs(y), *(_roundoff_scale(d, name, i) for d in (da, db)))
+                if math.isfinite(x) and math.isfinite(y) and abs(x - y) <= self.rtol * scale:
+                    detail["class"] = "close"
+                    values.append((name, detail, "close", 1))
+                    continue
+                if is_derived(name):
+                    values.append((name, detail, "derived", 1))
+                elif se_a is not None:
+                    sa, sb = float(np.reshape(se_a, -1)[i]), float(np.reshape(se_b, -1)[i])
+                    denom = math.hypot(sa, sb)
+                    z = abs(x - y) / denom if denom > 0 and math.isfinite(denom) else math.inf
+                    detail.update(se_a=sa, se_b=sb, z=z)
+                    values.append((name, detail, "consistent" if z <= self.z_limit else "inconsistent", 1))
+                else:
+                    values.append((name, detail, "untestable", 1))
+                detail["class"] = values[-1][2]
+        counts = dict.fromkeys(VALUE_CLASSES, 0)
+        for _, _, cls, n in values:
+            counts[cls] += n
+        if problems or counts["inconsistent"]:
+            cls = "disagree"
+        elif counts["untestable"]:
+            cls = "untestable"
+        elif counts["close"] or counts["consistent"] or counts["derived"]:
+            cls = "consistent"
+        else:
+            cls = "identical"
+        differing = [d for _, d, c, _ in values if d is not None and c != "identical"]
+        return {"id": cid, "index": attrs_a.get("cell_index"), "class": cls, "problems": problems,
+                "values": counts, "differences": differing}
+
+    def summary(self):
+        cells = dict.fromkeys(CELL_CLASSES, 0)
+        values = dict.fromkeys(VALUE_CLASSES, 0)
+        for c in self.cells:
+            cells[c["class"]] += 1
+            for k, n in c["values"].items():
+                values[k] += n
+        return {"a": self.paths[0], "b": self.paths[1], "common_cells": len(self.cells), "only_in_a": len(self.only_a),
+                "only_in_b": len(self.only_b), "cells": cells, "values": values, "alpha": self.alpha,
+                "z_limit": self.z_limit, "tested_values": self.m, "rtol": self.rtol}
+
+    def exit_status(self, allow_untestable=False):
+        s = self.summary()["cells"]
+        bad = s["disagree"] + (0 if allow_untestable else s["untestable"])
+        return 1 if bad or not self.cells else 0
+
+
+def _roundoff_scale(data, metric, i):
+    ref = _ROUNDOFF_SCALE.get(metric)
+    if ref is None or ref[0] not in data or isinstance(data[ref[0]], list):
+        return 0.0
+    values = np.reshape(data[ref[0]], -1).astype(float)
+    v = values[i] if values.size > i else values[0] if values.size == 1 else 0.0
+    return abs(v) ** ref[1] if math.isfinite(v) else 0.0
+
+
+def _element_names(data, name, value):
+    if value.ndim == 0:
+        return None
+    names = data.get("param_names")
+    if value.ndim == 1 and isinstance(names, list) and len(names) == value.size:
+        return names
+    return [",".join(map(str, i)) for i in np.ndindex(value.shape)]
+
+
+def _fmt(x):
+    return "" if x is None else (f"{x:.6g}" if isinstance(x, float) else str(x))
+
+
+def print_text(cmp, out, details):
+    s = cmp.summary()
+    pa, pb = cmp.prov_a, cmp.prov_b
+    print(f"A: {s['a']}  ({pa.get('name')}, scale {pa.get('scale')}, seed {pa.get('seed')}, "
+          f"commit {str(pa.get('git_commit'))[:10]}{' dirty' if pa.get('git_dirty') else ''})", file=out)
+    print(f"B: {s['b']}  ({pb.get('name')}, scale {pb.get('scale')}, seed {pb.get('seed')}, "
+          f"commit {str(pb.get('git_commit'))[:10]}{' dirty' if pb.get('git_dirty') else ''})", file=out)
+    if pa.get("seed") != pb.get("seed"):
+        print("note: the seeds differ; values are compared statistically", file=out)
+    shown = 0
+    for c in cmp.cells:
+        if c["class"] in ("identical", "consistent") or shown >= details:
+            continue
+        shown += 1
+        print(f"cell {c['id']} (index {c['index']}): {c['class']}", file=out)
+        for p in c["problems"]:
+            print(f"  {p}", file=out)
+        bad = [d for d in c["differences"] if d["class"] in ("inconsistent", "untestable")]
+        for d in bad[:5]:
+            z = f"  z = {d['z']:.3g}" if "z" in d else "  (no standard error)"
+            el = f"[{d['element']}]" if d["element"] is not None else ""
+            print(f"  {d['metric']}{el}: {d['a']!r} vs {d['b']!r}{z}", file=out)
+        if len(bad) > 5:
+            print(f"  ... {len(bad) - 5} more values", file=out)
+    if shown < sum(c["class"] not in ("identical", "consistent") for c in cmp.cells):
+        print(f"... more cells not shown (--details N)", file=out)
+    v, k = s["values"], s["cells"]
+    print(f"cells: {s['common_cells']} in both ({k['identical']} identical, {k['consistent']} consistent, "
+          f"{k['untestable']} untestable, {k['disagree']} disagree), {s['only_in_a']} only in A, "
+          f"{s['only_in_b']} only in B", file=out)
+    print(f"values: {v['identical']} identical, {v['close']} within rtol {cmp.rtol:g}, {v['consistent']} consistent, "
+          f"{v['inconsistent']} inconsistent, {v['derived']} derived statistics differ (not tested), "
+          f"{v['untestable']} differ without a standard error; "
+          f"z limit {cmp.z_limit:.3f} (alpha {cmp.alpha:g} Bonferroni over {cmp.m} values with standard errors)",
+          file=out)
+
+
+def rows(cmp):
+    """One row per value that is not identical and per cell present in one file only (CSV / JSON)."""
+    for c in cmp.cells:
+        for p in c["problems"]:
+            yield {"cell": c["id"], "index": c["index"], "class": "disagree", "metric": "", "element": "", "a": "",
+                   "b": "", "abs_diff": "", "z": "", "se_a": "", "se_b": "", "note": p}
+        for d in c["differences"]:
+            z, cls = d.get("z"), d["class"]
+            yield {"cell": c["id"], "index": c["index"], "class": cls, "metric": d["metric"],
+                   "element": d["element"] if d["element"] is not None else "", "a": d["a"], "b": d["b"],
+                   "abs_diff": abs(d["a"] - d["b"]), "z": "" if z is None else z, "se_a": d.get("se_a", ""),
+                   "se_b": d.get("se_b", ""), "note": ""}
+    for side, ids in (("A", cmp.only_a), ("B", cmp.only_b)):
+        for cid in ids:
+            yield {"cell": cid, "index": "", "class": f"only_in_{side.lower()}", "metric": "", "element": "", "a": "",
+                   "b": "", "abs_diff": "", "z": "", "se_a": "", "se_b": "", "note": f"cell only in {side}"}
+
+
+def _json_safe(x):
+    if isinstance(x, float) and not math.isfinite(x):
+        return repr(x)
+    return x
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(prog="vibench-compare", description=__doc__.split("\n\n")[0],
+                                 epilog=__doc__.split("\n\n", 1)[1], formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("a", help="results file A (.h5)")
+    ap.add_argument("b", help="results file B (.h5)")
+    ap.add_argument("--alpha", type=float, default=0.01, help="family-wise error rate of the z tests (default 0.01)")
+    ap.add_argument("--rtol", type=float, default=1e-12, help="relative difference counted as round-off (default 1e-12)")
+    ap.add_argument("--format", choices=("text", "csv", "json"), default="text",
+                    help="text: a summary and the worst cells; csv: one row per differing value; json: summary + rows")
+    ap.add_argument("--details", type=int, default=10, help="text: how many differing cells to show (default 10)")
+    ap.add_argument("--allow-untestable", action="store_true",
+                    help="exit 0 when the only differences are in values without a standard error")
+    args = ap.parse_args(argv)
+    if not (0 < args.alpha < 1):
+        ap.error(f"--alpha must be in (0, 1), got {args.alpha}")
+    if args.rtol < 0:
+        ap.error(f"--rtol must be >= 0, got {args.rtol}")
+    try:
+        cmp = Comparison(args.a, args.b, alpha=args.alpha, rtol=args.rtol)
+    except (FileError, FileNotFoundError) as e:
+        print(f"vibench-compare: error: {e}", file=sys.stderr)
+        return 2
+    if args.format == "text":
+        print_text(cmp, sys.stdout, args.details)
+    elif args.format == "csv":
+        fields = ["cell", "index", "class", "metric", "element", "a", "b", "abs_diff", "z", "se_a", "se_b", "note"]
+        w = csv.DictWriter(sys.stdout, fieldnames=fields, lineterminator="\n")
+        w.writeheader()
+        for r in rows(cmp):
+            w.writerow({k: repr(v) if isinstance(v, float) else v for k, v in r.items()})
+    else:
+        out = {"summary": cmp.summary(), "rows": [{k: _json_safe(v) for k, v in r.items()} for r in rows(cmp)]}
+        out["summary"]["z_limit"] = _json_safe(out["summary"]["z_limit"])
+        json.dump(out, sys.stdout, indent=1)
+        print()
+    if not cmp.cells:
+        print("vibench-compare: the files have no cell in common", file=sys.stderr)
+    return cmp.exit_status(args.allow_untestable)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
