@@ -20,7 +20,6 @@ Closed forms, a = mu - k, z = mu + eps, eps ~ N(0, 1), f = (a + eps)^2 (sigma = 
 import argparse
 import math
 import os
-import sys
 from statistics import NormalDist
 
 import matplotlib
@@ -30,8 +29,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from numpy.polynomial import polynomial as P  # noqa: E402
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from vibench_results import exit_with, load, save_figure  # noqa: E402
+from vibench_results import Checks, load, save_figure  # noqa: E402
 
 MU = 1.0
 
@@ -50,6 +48,11 @@ def sf_moving_average_var(a, param, warmup):
     g = gaussian_expectation(P.polymul(f, s))
     second = gaussian_expectation(P.polymul(P.polymul(centered, centered), P.polymul(s, s)))
     return second - g**2 + gaussian_expectation(P.polymul(s, s)) * var_f / warmup
+
+
+def in_se(deviation, se):
+    """A deviation in standard errors (0 or inf when the SE is 0)."""
+    return deviation / se if se > 0 else (0.0 if deviation == 0 else math.inf)
 
 
 def rayleigh_moment(n):
@@ -114,7 +117,9 @@ def main():
     ap.add_argument("--results", default="results")
     ap.add_argument("--out", default=os.path.join(os.path.dirname(os.path.abspath(__file__)), "figures"))
     args = ap.parse_args()
-    run = load(os.path.join(args.results, "estimator_variance.h5"))
+    path = os.path.join(args.results, "estimator_variance.h5")
+    run = load(path)
+    check = Checks("estimator_variance", args.out, results=path)
     z99 = NormalDist().inv_cdf(0.995)
 
     rows = {}  # (variant, param) -> list of (k, var, se, warmup)
@@ -131,35 +136,64 @@ def main():
     # point with a closed form against it at a Bonferroni-corrected 99% level.
     reference = [("score_function", "mean", 1.0, 15), ("reparam", "mean", 1.0, 4), ("score_function", "sigma", 1.0, 74),
                  ("reparam", "sigma", 1.0, 8), ("score_function", "mean", -3.0, 495), ("reparam", "mean", -3.0, 4)]
-    failures = 0
     print(f"estimator_variance (scale: {run.attrs.get('scale')}, replicates per cell: {run.cells[0].attrs['replicates']})")
     print(f"{'estimator':<15} {'param':<6} {'k':>6} {'measured var':>13} {'99% CI half':>12} {'published':>10}  check")
+    verdicts = []  # (est, param, k, value, var, se, ok); var None when the cell is missing
     for est, param, k, value in reference:
         match = [r for r in rows.get((est, param), []) if abs(r[0] - k) < 1e-12]
         if not match:
             print(f"{est:<15} {param:<6} {k:>6} missing from results")
-            failures += 1
+            verdicts.append((est, param, k, value, None, None, False))
             continue
         _, var, se, _ = match[0]
         ok = abs(var - value) <= z99 * se
-        failures += not ok
+        verdicts.append((est, param, k, value, var, se, ok))
         print(f"{est:<15} {param:<6} {k:>6.2f} {var:>13.4f} {z99 * se:>12.4f} {value:>10}  {'ok' if ok else 'FAIL'}")
+    for est, param, k, value, var, se, ok in verdicts:
+        what = f"{est} {'d/dmu' if param == 'mean' else 'd/dsigma'} at k = {k:g}: variance"
+        cite = f"the published {value} (Mohamed et al. 2020 Fig. 2) within the 99% CI"
+        if var is None:
+            check(False, f"{what} matches {cite}: cell missing from results", threshold=z99)
+        else:
+            check(ok, f"{what} {var:.4f} matches {cite}; measured: |variance - published| / SE",
+                  measured=in_se(abs(var - value), se), threshold=z99)
 
     checked = [(v, p, r) for (v, p), pts in rows.items() for r in pts if closed_form(v, p, r[0], r[3]) is not None]
     z_all = NormalDist().inv_cdf(1 - 0.01 / (2 * len(checked)))
-    worst = 0.0
+    # Two records, one per criterion: points with a nonzero closed form are tested in standard errors; points
+    # whose closed-form variance is 0 (SF + delta method everywhere, coupled MVD d/dmu at k = 1) must have a
+    # variance at the round-off floor, var of ~1e-16-sized round-off errors.
+    worst, worst_at, failed, n_se = 0.0, None, 0, 0
+    zero_var, zero_at, zero_failed, n_zero = 0.0, None, 0, 0
     for variant, param, (k, var, se, warmup) in checked:
         exact = closed_form(variant, param, k, warmup)
-        # Round-off floor for the zero-variance delta method: var of ~1e-16-sized round-off errors.
-        dev = abs(var - exact) / se if se > 0 else (0.0 if abs(var - exact) <= 1e-20 else math.inf)
         if exact == 0.0:
+            n_zero += 1
             dev = 0.0 if var <= 1e-20 else math.inf
-        worst = max(worst, dev)
+            if zero_at is None or var > zero_var:
+                zero_var, zero_at = var, (variant, param, k)
+        else:
+            n_se += 1
+            dev = abs(var - exact) / se if se > 0 else (0.0 if abs(var - exact) <= 1e-20 else math.inf)
+            if worst_at is None or dev > worst:
+                worst_at = (variant, param, k)
+            worst = max(worst, dev)
         if dev > z_all:
             print(f"FAIL: {variant} {param} k={k}: var {var:.6g} vs closed form {exact:.6g} ({dev:.2f} SE)")
-            failures += 1
-    print(f"all {len(checked)} points with closed forms: largest deviation {worst:.2f} SE "
-          f"(limit {z_all:.2f}, Bonferroni 99%); delta method: every variance <= 1e-20")
+            if exact == 0.0:
+                zero_failed += 1
+            else:
+                failed += 1
+    if n_se:
+        v, p, k = worst_at
+        check(not failed, f"{n_se} points with a nonzero closed-form variance (of {len(checked)} with closed forms): "
+              f"every |variance - closed form| / SE inside the Bonferroni-corrected 99% limit ({failed} outside); "
+              f"measured: the largest, at {v} {p} k = {k:g}", measured=worst, threshold=z_all)
+    if n_zero:
+        v, p, k = zero_at
+        check(not zero_failed, f"{n_zero} points whose closed-form variance is 0 (SF + delta method; coupled MVD "
+              f"d/dmu at k = 1): every measured variance at the round-off floor ({zero_failed} above); "
+              f"measured: the largest, at {v} {p} k = {k:g}", measured=zero_var, threshold="<= 1e-20")
     for variant in sorted({v for v, _ in rows}):
         for param in ("mean", "sigma"):
             pts = sorted(rows.get((variant, param), []))
@@ -192,7 +226,7 @@ def main():
     fig.suptitle(f"Gradient variance vs k (Mohamed et al. 2020, Fig. 2 setting) — scale: {run.attrs.get('scale')}, "
                  f"{run.cells[0].attrs['replicates']} replicates/cell, markers: measured with 99% CI", fontsize=10)
     save_figure(fig, args.out, "estimator_variance")
-    exit_with(failures)
+    check.finish()
 
 
 if __name__ == "__main__":
