@@ -21,6 +21,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+from vibench_results import index_frame  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -100,9 +101,6 @@ def sweep_scale(vibench, cells, threads):
     """A grid of `cells` tiny gradient_stats cells (quadratic, 100 replicates): the run's wall time and peak RSS,
     the per-cell overhead beyond the cells' own compute (wall time minus the cells' summed wall_seconds, per
     thread), the time to resume the finished grid, `vibench inspect` and index_frame."""
-    sys.path.insert(0, os.path.join(HERE, "..", "plots"))
-    from vibench_results import index_frame
-
     with tempfile.TemporaryDirectory() as d:
         yaml = os.path.join(d, "sweep.yaml")
         open(yaml, "w").write(SWEEP_YAML.format(last_k=(cells - 2) // 2))

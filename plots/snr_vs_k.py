@@ -19,7 +19,6 @@ Theory (Rainforth et al. 2018, Thm. 1, M = 1): IWAE's theta SNR grows like sqrt(
 """
 import argparse
 import os
-import sys
 from statistics import NormalDist
 
 import matplotlib
@@ -28,8 +27,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from vibench_results import exit_with, load, save_figure  # noqa: E402
+from vibench_results import Checks, load, save_figure  # noqa: E402
 
 GROUPS = {"theta": "prior_mean[", "phi": "b["}
 
@@ -55,7 +53,8 @@ def main():
     ap.add_argument("--results", default="results")
     ap.add_argument("--out", default=os.path.join(os.path.dirname(os.path.abspath(__file__)), "figures"))
     args = ap.parse_args()
-    run = load(os.path.join(args.results, "snr_vs_k.h5"))
+    path = os.path.join(args.results, "snr_vs_k.h5")
+    run = load(path)
 
     data = {}  # (estimator, group) -> {K: (snr, se)}
     for cell in run.cells:
@@ -66,7 +65,7 @@ def main():
             data.setdefault((est, g), {})[k] = group_snr(cell, prefix)
 
     z = NormalDist().inv_cdf(0.99)
-    failures = 0
+    check = Checks("snr_vs_k", args.out, results=path)
     print(f"snr_vs_k (scale: {run.attrs.get('scale')}, replicates per cell: {run.cells[0].attrs['replicates']})")
     print(f"{'estimator':<10} {'group':<6} " + " ".join(f"{'K=' + str(k):>16}" for k in sorted(data[('iwae', 'phi')])) + "  slope(K>=10)")
     for (est, g), row in sorted(data.items()):
@@ -75,19 +74,24 @@ def main():
               + f"  {slope([k for k in ks if k >= 10], [row[k][0] for k in ks if k >= 10]):+.2f}")
 
     def greater(a, b, text):
-        nonlocal failures
-        ok = a[0] - b[0] > z * np.hypot(a[1], b[1])
-        failures += not ok
-        print(f"check {'ok  ' if ok else 'FAIL'} {text}: {a[0]:.4f} vs {b[0]:.4f} (margin {z * np.hypot(a[1], b[1]):.4f})")
+        """One-sided 99% test of SNR a > SNR b; measured: the difference in SEs of the difference."""
+        margin = z * np.hypot(a[1], b[1])
+        check(a[0] - b[0] > margin,
+              f"{text}: {a[0]:.4f} vs {b[0]:.4f}; one-sided 99%: the difference must exceed {z:.3f} of its SEs "
+              f"(margin {margin:.4f}); measured: the difference in SEs",
+              measured=(a[0] - b[0]) / np.hypot(a[1], b[1]), threshold=f"> {z:.3f}")
 
     iw_t, iw_p, dr_p = data[("iwae", "theta")], data[("iwae", "phi")], data[("dreg", "phi")]
     kmax = max(iw_p)
-    greater(iw_t[kmax], iw_t[10], f"iwae theta SNR grows: K={kmax} > K=10")
-    greater(iw_p[1], iw_p[kmax], f"iwae phi SNR decays: K=1 > K={kmax}")
-    greater(dr_p[kmax], dr_p[10], f"dreg phi SNR grows: K={kmax} > K=10")
+    greater(iw_t[kmax], iw_t[10], f"IWAE model-parameter (θ) gradient SNR grows with K "
+            f"(Rainforth et al. 2018 Thm. 1): SNR(K={kmax}) > SNR(K=10)")
+    greater(iw_p[1], iw_p[kmax], f"IWAE encoder (φ) gradient SNR decays with K (Rainforth et al. 2018 Thm. 1): "
+            f"SNR(K=1) > SNR(K={kmax})")
+    greater(dr_p[kmax], dr_p[10], f"DReG encoder (φ) gradient SNR grows with K (Tucker et al. 2018): "
+            f"SNR(K={kmax}) > SNR(K=10)")
     for k in sorted(iw_p):
         if k > 1:
-            greater(dr_p[k], iw_p[k], f"dreg phi SNR > iwae phi SNR at K={k}")
+            greater(dr_p[k], iw_p[k], f"DReG encoder (φ) gradient SNR above IWAE's at K={k} (Tucker et al. 2018)")
 
     fig, axes = plt.subplots(1, 2, figsize=(10, 4.2), constrained_layout=True)
     colors = {"iwae": "tab:red", "dreg": "tab:blue", "stl": "tab:green"}
@@ -118,7 +122,7 @@ def main():
                  f"scale: {run.attrs.get('scale')}, {run.cells[0].attrs['replicates']} replicates/cell, 99% CI",
                  fontsize=9.5)
     save_figure(fig, args.out, "snr_vs_k")
-    exit_with(failures)
+    check.finish()
 
 
 if __name__ == "__main__":
