@@ -169,12 +169,14 @@ def main():
         exact = closed_form(variant, param, k, warmup)
         if exact == 0.0:
             n_zero += 1
-            dev = 0.0 if var <= 1e-20 else math.inf
+            dev = 0.0 if var <= 1e-20 else math.inf  # a NaN variance fails too
             if zero_at is None or var > zero_var:
                 zero_var, zero_at = var, (variant, param, k)
         else:
             n_se += 1
             dev = abs(var - exact) / se if se > 0 else (0.0 if abs(var - exact) <= 1e-20 else math.inf)
+            if math.isnan(dev):
+                dev = math.inf  # a NaN variance or standard error is a failure, not a pass
             if worst_at is None or dev > worst:
                 worst_at = (variant, param, k)
             worst = max(worst, dev)
