@@ -17,7 +17,7 @@ DEB_PACKAGES := cmake g++ make git libtbb-dev libyaml-cpp-dev libhdf5-dev libcli
 # The Python package in python/ (reader, checks, compare, report) is used from the source tree.
 export PYTHONPATH := $(CURDIR)/python$(if $(PYTHONPATH),:$(PYTHONPATH))
 
-.PHONY: deps build test test-sanitize test-cluster fuzz experiments figures bench clean
+.PHONY: deps build test test-sanitize test-cluster fuzz experiments figures bench reproduce clean
 
 # $(call install_debs,PACKAGES): apt-get install those of PACKAGES not yet installed.
 define install_debs
@@ -64,6 +64,12 @@ figures: deps
 	  if [ "$(FIGURES)" != plots/figures ] && [ ! -f $(RESULTS)/$$name.h5 ]; then \
 	    echo "== $$p: no $(RESULTS)/$$name.h5, skipped"; continue; fi; \
 	  echo "== $$p"; $(PY) $$p --results $(RESULTS) --out $(FIGURES); done
+
+# Recompute every experiment from scratch into $(REPRODUCE_DIR) at the scale its committed file records and
+# compare each with results/ (vibench compare); one table, exit 1 on any disagreement.
+REPRODUCE_DIR ?= $(BUILD)/reproduce
+reproduce: build
+	$(PY) -m vibench_results.reproduce --vibench $(BUILD)/vibench --results $(RESULTS) --scratch $(REPRODUCE_DIR)
 
 # The PyTorch baseline is needed by `make bench` only.
 BENCH_PACKAGES := python3-torch
