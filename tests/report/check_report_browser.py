@@ -73,13 +73,17 @@ def page_file(sub, name):
 
 def expected_checks(figures, sub, name, results_path):
     """What the figure script recorded: (None, None) without a JSON, else (list of ok, state) where state is
-    'current' if the JSON names this results file's SHA-256, 'out-of-date' otherwise."""
+    'current' if the JSON names this results file's SHA-256, 'out-of-date' otherwise ('unreadable' and no
+    checks for a JSON that does not parse)."""
     path = os.path.join(figures, sub, name + ".checks.json") if sub else os.path.join(figures, name + ".checks.json")
     if not os.path.exists(path):
         return None, None
-    with open(path) as f:
-        record = json.load(f)
-    oks = [bool(c["ok"]) for c in record["checks"]]
+    try:
+        with open(path) as f:
+            record = json.load(f)
+        oks = [bool(c["ok"]) for c in record["checks"]]
+    except (ValueError, KeyError, TypeError):
+        return [], "unreadable"  # the report must say it could not read them
     state = "current" if record.get("results_sha256") == file_sha256(results_path) else "out-of-date"
     return oks, state
 
@@ -162,6 +166,10 @@ def check_index(driver, pages, figures):
         if oks is None:
             if row["state"] != "missing" or "no checks recorded" not in row["text"]:
                 problems.append(f"row {label}: shows checks ({row['text'].strip()!r}) but none were recorded")
+            continue
+        if state == "unreadable":
+            if row["state"] != "unreadable" or "checks unreadable" not in row["text"]:
+                problems.append(f"row {label}: the checks JSON does not parse, the row shows {row['text'].strip()!r}")
             continue
         passed, total = sum(oks), len(oks)
         if (row["passed"], row["total"]) != (str(passed), str(total)) or f"{passed}/{total} passed" not in row["text"]:
