@@ -71,6 +71,21 @@ REPRODUCE_DIR ?= $(BUILD)/reproduce
 reproduce: build
 	$(PY) -m vibench_results.reproduce --vibench $(BUILD)/vibench --results $(RESULTS) --scratch $(REPRODUCE_DIR)
 
+# A static HTML site in report/ from results/ and the figure outputs (PNG, PDF, <name>.checks.json) that
+# `make figures` wrote into plots/figures/ (results/<sub>/ with plots/figures/<sub>/, e.g. the paper-scale runs).
+.PHONY: report test-report
+report: deps
+	$(PY) -m vibench_results.report --results $(RESULTS) --figures $(FIGURES) --out report
+
+# Opens every report page in headless Chromium (screenshots in build/report-screenshots/) and fails on a
+# missing image, a console error, a dead or external link, a check shown otherwise than the figure script
+# recorded it, or a table that does not sort; then the checker's self-test (it must find a broken report).
+REPORT_PACKAGES := chromium chromium-driver python3-selenium
+test-report: deps
+	$(call install_debs,$(REPORT_PACKAGES))
+	$(PY) tests/report/check_report_browser.py --require-checks --results $(RESULTS) --figures $(FIGURES)
+	$(PY) tests/report/check_report_browser.py --self-test --results $(RESULTS) --figures $(FIGURES)
+
 # The PyTorch baseline is needed by `make bench` only.
 BENCH_PACKAGES := python3-torch
 
