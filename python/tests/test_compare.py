@@ -5,7 +5,6 @@ import sys
 
 import h5py
 import numpy as np
-import pytest
 
 from vibench_results.compare import Comparison, main
 

@@ -253,7 +253,7 @@ def print_text(cmp, out, details):
         if len(bad) > 5:
             print(f"  ... {len(bad) - 5} more values", file=out)
     if shown < sum(c["class"] not in ("identical", "consistent") for c in cmp.cells):
-        print(f"... more cells not shown (--details N)", file=out)
+        print("... more cells not shown (--details N)", file=out)
     v, k = s["values"], s["cells"]
     print(f"cells: {s['common_cells']} in both ({k['identical']} identical, {k['consistent']} consistent, "
           f"{k['untestable']} untestable, {k['disagree']} disagree), {s['only_in_a']} only in A, "

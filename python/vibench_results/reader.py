@@ -124,11 +124,32 @@ def index_frame(path):
     return frame.sort_values("index", kind="stable").reset_index(drop=True)
 
 
-def config_keys(path):
-    """The config keys of a results file's cells (sorted): the /index attribute config_columns names them all,
-    list-valued ones included."""
+# Cell attributes that are bookkeeping, not config keys: used only for files written before /index had the
+# attribute config_columns (e.g. results/paper/vib_information_plane.h5).
+_BOOKKEEPING = {"index", "id", "status", "reason", "code_fingerprint", "code_sources", "stale", "cell_index",
+                "config_canonical", "seed", "study", "wall_seconds", "replicates", "seconds_per_step"}
+
+
+def index_columns(path):
+    """(config keys, scalar metrics) of a results file, both sorted: the /index attributes config_columns and
+    dataset_columns name them (config keys include list-valued ones, which /index itself leaves out); a file
+    written before those attributes existed gets them from its first cell (attributes that are not bookkeeping
+    or timings; scalar numeric datasets). The second element is True when they were inferred."""
     with h5py.File(path, "r") as f:
-        return sorted(typed(f["index"].attrs["config_columns"]))
+        attrs = f["index"].attrs if "index" in f else {}
+        if "config_columns" in attrs and "dataset_columns" in attrs:
+            return sorted(typed(attrs["config_columns"])), sorted(typed(attrs["dataset_columns"])), False
+        first = next(iter(f["cells"].values()), None)
+        if first is None:
+            return [], [], True
+        config = sorted(k for k in first.attrs if k not in _BOOKKEEPING and not k.startswith("ns_per"))
+        metrics = sorted(n for n, d in first.items() if d.shape == () and d.dtype.kind in "fiu")
+        return config, metrics, True
+
+
+def config_keys(path):
+    """The config keys of a results file's cells (sorted), list-valued ones included (see index_columns)."""
+    return index_columns(path)[0]
 
 
 def tidy_frame(path, metrics=None, config=True):

@@ -8,16 +8,12 @@ import math
 import os
 import re
 
-import h5py
 import numpy as np
 
 from ..figures import file_sha256
-from ..reader import index_frame, provenance, tidy_frame, typed
+from ..reader import index_columns, index_frame, provenance, tidy_frame
 
 STATUS_ORDER = ("ok", "diverged", "skipped")
-# /index columns that are bookkeeping, not config keys (used only when an old file lacks config_columns).
-BOOKKEEPING = {"index", "id", "status", "reason", "code_fingerprint", "stale", "cell_index", "seed", "study",
-               "wall_seconds", "seconds_per_step"}
 # Provenance shown in this order; any other root attribute (a newer schema's) follows under its own name.
 PROVENANCE_ORDER = ("git_commit", "git_dirty", "code_fingerprints", "compiler", "flags", "build_type", "host",
                     "threads", "seed", "scale", "started_utc", "finished_utc", "command_line", "config_path",
@@ -125,21 +121,10 @@ def _distinct(values):
 
 
 def columns(path, frame):
-    """(config columns, metric columns, inferred) of a results file's /index. The attributes config_columns
-    and dataset_columns say which is which; a file written before they existed gets them inferred from the
-    first cell (its attributes are config keys and bookkeeping, its scalar datasets metrics)."""
-    with h5py.File(path, "r") as f:
-        attrs = f["index"].attrs
-        if "config_columns" in attrs and "dataset_columns" in attrs:
-            config = [c for c in typed(attrs["config_columns"]) if c in frame.columns]
-            metrics = [c for c in typed(attrs["dataset_columns"]) if c in frame.columns]
-            return sorted(config), metrics, False
-        first = f["cells"][frame["id"][0]] if len(frame) else None
-        datasets = {n for n, d in first.items() if d.shape == ()} if first is not None else set()
-        keys = set(first.attrs) if first is not None else set()
-    config = sorted(c for c in frame.columns if c in keys and c not in BOOKKEEPING and not c.startswith("ns_per"))
-    metrics = [c for c in frame.columns if c in datasets]
-    return config, metrics, True
+    """(config columns, metric columns, inferred) of a results file's /index (reader.index_columns: inferred
+    from the first cell for a file written before /index named them)."""
+    config, metrics, inferred = index_columns(path)
+    return [c for c in config if c in frame.columns], [c for c in frame.columns if c in set(metrics)], inferred
 
 
 def cell_table(frame, config, metrics):
@@ -197,17 +182,6 @@ def _config_text(v):
     if isinstance(v, float) and math.isnan(v):
         return "(not set)"
     return fmt_number(v)[0] if not isinstance(v, str) else v
-
-
-def tidy(path, frame, config, inferred):
-    """vibench_results.tidy_frame of the file; for a file without config_columns the config columns come
-    from /index (tidy_frame needs the attribute to name them)."""
-    if not inferred:
-        return tidy_frame(path)
-    long = tidy_frame(path, config=False)
-    keys = frame[["id", *config]].rename(columns={"id": "cell"})
-    merged = long.merge(keys, on="cell", how="left")
-    return merged[["cell", "index", "status", *config, "metric", "element", "value"]]
 
 
 def status_counts(frame):
@@ -287,7 +261,7 @@ def experiment(path, figures_dir):
         "figure_pdf": pdf if os.path.exists(pdf) else None,
         "checks": checks,
         "cells_frame": frame,
-        "tidy": lambda: tidy(path, frame, config, inferred),
+        "tidy": lambda: tidy_frame(path),
     }
 
 
