@@ -693,9 +693,9 @@ TEST_CASE("list, describe and inspect", "[cli]") {
   CHECK(json.out.find("\"seed\": 7") != std::string::npos);  // provenance attributes are typed
   CHECK(run_cli("inspect " + dir + "/contract_check.h5 --format xml").code == 2);
 
-  // The Python reader (plots/vibench_results.py) gives the same table to pandas.
+  // The Python reader (the vibench_results package in python/) gives the same table to pandas.
   auto py = run_shell("/usr/bin/python3 -c \"import sys; sys.path.insert(0, '" + std::string(VIBENCH_SOURCE_DIR) +
-                          "/plots'); from vibench_results import index_frame, cell_frame; f = index_frame('" + dir +
+                          "/python'); from vibench_results import index_frame, cell_frame; f = index_frame('" + dir +
                           "/contract_check.h5'); c = cell_frame('" + dir + "/contract_check.h5', 'grad_var'); "
                           "print(len(f), sorted(f['estimator.name']), len(c), sorted(set(c['param'])))\"",
                       "python_reader");

@@ -271,6 +271,7 @@ int cmd_compare(const std::vector<std::string>& args) {
   const char* old = std::getenv("PYTHONPATH");
   const std::string path = python_dir + (old && *old ? ":" + std::string(old) : "");
   ::setenv("PYTHONPATH", path.c_str(), 1);
+  ::setenv("VIBENCH_COMPARE_PROG", "vibench compare", 1);
   std::vector<std::string> words{"python3", "-m", "vibench_results.compare"};
   words.insert(words.end(), args.begin(), args.end());
   std::vector<char*> argv;

@@ -230,3 +230,21 @@ def test_comment_block():
     assert comment_block(yaml) == [
         [("First line goes on ", False), ("code", True), (" here.", False)],
         [("1. item one continued", False)], [("2. item two", False)], [("Last.", False)]]
+
+
+def test_missing_figure_is_shown_and_a_bad_file_keeps_the_old_report(tmp_path, capsys):
+    """Review findings: a results file without its figure gets a page saying so (no crash); a results file that
+    cannot be read is a clear error (exit 2) and leaves the previous report as it was."""
+    results, figures = _copy_inputs(tmp_path)
+    os.remove(figures / "iwae_gap.png")
+    os.remove(figures / "iwae_gap.pdf")
+    out = tmp_path / "out"
+    argv = ["--results", str(results), "--figures", str(figures), "--out", str(out)]
+    assert report.main(argv) == 0
+    assert "No figure:" in _read(out / "iwae_gap.html")
+    before = _read(out / "index.html")
+    with h5py.File(results / "zzz_broken.h5", "w") as f:
+        f.create_group("cells")  # no /index
+    assert report.main(argv) == 2
+    assert "zzz_broken.h5: cannot read it" in capsys.readouterr().err
+    assert _read(out / "index.html") == before

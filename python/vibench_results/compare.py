@@ -23,13 +23,15 @@ z* = Phi^-1(1 - alpha / (2 m)). Two runs with the same seed are not independent,
 A cell is identical when every value is, consistent when none is inconsistent or untestable, and disagrees when
 a value is inconsistent or the cells differ in structure (status, a metric present in one only, a shape, a
 string dataset such as param_names); otherwise (only untestable differences) it is untestable.
-Exit status: 0 when no cell disagrees and none is untestable (--allow-untestable: untestable cells pass),
-1 otherwise or when the files have no cell in common, 2 on a usage error or an unreadable file.
+Exit status: 0 when every common cell is identical or consistent and no cell is in one file only
+(--allow-untestable: untestable cells pass; --allow-missing: cells in one file only pass), 1 otherwise or when
+the files have no cell in common, 2 on a usage error or an unreadable or malformed file.
 """
 import argparse
 import csv
 import json
 import math
+import os
 import sys
 from statistics import NormalDist
 
@@ -91,6 +93,8 @@ def _read_cells(path):
         for cid, g in f["cells"].items():
             data = {}
             for name, ds in g.items():
+                if not isinstance(ds, h5py.Dataset):
+                    raise FileError(f"{path}: /cells/{cid}/{name} is a group; a cell holds datasets only")
                 value = ds[()]
                 data[name] = [typed(x) for x in np.atleast_1d(value)] if ds.dtype.kind in "OS" else np.asarray(value)
             cells[cid] = ({k: typed(v) for k, v in g.attrs.items()}, data)
@@ -118,12 +122,12 @@ class Comparison:
 
     @staticmethod
     def _tested_values(da, db):
+        """How many values of a cell pair get a z-test: float values with a finite standard error in both files."""
         n = 0
         for name, a in da.items():
-            se = standard_error_name(name)
-            if isinstance(a, np.ndarray) and a.dtype.kind == "f" and name in db and se in da and se in db \
-                    and np.shape(da[se]) == a.shape == np.shape(db[name]):
-                n += a.size
+            pair = _standard_errors(da, db, name)
+            if pair is not None:
+                n += int(np.count_nonzero(np.isfinite(pair[0]) & np.isfinite(pair[1])))
         return n
 
     def _compare_cell(self, cid, cell_a, cell_b):
@@ -136,44 +140,57 @@ class Comparison:
                 problems.append(f"metric {name} only in {'A' if name in da else 'B'}")
                 continue
             a, b = da[name], db[name]
-            if isinstance(a, list) or isinstance(b, list):
+            if isinstance(a, list) != isinstance(b, list):
+                problems.append(f"dataset {name}: text in {'A' if isinstance(a, list) else 'B'}, numbers in the other")
+                continue
+            if isinstance(a, list):
                 if a != b:
                     problems.append(f"text dataset {name} differs")
                 continue
             if a.shape != b.shape:
                 problems.append(f"metric {name}: shape {a.shape} vs {b.shape}")
                 continue
+            if a.dtype != b.dtype:
+                problems.append(f"metric {name}: type {a.dtype} vs {b.dtype}")
+                continue
             if _same_bits(a, b):
                 values.append((name, None, "identical", a.size))
                 continue
-            se = standard_error_name(name)
-            se_a = da.get(se) if se in db and np.shape(da.get(se)) == a.shape else None
-            se_b = db.get(se) if se_a is not None else None
             names = _element_names(da, name, a)
-            fa, fb = a.astype(float).reshape(-1), b.astype(float).reshape(-1)
+            if a.dtype.kind != "f":  # integers: exact, no standard error
+                for i in np.flatnonzero(a.reshape(-1) != b.reshape(-1)):
+                    detail = {"metric": name, "element": names[i] if names else None, "a": int(a.reshape(-1)[i]),
+                              "b": int(b.reshape(-1)[i]), "class": "untestable"}
+                    values.append((name, detail, "untestable", 1))
+                values.append((name, None, "identical", int(np.count_nonzero(a == b))))
+                continue
+            ses = _standard_errors(da, db, name)
+            fa, fb = a.reshape(-1).astype(float), b.reshape(-1).astype(float)
             for i in range(fa.size):
-                x, y = fa[i], fb[i]
+                x, y = float(fa[i]), float(fb[i])
                 detail = {"metric": name, "element": names[i] if names else None, "a": x, "b": y}
                 if x == y or (math.isnan(x) and math.isnan(y)):
-                    detail["class"] = "identical" if np.array(x).tobytes() == np.array(y).tobytes() else "close"
-                    values.append((name, detail, detail["class"], 1))
-                    continue
-                scale = max(abs(x), abs(y), *(_roundoff_scale(d, name, i) for d in (da, db)))
-                if math.isfinite(x) and math.isfinite(y) and abs(x - y) <= self.rtol * scale:
-                    detail["class"] = "close"
-                    values.append((name, detail, "close", 1))
-                    continue
-                if is_derived(name):
-                    values.append((name, detail, "derived", 1))
-                elif se_a is not None:
-                    sa, sb = float(np.reshape(se_a, -1)[i]), float(np.reshape(se_b, -1)[i])
+                    cls = "identical" if fa[i:i + 1].tobytes() == fb[i:i + 1].tobytes() else "close"
+                elif math.isfinite(x) and math.isfinite(y) and abs(x - y) <= self.rtol * max(
+                        abs(x), abs(y), *(_roundoff_scale(d, name, i) for d in (da, db))):
+                    cls = "close"
+                elif is_derived(name):
+                    cls = "derived"
+                elif ses is not None and math.isfinite(ses[0][i]) and math.isfinite(ses[1][i]) \
+                        and math.isfinite(x) and math.isfinite(y):
+                    sa, sb = float(ses[0][i]), float(ses[1][i])
                     denom = math.hypot(sa, sb)
-                    z = abs(x - y) / denom if denom > 0 and math.isfinite(denom) else math.inf
+                    z = abs(x - y) / denom if denom > 0 else math.inf
                     detail.update(se_a=sa, se_b=sb, z=z)
-                    values.append((name, detail, "consistent" if z <= self.z_limit else "inconsistent", 1))
+                    cls = "consistent" if z <= self.z_limit else "inconsistent"
+                elif ses is not None and math.isfinite(ses[0][i]) and math.isfinite(ses[1][i]):
+                    # A finite and a non-finite value (or two different infinities): no z-score can be consistent.
+                    detail.update(z=math.inf, note="finite vs non-finite")
+                    cls = "inconsistent"
                 else:
-                    values.append((name, detail, "untestable", 1))
-                detail["class"] = values[-1][2]
+                    cls = "untestable"  # no standard error (or a non-finite one)
+                detail["class"] = cls
+                values.append((name, detail, cls, 1))
         counts = dict.fromkeys(VALUE_CLASSES, 0)
         for _, _, cls, n in values:
             counts[cls] += n
@@ -200,10 +217,23 @@ class Comparison:
                 "only_in_b": len(self.only_b), "cells": cells, "values": values, "alpha": self.alpha,
                 "z_limit": self.z_limit, "tested_values": self.m, "rtol": self.rtol}
 
-    def exit_status(self, allow_untestable=False):
+    def exit_status(self, allow_untestable=False, allow_missing=False):
         s = self.summary()["cells"]
         bad = s["disagree"] + (0 if allow_untestable else s["untestable"])
-        return 1 if bad or not self.cells else 0
+        missing = 0 if allow_missing else len(self.only_a) + len(self.only_b)
+        return 1 if bad or missing or not self.cells else 0
+
+
+def _standard_errors(da, db, name):
+    """(se_A, se_B) as flat float arrays when metric `name` is a float dataset with a standard-error dataset of its
+    shape in both files; None otherwise (its values are then untestable unless identical or close)."""
+    a, b = da.get(name), db.get(name)
+    se = standard_error_name(name)
+    if not all(isinstance(v, np.ndarray) and v.dtype.kind == "f" for v in (a, b, da.get(se), db.get(se))):
+        return None
+    if not a.shape == b.shape == da[se].shape == db[se].shape:
+        return None
+    return da[se].reshape(-1).astype(float), db[se].reshape(-1).astype(float)
 
 
 def _roundoff_scale(data, metric, i):
@@ -224,8 +254,9 @@ def _element_names(data, name, value):
     return [",".join(map(str, i)) for i in np.ndindex(value.shape)]
 
 
-def _fmt(x):
-    return "" if x is None else (f"{x:.6g}" if isinstance(x, float) else str(x))
+def _num(x):
+    """A number in shortest round-trip form (plain Python float repr, whatever numpy's scalar repr is)."""
+    return repr(float(x)) if isinstance(x, (float, np.floating)) else str(x)
 
 
 def print_text(cmp, out, details):
@@ -237,23 +268,27 @@ def print_text(cmp, out, details):
           f"commit {str(pb.get('git_commit'))[:10]}{' dirty' if pb.get('git_dirty') else ''})", file=out)
     if pa.get("seed") != pb.get("seed"):
         print("note: the seeds differ; values are compared statistically", file=out)
-    shown = 0
-    for c in cmp.cells:
-        if c["class"] in ("identical", "consistent") or shown >= details:
-            continue
-        shown += 1
+    failing = [c for c in cmp.cells if c["class"] not in ("identical", "consistent")]
+    # Worst first: disagreements (structural ones, then by largest z), then untestable cells.
+    worst_z = lambda c: max((d.get("z", 0.0) for d in c["differences"]), default=0.0)  # noqa: E731
+    failing.sort(key=lambda c: (c["class"] != "disagree", not c["problems"], -worst_z(c), c["index"] or 0))
+    for c in failing[:details]:
         print(f"cell {c['id']} (index {c['index']}): {c['class']}", file=out)
         for p in c["problems"]:
             print(f"  {p}", file=out)
         bad = [d for d in c["differences"] if d["class"] in ("inconsistent", "untestable")]
+        bad.sort(key=lambda d: -d.get("z", 0.0))
         for d in bad[:5]:
             z = f"  z = {d['z']:.3g}" if "z" in d else "  (no standard error)"
             el = f"[{d['element']}]" if d["element"] is not None else ""
-            print(f"  {d['metric']}{el}: {d['a']!r} vs {d['b']!r}{z}", file=out)
+            print(f"  {d['metric']}{el}: {_num(d['a'])} vs {_num(d['b'])}{z}", file=out)
         if len(bad) > 5:
             print(f"  ... {len(bad) - 5} more values", file=out)
-    if shown < sum(c["class"] not in ("identical", "consistent") for c in cmp.cells):
-        print("... more cells not shown (--details N)", file=out)
+    if len(failing) > details:
+        print(f"... {len(failing) - details} more cells not shown (--details N)", file=out)
+    for side, ids in (("A", cmp.only_a), ("B", cmp.only_b)):
+        if ids:
+            print(f"only in {side}: {', '.join(ids[:8])}{' ...' if len(ids) > 8 else ''}", file=out)
     v, k = s["values"], s["cells"]
     print(f"cells: {s['common_cells']} in both ({k['identical']} identical, {k['consistent']} consistent, "
           f"{k['untestable']} untestable, {k['disagree']} disagree), {s['only_in_a']} only in A, "
@@ -290,7 +325,8 @@ def _json_safe(x):
 
 
 def main(argv=None):
-    ap = argparse.ArgumentParser(prog="vibench-compare", description=__doc__.split("\n\n")[0],
+    # `vibench compare` runs this module and names itself, so usage and errors say what the user typed.
+    ap = argparse.ArgumentParser(prog=os.environ.get("VIBENCH_COMPARE_PROG", "vibench-compare"), description=__doc__.split("\n\n")[0],
                                  epilog=__doc__.split("\n\n", 1)[1], formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("a", help="results file A (.h5)")
     ap.add_argument("b", help="results file B (.h5)")
@@ -301,6 +337,8 @@ def main(argv=None):
     ap.add_argument("--details", type=int, default=10, help="text: how many differing cells to show (default 10)")
     ap.add_argument("--allow-untestable", action="store_true",
                     help="exit 0 when the only differences are in values without a standard error")
+    ap.add_argument("--allow-missing", action="store_true",
+                    help="exit 0 although some cells are in one file only (e.g. a partial run)")
     args = ap.parse_args(argv)
     if not (0 < args.alpha < 1):
         ap.error(f"--alpha must be in (0, 1), got {args.alpha}")
@@ -308,8 +346,11 @@ def main(argv=None):
         ap.error(f"--rtol must be >= 0, got {args.rtol}")
     try:
         cmp = Comparison(args.a, args.b, alpha=args.alpha, rtol=args.rtol)
-    except (FileError, FileNotFoundError) as e:
-        print(f"vibench-compare: error: {e}", file=sys.stderr)
+    except (FileError, OSError) as e:
+        print(f"{ap.prog}: error: {e}", file=sys.stderr)
+        return 2
+    except Exception as e:  # a malformed file must not look like a disagreement (exit 1) or end in a traceback
+        print(f"{ap.prog}: error: cannot compare {args.a} and {args.b}: {type(e).__name__}: {e}", file=sys.stderr)
         return 2
     if args.format == "text":
         print_text(cmp, sys.stdout, args.details)
@@ -318,15 +359,15 @@ def main(argv=None):
         w = csv.DictWriter(sys.stdout, fieldnames=fields, lineterminator="\n")
         w.writeheader()
         for r in rows(cmp):
-            w.writerow({k: repr(v) if isinstance(v, float) else v for k, v in r.items()})
+            w.writerow({k: _num(v) if isinstance(v, float) else v for k, v in r.items()})
     else:
         out = {"summary": cmp.summary(), "rows": [{k: _json_safe(v) for k, v in r.items()} for r in rows(cmp)]}
         out["summary"]["z_limit"] = _json_safe(out["summary"]["z_limit"])
         json.dump(out, sys.stdout, indent=1)
         print()
     if not cmp.cells:
-        print("vibench-compare: the files have no cell in common", file=sys.stderr)
-    return cmp.exit_status(args.allow_untestable)
+        print(f"{ap.prog}: the files have no cell in common", file=sys.stderr)
+    return cmp.exit_status(args.allow_untestable, args.allow_missing)
 
 
 if __name__ == "__main__":

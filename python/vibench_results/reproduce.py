@@ -10,7 +10,7 @@ import subprocess
 import sys
 import time
 
-from .compare import Comparison, FileError
+from .compare import Comparison
 from .reader import provenance
 
 
@@ -18,7 +18,12 @@ def committed_run_arguments(prov):
     """The --scale and --set arguments of the committed run (from its provenance), so the rerun is the same grid."""
     scale = str(prov.get("scale", "quick"))
     args = [] if scale == "quick" else ["--scale", scale]  # quick is the default: the YAML has no entry for it
-    words = shlex.split(str(prov.get("command_line", "")))
+    # The command line is recorded with its words joined by spaces (no quoting): a --set value containing
+    # spaces or quotes cannot be recovered, and such an experiment is reported instead of rerun differently.
+    try:
+        words = shlex.split(str(prov.get("command_line", "")))
+    except ValueError as e:
+        raise ValueError(f"cannot recover the --set arguments from its command_line attribute ({e})") from None
     for i, w in enumerate(words):
         if w == "--set" and i + 1 < len(words):
             args += ["--set", words[i + 1]]
@@ -32,7 +37,8 @@ def main(argv=None):
     ap.add_argument("--vibench", default="build/vibench", help="the vibench binary (default build/vibench)")
     ap.add_argument("--experiments", default="experiments", help="folder of experiment YAML files")
     ap.add_argument("--results", default="results", help="folder of committed results files")
-    ap.add_argument("--scratch", default="build/reproduce", help="where the recomputed files go (emptied first)")
+    ap.add_argument("--scratch", default="build/reproduce",
+                    help="where the recomputed files go (each experiment's file is recomputed with --fresh)")
     ap.add_argument("--threads", type=int, default=0, help="threads per run (default: all cores)")
     ap.add_argument("--only", nargs="*", help="only these experiments (names)")
     args = ap.parse_args(argv)
@@ -48,14 +54,20 @@ def main(argv=None):
     for name in names:
         committed = os.path.join(args.results, name + ".h5")
         if not os.path.exists(committed):
-            rows.append((name, None, f"no committed {committed}"))
-            failed = True
+            # results/<scale>/ holds only the experiments run at that scale (paper-scale runs are partial).
+            rows.append((name, None, f"skipped: no {committed}"))
             continue
         fresh = os.path.join(args.scratch, name + ".h5")
         if os.path.exists(fresh):
             os.remove(fresh)
+        try:
+            run_args = committed_run_arguments(provenance(committed))
+        except (OSError, KeyError, ValueError) as e:
+            rows.append((name, None, f"cannot read how {committed} was run: {e}"))
+            failed = True
+            continue
         cmd = [args.vibench, "run", os.path.join(args.experiments, name + ".yaml"), "--out", args.scratch, "--fresh",
-               *committed_run_arguments(provenance(committed))]
+               *run_args]
         if args.threads:
             cmd += ["--threads", str(args.threads)]
         print(f"== {name}: {' '.join(cmd)}", flush=True)
@@ -69,8 +81,8 @@ def main(argv=None):
             continue
         try:
             cmp = Comparison(committed, fresh)
-        except FileError as e:
-            rows.append((name, None, str(e)))
+        except Exception as e:  # one unreadable file must not lose the table of the others
+            rows.append((name, None, f"cannot compare: {type(e).__name__}: {e}"))
             failed = True
             continue
         s = cmp.summary()

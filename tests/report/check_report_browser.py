@@ -268,6 +268,9 @@ def inspect(driver, report, results, figures, shots, require_checks=False, log=p
             oks, state = expected_checks(figures, sub, name, results_path)
             if oks is None and require_checks:
                 found.append("no checks JSON recorded for this experiment (--require-checks)")
+            if require_checks and not driver.execute_script(
+                    "return document.querySelectorAll('section.figure img').length;"):
+                found.append("no figure shown (--require-checks: every experiment must have its figure)")
             found += check_experiment_checks(driver, oks, state)
         if shots:
             shot = os.path.join(shots, rel.replace(os.sep, "__").replace(".html", ".png"))

@@ -86,7 +86,7 @@ def _write_experiment(env, e, out, sub, depth):
     name = e["name"]
     assets = os.path.join(out, sub, name)
     os.makedirs(assets, exist_ok=True)
-    figure = {}
+    figure = {"png": None, "pdf": None}  # a missing figure is shown as missing, not an error
     for ext in ("png", "pdf"):
         if e["figure_" + ext]:
             shutil.copyfile(e["figure_" + ext], os.path.join(assets, f"{name}.{ext}"))
@@ -122,6 +122,21 @@ def build(results, figures, out, generated_at=None, log=print):
         when = (datetime.datetime.fromtimestamp(int(epoch), datetime.timezone.utc) if epoch
                 else datetime.datetime.now(datetime.timezone.utc))
         generated_at = when.strftime("%Y-%m-%d %H:%M UTC")
+    # Read every results file before touching the output folder: a file that cannot be read leaves the
+    # previous report in place.
+    collected = []
+    for sub, paths in groups:
+        fig_dir = os.path.join(figures, sub) if sub else figures
+        experiments = []
+        for path in paths:
+            log(f"report: {path}")
+            try:
+                experiments.append(experiment(path, fig_dir))
+            except (OSError, KeyError, ValueError) as e:
+                raise ReportError(f"{path}: cannot read it as a vibench results file ({type(e).__name__}: {e})") \
+                    from None
+        collected.append((sub, fig_dir, experiments))
+
     _prepare_out(out)
     env = _environment()
     os.makedirs(os.path.join(out, "static"), exist_ok=True)
@@ -130,17 +145,14 @@ def build(results, figures, out, generated_at=None, log=print):
 
     sections, shown = [], []
     top_names = {os.path.splitext(os.path.basename(p))[0] for p in groups[0][1]} if groups[0][0] == "" else set()
-    for sub, paths in groups:
-        fig_dir = os.path.join(figures, sub) if sub else figures
+    for sub, fig_dir, experiments in collected:
         if sub:
             os.makedirs(os.path.join(out, sub), exist_ok=True)
         rows = []
-        for path in paths:
-            log(f"report: {path}")
-            e = experiment(path, fig_dir)
-            e.update(_write_experiment(env, e, out, sub, sub.count("/") + 1 if sub else 0))
+        for e in experiments:
             e["figures_dir"] = fig_dir
             e["label"] = f"{sub}/{e['name']}" if sub else e["name"]
+            e.update(_write_experiment(env, e, out, sub, sub.count("/") + 1 if sub else 0))
             rows.append(e)
         scales = sorted({e["scale"] for e in rows})
         names = {e["name"] for e in rows}
