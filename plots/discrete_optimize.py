@@ -49,7 +49,7 @@ def stationary_eta(t, lam, straight_through):
     negative at -3 on this toy)."""
     lo, hi = -3.0, 3.0
     f_lo = relaxed_mean_bernoulli(lo, t, lam, straight_through, n=400_000)
-    for _ in range(40):
+    for _ in range(25):
         mid = 0.5 * (lo + hi)
         f_mid = relaxed_mean_bernoulli(mid, t, lam, straight_through, n=400_000)
         if (f_mid > 0) == (f_lo > 0):
