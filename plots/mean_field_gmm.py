@@ -123,7 +123,7 @@ def main():
         ax.set_xlabel("sweep + 1 (a sweep updates every φ_i, then every (m_k, s_k²); sweep 0 = initialisation)")
         ax.set_ylabel("best final ELBO − ELBO (nats)")
         ax.set_title(f"p = {dim}: ELBO after every sweep (gaps below 1e-9 drawn at 1e-9)", fontsize=10)
-        ax.legend(fontsize=7)
+        ax.legend(fontsize=7, loc="lower left")
         ax.grid(alpha=0.3, which="both")
         ax = axes[row, 1]
         c = cells.get((dim, "data")) or next(cells[(d, i)] for d, i in cells if d == dim)
@@ -151,7 +151,7 @@ def main():
             ax.set_ylabel("$x_2$")
         ax.set_title(f"p = {dim}: N = {x.shape[0]}, K = {k}, σ² = {c.attrs['prior_var']:g} (data seed "
                      f"{c.attrs['data_seed']})", fontsize=10)
-        ax.legend(fontsize=7)
+        ax.legend(fontsize=7, loc="upper right")
         ax.grid(alpha=0.3)
     fig.suptitle(f"CAVI for the Bayesian mixture of Gaussians (Blei, Kucukelbir & McAuliffe 2017) — "
                  f"scale: {run.attrs.get('scale')}", fontsize=10)
