@@ -7,13 +7,21 @@
 // norm of the last gradient estimate, the parameters (φ, θ) themselves, and — with `variance_replicates` > 0 — the mean per-parameter variance of the gradient at
 // the current point from that many extra estimates on the `probe` stream (they never steer the path).
 // A non-finite estimate stops the run: `diverged_at_step` records where (−1: never).
+// `optimizer: cavi` replaces the gradient steps by coordinate-ascent sweeps (Bishop 2006, PRML §10.1.2) where
+// the closed-form coordinate updates exist: a target with an exact Gaussian posterior N(m, Λ⁻¹) and a family
+// whose members are the mean-field Gaussians Πᵢ N(μᵢ, σᵢ²) (gaussian_diag). A sweep sets σᵢ² = 1/Λᵢᵢ and
+// μᵢ = mᵢ − (1/Λᵢᵢ) Σ_{j≠i} Λᵢⱼ(μⱼ − mⱼ) for i = 0, …, D−1 in turn; `steps` counts sweeps. No gradient is
+// estimated (the estimator is not used: the estimate and gradient-norm records are NaN).
 #include <algorithm>
 #include <array>
 #include <chrono>
 #include <cmath>
 #include <limits>
 
+#include <fmt/format.h>
 
+
+#include "vibench/cavi.hpp"
 #include "vibench/cell_plugins.hpp"
 #include "vibench/linalg.hpp"
 #include "vibench/stats.hpp"
@@ -68,7 +76,26 @@ class OptimizeStudy final : public Study {
   }
 
   std::optional<std::string> unsupported(const Config& cell) const override {
-    return estimator_cell_unsupported(cell);
+    if (auto why = estimator_cell_unsupported(cell)) return why;
+    const Params p(cell, "");
+    if (p.get_string("optimizer") != "cavi") return std::nullopt;
+    // CAVI maximizes the ELBO of a mean-field family by closed-form coordinate updates: every other setting
+    // would silently optimize something else.
+    if (Params(cell, "objective.").get_string("name") != "elbo")
+      return std::string("optimizer cavi maximizes the ELBO: it needs objective elbo");
+    if (p.get_string("direction") != "maximize") return std::string("optimizer cavi maximizes: it needs direction maximize");
+    if (p.get_int("variance_replicates") > 0)
+      return std::string("optimizer cavi estimates no gradients: variance_replicates must be 0");
+    CellPlugins c = build_cell_plugins(cell);
+    if (!c.target->exact_posterior())
+      return fmt::format("optimizer cavi needs closed-form coordinate updates: target {} has no exact Gaussian posterior",
+                         Params(cell, "target.").get_string("name"));
+    if (!c.family->diagonal_gaussian(c.family->init().data()))
+      return fmt::format("optimizer cavi updates mean-field Gaussians coordinate by coordinate: family {} is not one "
+                         "(use gaussian_diag)", Params(cell, "family.").get_string("name"));
+    if (p.get_bool("learn_theta") && c.target->num_model_params() > 0)
+      return std::string("optimizer cavi updates q only: set learn_theta: false");
+    return std::nullopt;
   }
 
   CellResult run(const CellContext& ctx) const override {
@@ -85,6 +112,8 @@ class OptimizeStudy final : public Study {
     const auto probes = static_cast<std::size_t>(cell.get_int("variance_replicates"));
     const double lr = cell.get_double("learning_rate"), beta1 = cell.get_double("beta1"), beta2 = cell.get_double("beta2");
     const bool adam = cell.get_string("optimizer") == "adam";
+    const bool cavi = cell.get_string("optimizer") == "cavi";
+    const std::optional<GaussianPosterior> posterior = cavi ? t.exact_posterior() : std::nullopt;
     const double sign = cell.get_string("direction") == "maximize" ? 1.0 : -1.0;
     const std::size_t n_phi = q.num_params(), n_theta = cell.get_bool("learn_theta") ? t.num_model_params() : 0;
     const std::size_t n = n_phi + t.num_model_params();
@@ -135,7 +164,7 @@ class OptimizeStudy final : public Study {
       rec_kl.push_back(kl ? *kl : nan);
       double norm = 0;  // of the last estimate, over the parameters being updated
       for (std::size_t i = 0; i < n_phi + n_theta; ++i) norm += g[i] * g[i];
-      rec_grad_norm.push_back(std::sqrt(norm));
+      rec_grad_norm.push_back(cavi ? nan : std::sqrt(norm));
       if (probes > 0) {
         std::vector<Moments> var(n_phi + n_theta);  // over the parameters being updated
         std::vector<double> pg(n);
@@ -175,6 +204,17 @@ class OptimizeStudy final : public Study {
     for (; step < steps; ++step) {
       checkpoints.safe_point(step, save);
       if (step % log_every == 0) record(step);
+      if (cavi) {
+        auto view = q.diagonal_gaussian(phi.data());
+        std::vector<double> var(view->sigma.size());
+        for (std::size_t i = 0; i < var.size(); ++i) var[i] = view->sigma[i] * view->sigma[i];
+        cavi::gaussian_sweep(*posterior, view->mean, var);
+        Matrix cov(var.size(), var.size());
+        for (std::size_t i = 0; i < var.size(); ++i) cov(i, i) = var[i];
+        phi = *q.from_gaussian(view->mean, cov, nullptr);  // 1/Λᵢᵢ > 0: always a member
+        count_work(1);
+        continue;
+      }
       Rng rng(ctx.seed, ctx.cell_key, step, streams::estimator);
       const double value = e.estimate(t, q, o, phi.data(), rng, samples, ws, g.data());
       bool finite = std::isfinite(value);
@@ -222,6 +262,11 @@ class OptimizeStudy final : public Study {
     r.add_scalar("final_kl_to_posterior", rec_kl.back());
     r.add_scalar("diverged_at_step", diverged_at);
     if (auto lz = t.log_evidence()) r.add_scalar("exact_log_evidence", *lz);
+    if (auto post = t.exact_posterior()) {  // what the trajectories approach, for figures
+      r.add("exact_posterior_mean", post->mean);
+      r.add_matrix("exact_posterior_cov", post->cov.rows(), post->cov.cols(),
+                   std::vector<double>(post->cov.data(), post->cov.data() + post->cov.rows() * post->cov.cols()));
+    }
     r.timings.emplace_back("seconds_per_step", seconds / static_cast<double>(std::max<std::size_t>(step - first_step, 1)));
     if (diverged_at >= 0) {
       r.status = "diverged";
@@ -233,8 +278,8 @@ class OptimizeStudy final : public Study {
 
 const Register<Study, OptimizeStudy> registration{{
     .name = "optimize",
-    .description = "Adam or SGD trajectories: objective, exact KL to the posterior, gradient norm and variance",
-    .reference = "Kingma & Ba 2015 (Adam); Ranganath et al. 2014; Kucukelbir et al. 2017",
+    .description = "Adam, SGD or CAVI trajectories: objective, exact KL to the posterior, gradient norm and variance",
+    .reference = "Kingma & Ba 2015 (Adam); Ranganath et al. 2014; Kucukelbir et al. 2017; Bishop 2006, PRML §10.1.2 (CAVI)",
     .params = {ParamSpec::plugin("target", "target", std::nullopt, "the model p(x, z)"),
                ParamSpec::plugin("family", "family", std::string("gaussian_diag"), "the variational family q_phi"),
                ParamSpec::plugin("objective", "objective", std::string("elbo"), "what is optimized"),
@@ -242,7 +287,8 @@ const Register<Study, OptimizeStudy> registration{{
                point_param(),
                ParamSpec::integer("samples", 1, "samples S per gradient estimate").at_least(1),
                ParamSpec::integer("steps", 1000, "optimizer steps").at_least(1),
-               ParamSpec::choice("optimizer", {"adam", "sgd"}, "adam", "update rule"),
+               ParamSpec::choice("optimizer", {"adam", "sgd", "cavi"}, "adam",
+                                 "update rule; cavi: closed-form coordinate-ascent sweeps (Gaussian posterior, gaussian_diag)"),
                ParamSpec::real("learning_rate", 0.01, "step size").positive(),
                ParamSpec::real("beta1", 0.9, "Adam: first-moment decay").at_least(0).at_most(0.999999),
                ParamSpec::real("beta2", 0.999, "Adam: second-moment decay").at_least(0).at_most(0.999999),
