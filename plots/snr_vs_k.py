@@ -278,8 +278,9 @@ def main():
         r1 = int(one_run.cells[0].attrs["replicates"])
         panel(axes[1, 0], one, "theta", r"one point, θ at its own optimum (not the paper's setting): $\theta$", r1)
         panel(axes[1, 1], one, "phi", r"one point, θ at its own optimum: encoder $\phi$ ($b$)", r1)
-    fig.suptitle(f"Gradient SNR vs K, D = 20 linear-Gaussian (Rainforth et al. 2018 §4) — scale: {run.attrs.get('scale')}, "
-                 f"{replicates} estimates per point, top: mean over {len(points)} data points; bars: ±2 SE",
+    fig.suptitle(f"Gradient SNR vs K, D = 20 linear-Gaussian (Rainforth et al. 2018 §4) — scale: {run.attrs.get('scale')}\n"
+                 f"{replicates} estimates per point; top row: mean over {len(points)} of the {n_data} data points; "
+                 f"bars: ±2 SE",
                  fontsize=9.5)
     save_figure(fig, args.out, "snr_vs_k")
     check.finish()
