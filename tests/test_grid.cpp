@@ -44,6 +44,39 @@ TEST_CASE("cartesian grid: first axis slowest, defaults filled, shorthand expand
   CHECK(ids.size() == 6);
 }
 
+TEST_CASE("a parameter declared unless_given stays out of the config and the cell id until it is given", "[grid]") {
+  // linear_gaussian's data_points/data_index and point.noise_seed came after results were stored: a file that
+  // does not give them must keep its cell ids (and so its random streams) bit for bit.
+  const std::string lg = "name: g\nstudy: gradient_stats\nseed: 3\nreplicates: 10\nfixed:\n"
+                         "  target: {name: linear_gaussian, dim: 2}\n  estimator: reparam\n";
+  Experiment plain = load_experiment_text(lg, "t.yaml", {});
+  REQUIRE(plain.cells.size() == 1);
+  CHECK(plain.cells[0].config.count("target.data_points") == 0);
+  CHECK(plain.cells[0].config.count("target.data_index") == 0);
+  CHECK(plain.cells[0].config.count("point.noise_seed") == 0);
+  CHECK(plain.cells[0].config.count("target.data_seed") == 1);  // ordinary defaults are still filled in
+  Experiment given = load_experiment_text(lg + "  target.data_points: 4\n  point.noise_seed: 7\n", "t.yaml", {});
+  CHECK(std::get<std::int64_t>(given.cells[0].config.at("target.data_points")) == 4);
+  CHECK(std::get<std::int64_t>(given.cells[0].config.at("point.noise_seed")) == 7);
+  CHECK(given.cells[0].id != plain.cells[0].id);
+  // The first cell of experiments/snr_vs_k_one_point.yaml (stored as snr_vs_k before these keys existed) keeps
+  // the id the older binary gave it (results/snr_vs_k.h5 of commit 3a037bc).
+  Experiment old = load_experiment_text(R"(name: snr_vs_k
+study: gradient_stats
+seed: 20261129
+replicates: 10000
+fixed:
+  target: {name: linear_gaussian, dim: 20, likelihood: identity, data_seed: 1}
+  family: {name: gaussian_affine_encoder, scale: fixed}
+  point: {kind: perturbed_optimum, theta: optimum, sd: 0.01}
+  objective: iwae
+  samples: 1
+  estimator: iwae
+  objective.k: 1
+)", "t.yaml", {});
+  CHECK(old.cells[0].id == "a813abcd59f1074e");
+}
+
 TEST_CASE("zip axes move together and cross with grid axes", "[grid]") {
   Experiment ex = load("  estimator: reparam\ngrid:\n  target.k: [0, 1]\nzip:\n  - {target.dim: [1, 2, 3], samples: [5, 6, 7]}\n");
   REQUIRE(ex.cells.size() == 6);

@@ -311,6 +311,105 @@ TEST_CASE("the joint optimum of Rainforth et al.'s model: theta = x, A = I/2, b 
   CHECK(moved_theta < 0.06);
 }
 
+TEST_CASE("a data set of Rainforth et al.'s model: the data set's optimum, per-point cells, one shared perturbation",
+          "[bounds]") {
+  // N points x_n drawn from the model; θ* maximizes Σ_n log p(x_n): μ* = x̄ for the identity likelihood, the
+  // solution of (AᵀS⁻¹A)μ = AᵀS⁻¹(x̄ − b) in general; the encoder optimum is A = I/2, b = μ*/2 for every n.
+  const std::size_t d = 4, n_points = 6;
+  auto target_config = [&](const std::string& likelihood, std::int64_t obs, std::int64_t index) {
+    return plugin_config("target", "target", "linear_gaussian",
+                         {{"dim", std::int64_t{d}}, {"obs_dim", obs}, {"likelihood", likelihood}, {"data_seed", std::int64_t{3}},
+                          {"data_points", std::int64_t{n_points}}, {"data_index", index}});
+  };
+  for (const auto& [likelihood, obs] : {std::pair<std::string, std::int64_t>{"identity", 0}, {"random", 6}}) {
+    INFO(likelihood);
+    std::vector<std::unique_ptr<Target>> ts;
+    for (std::size_t n = 0; n < n_points; ++n)
+      ts.push_back(make_plugin<Target>(Params(target_config(likelihood, obs, static_cast<std::int64_t>(n)), "target.")));
+    // Point 0 of the data set is the one observation a target without data_points has.
+    Config single = plugin_config("target", "target", "linear_gaussian",
+                                  {{"dim", std::int64_t{d}}, {"obs_dim", obs}, {"likelihood", likelihood}, {"data_seed", std::int64_t{3}}});
+    CHECK(*make_plugin<Target>(Params(single, "target."))->observation() == *ts[0]->observation());
+    CHECK(*ts[1]->observation() != *ts[0]->observation());
+    auto opt = ts[0]->model_optimum();
+    REQUIRE(opt);
+    for (auto& t : ts) CHECK(*t->model_optimum() == *opt);  // the data set's, whichever point the target holds
+    // ∇_μ Σ_n log p(x_n) = 0 at μ* (central differences of the exact evidences), and not at a single point's optimum.
+    auto total_gradient = [&](const std::vector<double>& mu, std::size_t i) {
+      return central_difference([&](const std::vector<double>& th) {
+        double sum = 0;
+        for (auto& t : ts) {
+          t->set_model_params(th.data());
+          sum += *t->log_evidence();
+        }
+        return sum;
+      }, mu, i);
+    };
+    double largest = 0;
+    for (std::size_t i = 0; i < d; ++i) largest = std::max(largest, std::abs(total_gradient(*opt, i)));
+    CHECK(largest <= 1e-6);
+    const auto own = make_plugin<Target>(Params(single, "target."))->model_optimum();
+    double away = 0;
+    for (std::size_t i = 0; i < d; ++i) away = std::max(away, std::abs(total_gradient(*own, i)));
+    CHECK(away > 0.1);
+    if (likelihood == "identity") {
+      std::vector<double> mean(d, 0.0);
+      for (auto& t : ts)
+        for (std::size_t i = 0; i < d; ++i) mean[i] += (*t->observation())[i] / static_cast<double>(n_points);
+      for (std::size_t i = 0; i < d; ++i) CHECK((*opt)[i] == Approx(mean[i]).margin(1e-12));
+    }
+  }
+  // Cells at the data set's optimum: A = I/2, b = μ*/2 at every point; the data set's ELBO gradient (the sum of
+  // the points' exact gradients, φ and θ) is zero; point.noise_seed gives every cell the same perturbation.
+  auto cell_at = [&](std::int64_t index, double sd, std::int64_t noise_seed) {
+    Config cell = merge({target_config("identity", 0, index), plugin_config("family", "family", "gaussian_affine_encoder"),
+                         plugin_config("objective", "objective", "elbo")});
+    cell["point.kind"] = std::string("perturbed_optimum");
+    cell["point.theta"] = std::string("optimum");
+    cell["point.sd"] = sd;
+    cell["point.mean"] = std::vector<double>{};
+    cell["point.sigma"] = std::vector<double>{};
+    if (noise_seed > 0) cell["point.noise_seed"] = noise_seed;
+    return cell;
+  };
+  std::vector<double> total;
+  for (std::size_t n = 0; n < n_points; ++n) {
+    Config cell = cell_at(static_cast<std::int64_t>(n), 0.0, 0);
+    CellPlugins p = build_cell_plugins(cell);
+    std::vector<double> phi = evaluation_point(Params(cell, "point."), *p.target, *p.family, 1, 1 + n);
+    const std::vector<double> mu = p.target->model_params();
+    for (std::size_t i = 0; i < d; ++i) {
+      for (std::size_t j = 0; j < d; ++j) CHECK(phi[i * d + j] == Approx(i == j ? 0.5 : 0.0).margin(1e-12));
+      CHECK(phi[d * d + i] == Approx(mu[i] / 2).margin(1e-12));
+    }
+    auto g = *p.objective->exact_gradient(*p.target, *p.family, phi.data());
+    total.resize(g.size(), 0.0);
+    for (std::size_t i = 0; i < g.size(); ++i) total[i] += g[i];
+    if (n == 1) {  // one point alone is not at its optimum: its θ gradient is (x_n − μ*)/2
+      double largest = 0;
+      for (std::size_t i = phi.size(); i < g.size(); ++i) largest = std::max(largest, std::abs(g[i]));
+      CHECK(largest > 0.1);
+    }
+  }
+  for (double v : total) CHECK(std::abs(v) <= 1e-12);
+  auto perturbed = [&](std::int64_t index, std::uint64_t cell_key, std::int64_t noise_seed) {
+    Config cell = cell_at(index, 0.01, noise_seed);
+    CellPlugins p = build_cell_plugins(cell);
+    std::vector<double> phi = evaluation_point(Params(cell, "point."), *p.target, *p.family, 1, cell_key);
+    for (double v : p.target->model_params()) phi.push_back(v);
+    return phi;
+  };
+  CHECK(perturbed(0, 11, 5) == perturbed(3, 12, 5));  // shared: the same (φ, θ) in different cells
+  CHECK(perturbed(0, 11, 5) != perturbed(0, 11, 6));
+  CHECK(perturbed(0, 11, 0) != perturbed(0, 12, 0));  // per cell without noise_seed
+  // Bad input.
+  CHECK_THROWS_WITH(make_plugin<Target>(Params(target_config("identity", 0, n_points), "target.")),
+                    Catch::Contains("data_points = 6"));
+  Config with_x = target_config("identity", 0, 0);
+  with_x["target.x"] = std::vector<double>(d, 1.0);
+  CHECK_THROWS_WITH(make_plugin<Target>(Params(with_x, "target.")), Catch::Contains("data_points > 1"));
+}
+
 TEST_CASE("rws: mean zero at the exact posterior for every K, and for K = 1 everywhere", "[bounds]") {
   // ĝ = Σ_k w̃_k ∇_φ log q(z_k). At q = p(z|x) every w_k = p(x), so w̃_k = 1/K and E[ĝ] = E_q[∇ log q] = 0;
   // with K = 1, w̃ = 1 and E[ĝ] = 0 for any q (why RWS needs K > 1). z-test per component at 1e-4 (Bonferroni).

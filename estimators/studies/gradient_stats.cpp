@@ -69,6 +69,7 @@ class GradientStatsStudy final : public Study {
     r.add_strings("param_names", names);
     r.add("phi", phi);
     if (p.target->num_model_params() > 0) r.add("theta", p.target->model_params());
+    if (auto x = p.target->observation()) r.add("observation", *x);  // the x an amortized q(z | x) reads
     r.add("grad_mean", mean);
     r.add("grad_var", var);
     r.add("grad_var_se", var_se);

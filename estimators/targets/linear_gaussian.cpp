@@ -4,6 +4,9 @@
 // h = μ + AᵀΣ⁻¹(x − b), so the posterior mean is affine in x: Λ⁻¹AᵀΣ⁻¹·x + Λ⁻¹(μ − AᵀΣ⁻¹b).
 // ∇_μ log p(x, z) = z − μ;  the θ maximizing log p(x) solves (AᵀS⁻¹A)μ = AᵀS⁻¹(x − b), S = AAᵀ + Σ.
 // likelihood: identity sets A = I, b = 0, Σ = I (M = D): the model of Rainforth et al. 2018, §4.
+// A data set: `data_points` N draws x_1..x_N from the model; the target's observation x is x_n, n = `data_index`,
+// and the θ optimum is the data set's: Σ_n log p(x_n) = −½ Σ_n (x_n − Aμ − b)ᵀS⁻¹(x_n − Aμ − b) + const is
+// maximized where (AᵀS⁻¹A)μ = AᵀS⁻¹(x̄ − b), x̄ = (1/N) Σ_n x_n (μ = x̄ for the identity likelihood).
 #include <cmath>
 #include <numbers>
 
@@ -31,7 +34,14 @@ class LinearGaussian final : public Target {
     if (mu_.size() == 1) mu_.assign(d_, mu_[0]);
     if (mu_.size() != d_)
       throw ParamError(p.full_key("prior_mean"), fmt::format("expected 1 or {} numbers (dim), got {}", d_, mu_.size()));
-    generate(static_cast<std::uint64_t>(p.get_int("data_seed")));
+    // data_points and data_index are absent from configs that do not set them (older cells keep their ids).
+    const std::int64_t n_points = p.has("data_points") ? p.get_int("data_points") : 1;
+    const std::int64_t index = p.has("data_index") ? p.get_int("data_index") : 0;
+    if (index >= n_points)
+      throw ParamError(p.full_key("data_index"),
+                       fmt::format("{} is not a data point: data_points = {} (indices 0 to {})", index, n_points, n_points - 1));
+    generate(static_cast<std::uint64_t>(p.get_int("data_seed")), static_cast<std::size_t>(n_points),
+             static_cast<std::size_t>(index));
     // Given values replace generated ones, each checked for size.
     auto given = [&](const char* key, std::size_t n, std::vector<double>& dst) {
       const auto& v = p.get_doubles(key);
@@ -45,7 +55,10 @@ class LinearGaussian final : public Target {
     std::copy(a.begin(), a.end(), a_.data());
     given("b", m_, b_);
     given("noise_var", m_, noise_var_);
+    if (!p.get_doubles("x").empty() && n_points > 1)
+      throw ParamError(p.full_key("x"), "a given x replaces the one observation; it cannot be combined with data_points > 1");
     given("x", m_, x_);
+    if (n_points == 1) x_mean_ = x_;
     for (double v : noise_var_)
       if (!(v > 0)) throw ParamError(p.full_key("noise_var"), "every noise variance must be > 0");
     precompute();
@@ -73,7 +86,7 @@ class LinearGaussian final : public Target {
     const Matrix s_inv = linalg::spd_inverse(marginal_cov());
     const Matrix at_s = linalg::matmul(linalg::transpose(a_), s_inv);  // AᵀS⁻¹ (D×M)
     std::vector<double> r(m_);
-    for (std::size_t j = 0; j < m_; ++j) r[j] = x_[j] - b_[j];
+    for (std::size_t j = 0; j < m_; ++j) r[j] = x_mean_[j] - b_[j];  // x̄ − b (x̄ = x for one point)
     try {
       const Matrix l = linalg::cholesky(linalg::matmul(at_s, a_));
       return linalg::cholesky_solve(l, linalg::matvec(at_s, r));
@@ -175,7 +188,8 @@ class LinearGaussian final : public Target {
     return cov;
   }
 
-  void generate(std::uint64_t data_seed) {
+  // x_1..x_N drawn in turn (z_n, then its noise), after the likelihood: point 0 is the same with any N.
+  void generate(std::uint64_t data_seed, std::size_t n_points, std::size_t index) {
     // Stream keyed by data_seed alone: the same data whatever the experiment's seed or cell.
     Rng rng(data_seed, 0, 0, streams::data);
     if (identity_) {
@@ -185,13 +199,18 @@ class LinearGaussian final : public Target {
     } else {
       draw_random_likelihood(rng);
     }
-    std::vector<double> z_true(d_), eta(m_);
-    rng.normals(z_true.data(), d_);
-    for (std::size_t i = 0; i < d_; ++i) z_true[i] += mu_[i];
-    rng.normals(eta.data(), m_);
-    std::vector<double> az = linalg::matvec(a_, z_true);
-    x_.resize(m_);
-    for (std::size_t j = 0; j < m_; ++j) x_[j] = az[j] + b_[j] + std::sqrt(noise_var_[j]) * eta[j];
+    std::vector<double> z_true(d_), eta(m_), x(m_);
+    x_mean_.assign(m_, 0.0);
+    for (std::size_t n = 0; n < n_points; ++n) {
+      rng.normals(z_true.data(), d_);
+      for (std::size_t i = 0; i < d_; ++i) z_true[i] += mu_[i];
+      rng.normals(eta.data(), m_);
+      std::vector<double> az = linalg::matvec(a_, z_true);
+      for (std::size_t j = 0; j < m_; ++j) x[j] = az[j] + b_[j] + std::sqrt(noise_var_[j]) * eta[j];
+      if (n == index) x_ = x;
+      for (std::size_t j = 0; j < m_; ++j) x_mean_[j] += x[j];
+    }
+    for (double& v : x_mean_) v /= static_cast<double>(n_points);
   }
 
   void draw_random_likelihood(Rng& rng) {
@@ -229,7 +248,7 @@ class LinearGaussian final : public Target {
 
   std::size_t d_ = 0, m_ = 0;
   Matrix a_, a_transposed_, lambda_;
-  std::vector<double> b_, noise_var_, x_, h_, mu_;
+  std::vector<double> b_, noise_var_, x_, x_mean_, h_, mu_;  // x_mean_: x̄ of the data set (x_ when N = 1)
   bool identity_ = false;
   double log_norm_ = 0, c_ = 0;
 };
@@ -247,7 +266,14 @@ const Register<Target, LinearGaussian> registration{{
                ParamSpec::reals("A", "given A, row-major M×D (replaces the generated one)"),
                ParamSpec::reals("b", "given b (length M)"),
                ParamSpec::reals("noise_var", "given diagonal of Σ (length M, each > 0)"),
-               ParamSpec::reals("x", "given observation x (length M)")},
+               ParamSpec::reals("x", "given observation x (length M)"),
+               ParamSpec::integer("data_points", 1, "N: a data set x_1..x_N drawn from the model with data_seed; the "
+                                                    "theta optimum (point.theta: optimum) is the data set's (x-bar for identity)")
+                   .at_least(1)
+                   .unless_given(),
+               ParamSpec::integer("data_index", 0, "n: the observation x of this target is x_n (0 <= n < data_points)")
+                   .at_least(0)
+                   .unless_given()},
 }};
 
 }  // namespace

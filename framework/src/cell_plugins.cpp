@@ -72,7 +72,12 @@ ParamSpec point_param() {
                          "theta maximizing log p(x) (set before phi is built, so phi's optimum is for that theta)"),
        ParamSpec::real("sd", 0.0, "standard deviation of a Gaussian perturbation added to every coordinate of phi "
                                   "(and of theta)")
-           .at_least(0)},
+           .at_least(0),
+       ParamSpec::integer("noise_seed", 0, "0: the perturbation is drawn from the cell's own stream (a different one "
+                                           "in every cell); > 0: from this seed alone, the same in every cell (one "
+                                           "perturbed parameter vector shared by the cells, e.g. by their data points)")
+           .at_least(0)
+           .unless_given()},
       "where phi is evaluated");
 }
 
@@ -130,7 +135,12 @@ std::vector<double> evaluation_point(const Params& point, Target& t, const Famil
   if (sd > 0) {  // one draw for (φ, θ): φ first
     const std::size_t n_theta = t.num_model_params();
     std::vector<double> noise(phi->size() + n_theta), theta = t.model_params();
-    Rng(seed, cell_key, 0, streams::point).normals(noise.data(), noise.size());
+    // noise_seed is absent from configs that do not set it (older cells keep their ids).
+    const std::int64_t noise_seed = point.has("noise_seed") ? point.get_int("noise_seed") : 0;
+    if (noise_seed > 0)
+      Rng(static_cast<std::uint64_t>(noise_seed), 0, 0, streams::point).normals(noise.data(), noise.size());
+    else
+      Rng(seed, cell_key, 0, streams::point).normals(noise.data(), noise.size());
     for (std::size_t i = 0; i < phi->size(); ++i) (*phi)[i] += sd * noise[i];
     for (std::size_t i = 0; i < n_theta; ++i) theta[i] += sd * noise[phi->size() + i];
     if (n_theta > 0) t.set_model_params(theta.data());

@@ -537,6 +537,7 @@ void resolve_params(const RawNode& node, const std::vector<ParamSpec>& specs, co
         if (!v) {
           if (!spec.default_value)
             throw ConfigError(node.loc, key, "missing required key; expected " + spec.expectation());
+          if (spec.absent_unless_given) break;  // the plugin falls back to the default (see ParamSpec)
           out[key] = *spec.default_value;
           locations[key] = node.loc;
         } else {

@@ -33,7 +33,8 @@ MemoryEstimate estimator_cell_memory(const Config& cell, double trajectory_recor
 ParamSpec point_param();
 
 // φ for the cell's `point`: given mean/sigma, the exact posterior, or the family's ELBO optimum, plus an
-// optional N(0, sd²) perturbation drawn from Rng(seed, cell_key, 0, streams::point). Sets the target's model
+// optional N(0, sd²) perturbation drawn from Rng(seed, cell_key, 0, streams::point) (or, with point.noise_seed
+// > 0, from Rng(noise_seed, 0, 0, streams::point): the same in every cell). Sets the target's model
 // parameters θ first when point.theta = optimum, and perturbs them with the same sd.
 // Throws ParamError (naming point.*) when the point cannot be built.
 std::vector<double> evaluation_point(const Params& point, Target& t, const Family& q, std::uint64_t seed,

@@ -21,6 +21,10 @@ struct ParamSpec {
   std::vector<ParamSpec> fields;       // Group: nested keys
   double min = -std::numeric_limits<double>::infinity();  // inclusive bounds for Int/Double
   double max = std::numeric_limits<double>::infinity();
+  // Left out of the resolved config (and so of the cell id) when the experiment does not give it: a parameter
+  // added after results were stored keeps those cells' ids, and with them their random streams, bit for bit.
+  // The plugin reads it with Params::has() and uses default_value when absent.
+  bool absent_unless_given = false;
 
   static ParamSpec integer(std::string name, std::optional<std::int64_t> def, std::string help);
   static ParamSpec real(std::string name, std::optional<double> def, std::string help);
@@ -33,6 +37,7 @@ struct ParamSpec {
 
   ParamSpec at_least(double v) && { min = v; return std::move(*this); }
   ParamSpec at_most(double v) && { max = v; return std::move(*this); }
+  ParamSpec unless_given() && { absent_unless_given = true; return std::move(*this); }
   ParamSpec positive() && { min = std::numeric_limits<double>::denorm_min(); return std::move(*this); }
 
   // "integer >= 1", "one of: a, b", ... : what the user must write.
