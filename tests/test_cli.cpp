@@ -125,7 +125,7 @@ grid:
   REQUIRE(a.code == 0);
   REQUIRE(b.code == 0);
   auto ma = metric_bits(dir + "/one/det.h5"), mb = metric_bits(dir + "/two/det.h5");
-  CHECK(ma.size() == 8 * 18);  // 8 cells × 18 datasets (theta: linear_gaussian's prior mean)
+  CHECK(ma.size() == 8 * 21);  // 8 cells × 21 datasets (theta: linear_gaussian's prior mean; 3 cost_*)
   CHECK(ma == mb);
 }
 
