@@ -16,6 +16,15 @@ Closed forms, a = mu - k, z = mu + eps, eps ~ N(0, 1), f = (a + eps)^2 (sigma = 
                    R ~ Rayleigh (E R^n = 2^(n/2) Gamma(1 + n/2))
   MVD, sigma       uncoupled: Var (a+M)^2 + Var (a+eps)^2 = 16 a^2 + 8, M double-sided Maxwell (E M^2 = 3,
                    E M^4 = 15); coupled: measured only (no closed form here)
+
+Variance at equal cost (Mohamed et al. 2020, §3.3 and §8): the bottom rows plot variance x cost, cost being
+the log-joint evaluations per estimate stored by gradient_stats (`cost_log_joint_evals`, counted) and the time
+per estimate (the cell attribute `ns_per_estimate`, not bit-reproducible, hence an attribute). Known counts per
+estimate of S samples on a D-dimensional target (here S = 1, D = 1), each checked against the stored one:
+  score function S; + moving-average baseline S + W (each independent replicate starts a cold average from W =
+  warmup draws); + delta method S + 1 (f and its gradient at the mean; plus one Hessian); pathwise S;
+  MVD coupled S (1 + 3D): a base sample and, per coordinate, the two Rayleigh points and the Maxwell point;
+  MVD uncoupled S (1 + 4D): the same plus a separate Gaussian point for the scale's negative part.
 """
 import argparse
 import math
@@ -103,6 +112,15 @@ def variant_of(attrs):
     return name
 
 
+def known_cost(variant, s, d, warmup):
+    """Log-joint evaluations per estimate of S samples on a D-dimensional target (module docstring)."""
+    return {"score_function": s, "score_function+moving_average": s + warmup, "score_function+delta_method": s + 1,
+            "reparam": s, "mvd+coupled": s * (1 + 3 * d), "mvd+uncoupled": s * (1 + 4 * d)}[variant]
+
+
+STYLE_ALL = ["score_function", "score_function+moving_average", "score_function+delta_method", "reparam",
+             "mvd+coupled", "mvd+uncoupled"]
+
 STYLE = {  # variant -> (color, marker, label)
     "score_function": ("tab:red", "o", "score function"),
     "score_function+moving_average": ("tab:orange", "s", "SF + moving-average baseline"),
@@ -123,6 +141,7 @@ def main():
     z99 = NormalDist().inv_cdf(0.995)
 
     rows = {}  # (variant, param) -> list of (k, var, se, warmup)
+    costs = {}  # variant -> list of (k, log-joint evaluations per estimate, ns per estimate, warmup, S, D)
     for cell in run.cells:
         if cell.attrs["status"] != "ok":
             continue
@@ -131,6 +150,10 @@ def main():
         for param, name in (("mean", "mean[0]"), ("sigma", "sigma[0]")):
             rows.setdefault((variant, param), []).append(
                 (k, cell.param("grad_var", name), cell.param("grad_var_se", name), warmup))
+        if "cost_log_joint_evals" in cell:
+            costs.setdefault(variant, []).append(
+                (k, float(cell["cost_log_joint_evals"]), float(cell.attrs.get("ns_per_estimate", math.nan)),
+                 warmup, int(cell.attrs["samples"]), int(cell.attrs["target.dim"])))
 
     # Checks of the issue (Mohamed et al. 2020 Fig. 2 values), each inside the run's 99% CI, and every
     # point with a closed form against it at a Bonferroni-corrected 99% level.
@@ -203,9 +226,29 @@ def main():
                 at1 = [r for r in pts if abs(r[0] - 1.0) < 1e-12]
                 print(f"  {variant:<30} {param:<6} var at k=1: {at1[0][1]:.5g}" if at1 else "")
 
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4.5), constrained_layout=True)
+    # Cost: every stored count equals the known count of its estimator (module docstring).
+    print(f"{'estimator':<30} {'log-joint evals/estimate':>25} {'known':>6} {'ns/estimate (median over k)':>28}")
+    wrong, n_cost = [], 0
+    for variant in STYLE_ALL:
+        pts = costs.get(variant, [])
+        for k, evals, ns, warmup, s, d in pts:
+            n_cost += 1
+            if evals != known_cost(variant, s, d, warmup):
+                wrong.append(f"{variant} k={k:g}: {evals:g} != {known_cost(variant, s, d, warmup)}")
+        if pts:
+            k, evals, ns, warmup, s, d = pts[0]
+            print(f"{variant:<30} {evals:>25g} {known_cost(variant, s, d, warmup):>6} "
+                  f"{float(np.median([p[2] for p in pts])):>28.0f}")
+    check(n_cost > 0 and not wrong and set(costs) == {v for v, _ in rows},
+          f"stored log-joint evaluations per estimate equal the known counts for all {n_cost} cells (score function "
+          f"S, + moving average S + W, + delta method S + 1, pathwise S, MVD S(1 + 3D) coupled / S(1 + 4D) "
+          f"uncoupled){'; mismatches: ' + '; '.join(wrong[:3]) if wrong else ''}"
+          f"{'' if n_cost else ': no cell stores cost_log_joint_evals'}; measured: cells that differ",
+          measured=len(wrong) if n_cost else math.inf, threshold=0)
+
+    fig, axes = plt.subplots(3, 2, figsize=(11, 12), constrained_layout=True)
     kk = np.linspace(-3, 3, 121)
-    for ax, param, label in ((axes[0], "mean", r"$\partial/\partial\mu$"), (axes[1], "sigma", r"$\partial/\partial\sigma$")):
+    for ax, param, label in ((axes[0, 0], "mean", r"$\partial/\partial\mu$"), (axes[0, 1], "sigma", r"$\partial/\partial\sigma$")):
         for variant, (color, marker, name) in STYLE.items():
             pts = sorted(rows.get((variant, param), []))
             if not pts:
@@ -223,8 +266,30 @@ def main():
         ax.set_ylabel("variance of single-sample estimate")
         ax.set_title(f"{label} of $E[(z-k)^2]$, $\\mu=\\sigma=1$; lines: closed forms")
         ax.grid(alpha=0.3, which="both")
-    axes[0].legend(fontsize=7.5, title="SF + delta method: variance 0 everywhere;\ncoupled MVD (mean): 0 at k = 1",
-                   title_fontsize=7.5)
+    axes[0, 0].legend(fontsize=7.5, title="SF + delta method: variance 0 everywhere;\ncoupled MVD (mean): 0 at k = 1",
+                      title_fontsize=7.5)
+    # Variance at equal cost: variance × (log-joint evaluations per estimate), and × (ns per estimate).
+    for row, unit, what in ((1, "evals", "log-joint evaluations per estimate"), (2, "ns", "ns per estimate")):
+        for col, (param, label) in enumerate((("mean", r"$\partial/\partial\mu$"), ("sigma", r"$\partial/\partial\sigma$"))):
+            ax = axes[row, col]
+            for variant, (color, marker, name) in STYLE.items():
+                pts = sorted(rows.get((variant, param), []))
+                cost = {c[0]: (c[1] if unit == "evals" else c[2]) for c in costs.get(variant, [])}
+                pts = [(k, var * cost[k]) for k, var, _, _ in pts if k in cost and var * cost[k] > 0]
+                if pts:
+                    k, vc = map(np.array, zip(*pts))
+                    ax.plot(k, vc, marker=marker, ms=3.5, lw=1, color=color, label=name)
+            ax.set_yscale("log")
+            if param == "mean":  # coupled MVD's d/dmu variance is 0 at k = 1 (round-off: ~1e-32)
+                ax.set_ylim(bottom=0.05 if unit == "evals" else 100, top=1e7 if unit == "evals" else 1e9)
+            ax.set_xlabel("k")
+            ax.set_ylabel(f"variance × {what}")
+            ax.set_title(f"{label}: variance × cost ({'log-joint evaluations' if unit == 'evals' else 'time'})")
+            ax.grid(alpha=0.3, which="both")
+    axes[1, 0].legend(fontsize=7.5, title="cost per estimate (S = 1, D = 1): SF 1, SF + MA 1 + warmup,\n"
+                      "pathwise 1, MVD 4 (coupled) / 5 (uncoupled)", title_fontsize=7.5)
+    axes[2, 0].legend(fontsize=7.5, title="time: ns_per_estimate (thread time; not bit-reproducible)",
+                      title_fontsize=7.5, loc="upper right")
     fig.suptitle(f"Gradient variance vs k (Mohamed et al. 2020, Fig. 2 setting) — scale: {run.attrs.get('scale')}, "
                  f"{run.cells[0].attrs['replicates']} replicates/cell, markers: measured with 99% CI", fontsize=10)
     save_figure(fig, args.out, "estimator_variance")

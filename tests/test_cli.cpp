@@ -125,7 +125,7 @@ grid:
   REQUIRE(a.code == 0);
   REQUIRE(b.code == 0);
   auto ma = metric_bits(dir + "/one/det.h5"), mb = metric_bits(dir + "/two/det.h5");
-  CHECK(ma.size() == 8 * 18);  // 8 cells × 18 datasets (theta: linear_gaussian's prior mean)
+  CHECK(ma.size() == 8 * 21);  // 8 cells × 21 datasets (theta: linear_gaussian's prior mean; 3 cost_*)
   CHECK(ma == mb);
 }
 
@@ -1216,4 +1216,62 @@ TEST_CASE("sizes that cannot fit in memory exit 2 naming the key before anything
   auto spelled = run_cli("run " + yaml + " --dry-run --set replicates=1e14");
   CHECK(spelled.code == 2);
   CHECK(spelled.err.find("key 'replicates': expected an integer >= 2, got '1e14'") != std::string::npos);
+}
+
+TEST_CASE("gradient_stats cells without a closed-form gradient get a reference gradient, a bias and its z-score",
+          "[cli]") {
+  std::string dir = fresh_dir("reference_bias");
+  std::string yaml = write_file(dir + "/ref.yaml", R"(name: ref
+study: gradient_stats
+seed: 5
+replicates: 200
+fixed:
+  family: gaussian_diag
+  point: {kind: init}
+  objective: elbo
+  samples: 2
+grid:
+  target: [logistic_regression, {name: funnel, dim: 3}, banana, gaussian_mixture_posterior]
+  estimator: [reparam, score_function]
+)");
+  auto r = run_cli("run " + yaml + " --out " + dir, "ref");
+  INFO(r.err);
+  REQUIRE(r.code == 0);
+  auto lock = h5::hdf5_lock();
+  h5::Handle f = h5::open_file_readonly(dir + "/ref.h5");
+  h5::Handle cells = h5::open_group(f, "cells");
+  std::vector<std::pair<std::string, double>> zs;  // every component's z: both estimators are unbiased
+  std::set<std::string> targets;
+  for (const auto& id : h5::member_names(cells)) {
+    h5::Handle g = h5::open_group(cells, id);
+    const std::string what = h5::read_attr_string(g, "target.name") + " " + h5::read_attr_string(g, "estimator.name");
+    INFO(what);
+    REQUIRE(h5::read_attr_string(g, "status") == "ok");
+    targets.insert(h5::read_attr_string(g, "target.name"));
+    CHECK_FALSE(h5::exists(g, "exact_grad"));
+    CHECK(h5::read_dataset_strings(g, "reference_estimator") == std::vector<std::string>{"reparam"});
+    CHECK(h5::read_dataset_doubles(g, "reference_replicates")[0] == 100 * 200);
+    CHECK(h5::read_dataset_doubles(g, "reference_factor")[0] == 100);
+    const auto mean = h5::read_dataset_doubles(g, "grad_mean"), se = h5::read_dataset_doubles(g, "grad_se");
+    const auto ref = h5::read_dataset_doubles(g, "reference_grad"), ref_se = h5::read_dataset_doubles(g, "reference_grad_se");
+    const auto bias = h5::read_dataset_doubles(g, "grad_bias"), z = h5::read_dataset_doubles(g, "grad_bias_z");
+    REQUIRE(ref.size() == mean.size());
+    double max_z = 0;
+    for (std::size_t i = 0; i < mean.size(); ++i) {
+      CHECK(bias[i] == mean[i] - ref[i]);
+      CHECK(ref_se[i] > 0);
+      CHECK(ref_se[i] < se[i]);  // 100× the replicates of an estimator no worse than the cell's here
+      CHECK(std::abs(z[i] - bias[i] / std::sqrt(se[i] * se[i] + ref_se[i] * ref_se[i])) <= 1e-12 * std::abs(z[i]));
+      zs.emplace_back(what + " component " + std::to_string(i), z[i]);
+      max_z = std::max(max_z, std::abs(z[i]));
+    }
+    CHECK(h5::read_dataset_doubles(g, "max_abs_bias_z")[0] == max_z);
+    CHECK(h5::read_dataset_doubles(g, "cost_log_joint_evals")[0] == 2);  // S = 2 for both estimators
+  }
+  CHECK(targets.size() == 4);
+  const double zc = normal_critical_value(1 - 0.001 / static_cast<double>(zs.size()));
+  for (const auto& [what, z] : zs) {
+    INFO(what << ": z = " << z << ", limit " << zc);
+    CHECK(std::abs(z) <= zc);
+  }
 }

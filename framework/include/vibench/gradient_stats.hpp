@@ -2,6 +2,8 @@
 // Statistics of repeated gradient estimates at a fixed φ: per-parameter moments of the estimates and of
 // the objective estimate returned alongside each gradient.
 #include <cstdint>
+#include <memory>
+#include <string>
 #include <vector>
 
 #include "vibench/estimator.hpp"
@@ -9,18 +11,44 @@
 
 namespace vibench {
 
+namespace streams {
+// A reference gradient's estimates, apart from the cell's (streams::estimator). Next free number after
+// rng.hpp's list (kept here so that adding it did not rebuild every file that includes rng.hpp; move it
+// there when rng.hpp changes next).
+inline constexpr std::uint64_t reference = 6;
+}  // namespace streams
+
 struct GradientStats {
   std::vector<Moments> grad;  // one per parameter: φ, then the target's θ
   Moments objective;
   double thread_seconds = 0;  // summed over chunks: cost, independent of parallelism
   std::size_t replicates = 0;
+  // Cost of one estimate, counted by a CountingTarget around t (see counting_target.hpp for what counts):
+  // moments over replicates, so a constant cost has variance 0 and its mean is exact.
+  Moments log_joint_evals, grad_log_joint_evals, hessian_evals;
 };
 
-// Replicate r draws its samples from Rng(seed, cell_key, r, streams::estimator): bitwise identical
-// results for any number of threads (see replicate_reduction.hpp).
+// Replicate r draws its samples from Rng(seed, cell_key, r, stream): bitwise identical results for any
+// number of threads (see replicate_reduction.hpp). The estimator sees t through a CountingTarget (same calls,
+// same numbers), which only adds the cost columns.
 GradientStats gradient_statistics(const Target& t, const Family& q, const Objective& o, const Estimator& e,
                                   const std::vector<double>& phi, std::uint64_t seed, std::uint64_t cell_key,
-                                  std::size_t replicates, std::size_t samples);
+                                  std::size_t replicates, std::size_t samples,
+                                  std::uint64_t stream = streams::estimator);
+
+// Reference gradient for cells without a closed-form gradient: reference_factor × the cell's replicates
+// estimates of the cell's `samples` samples each, by an unbiased estimator that applies to the cell's
+// family — `reparam` where it applies (pathwise: reparameterizable families, K = 1), else `score_function`
+// (plain, no baseline: unbiased for every family) — drawn from Rng(seed, cell_key, r, streams::reference),
+// independent of the cell's estimates (streams::estimator).
+inline constexpr std::size_t reference_factor = 100;
+
+struct ReferenceEstimator {
+  std::string name;                    // registry name, with its default parameters
+  std::unique_ptr<Estimator> estimator;  // null when none applies
+  std::string reason;                  // why none applies
+};
+ReferenceEstimator reference_estimator(const Target& t, const Family& q, const Objective& o);
 
 // Standard error of bias = mean − exact for its z-score: the statistical standard error `se` of the mean,
 // floored at the floating-point error of the two numbers compared. A zero-variance estimator (the delta-method

@@ -1,6 +1,6 @@
 #pragma once
 // Deterministic parallel reduction over independent replicates: replicate r draws from
-// Rng(seed, cell_key, r, streams::estimator) and yields `width` values; their moments are accumulated in
+// Rng(seed, cell_key, r, stream) (stream: streams::estimator unless given) and yields `width` values; their moments are accumulated in
 // fixed chunks of replicate_chunk, and the chunks merged in order. The result is bitwise identical for any
 // number of threads; the chunk size is therefore part of the numeric result (the last bits).
 #include <algorithm>
@@ -31,7 +31,7 @@ struct ReplicateMoments {
 // State (scratch buffers reused across its replicates).
 template <class State, class Draw>
 ReplicateMoments reduce_replicates(std::uint64_t seed, std::uint64_t cell_key, std::size_t replicates,
-                                   std::size_t width, Draw&& draw) {
+                                   std::size_t width, Draw&& draw, std::uint64_t stream = streams::estimator) {
   const std::size_t chunks = (replicates + replicate_chunk - 1) / replicate_chunk;
   // Chunks run in blocks of replicate_block and are merged block by block, in chunk order as before: the
   // memory held is one block's partial moments, whatever the number of replicates, and the bits are unchanged.
@@ -50,7 +50,7 @@ ReplicateMoments reduce_replicates(std::uint64_t seed, std::uint64_t cell_key, s
       std::vector<double> out(width);
       const std::size_t end = std::min(replicates, (c + 1) * replicate_chunk);
       for (std::size_t r = c * replicate_chunk; r < end; ++r) {
-        Rng rng(seed, cell_key, r, streams::estimator);
+        Rng rng(seed, cell_key, r, stream);
         draw(state, rng, out.data());
         for (std::size_t i = 0; i < width; ++i) part.values[i].add(out[i]);
       }
