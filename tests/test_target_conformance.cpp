@@ -141,6 +141,7 @@ TEST_CASE("target Gaussian expectations match Monte Carlo and finite differences
           std::copy(x.begin(), x.end(), cc.data());
           return t->gaussian_expectation(m, cc)->value;
         }, flat, i * d + j);
+        INFO("grad_cov(" << i << "," << j << ") = " << e->grad_cov(i, j) << ", finite difference " << fd);
         CHECK(fd_close(e->grad_cov(i, j), fd));
       }
     }
