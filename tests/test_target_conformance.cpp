@@ -2,7 +2,12 @@
 // Carlo and their gradients against finite differences; linear_gaussian's exact evidence and posterior.
 #include <catch2/catch.hpp>
 
+#include <unistd.h>
+
 #include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <map>
 #include <numbers>
 
 #include "conformance.hpp"
@@ -14,16 +19,37 @@ using namespace vibench;
 using namespace vibench::test;
 
 namespace {
+// Targets with minibatches are checked on one (B = 8, scaled by N/B): everything below then holds for the
+// minibatch estimate that an optimize step differentiates; the full-data mode is checked separately below.
 std::vector<std::pair<std::string, std::unique_ptr<Target>>> all_targets() {
   std::vector<std::pair<std::string, std::unique_ptr<Target>>> out;
   for (const PluginInfo* info : Registry::instance().list("target")) {
     std::map<std::string, Value> o;
-    for (const auto& p : info->params)
+    for (const auto& p : info->params) {
       if (p.name == "dim") o["dim"] = std::int64_t{3};
-    for (const Config& c : choice_variants("target", *info, o))
-      out.emplace_back(describe(c), make_plugin<Target>(Params(c, "target.")));
+      if (p.name == "batch_size") o["batch_size"] = std::int64_t{8};
+    }
+    for (const Config& c : choice_variants("target", *info, o)) {
+      auto t = make_plugin<Target>(Params(c, "target."));
+      Rng rng(5, 5, 5, streams::minibatch);
+      t->select_minibatch(rng);
+      out.emplace_back(describe(c), std::move(t));
+    }
   }
   return out;
+}
+
+// A breast-cancer-format CSV of `rows` generic rows with `features` columns, in a temporary file.
+std::string tiny_csv(std::size_t rows, std::size_t features) {
+  const std::string path = (std::filesystem::temp_directory_path() /
+                            ("vibench_tiny_lr_" + std::to_string(::getpid()) + ".csv")).string();
+  std::ofstream out(path);
+  out << rows << "," << features << ",benign,malignant\n";
+  for (std::size_t n = 0; n < rows; ++n) {
+    for (std::size_t i = 0; i < features; ++i) out << std::sin(1.3 * static_cast<double>(n + 1) + 0.7 * static_cast<double>(i * i)) << ",";
+    out << (n % 3 == 0 ? 1 : 0) << "\n";
+  }
+  return path;
 }
 }  // namespace
 
@@ -115,6 +141,7 @@ TEST_CASE("target Gaussian expectations match Monte Carlo and finite differences
           std::copy(x.begin(), x.end(), cc.data());
           return t->gaussian_expectation(m, cc)->value;
         }, flat, i * d + j);
+        INFO("grad_cov(" << i << "," << j << ") = " << e->grad_cov(i, j) << ", finite difference " << fd);
         CHECK(fd_close(e->grad_cov(i, j), fd));
       }
     }
@@ -258,4 +285,92 @@ TEST_CASE("logistic_regression loads breast_cancer as 569 x 31 and names a missi
                                                              {{"data_path", std::string("/nonexistent/bc.csv")}}),
                                                "target.")),
                     Catch::Contains("cannot read '/nonexistent/bc.csv'"));
+}
+
+TEST_CASE("logistic_regression minibatches: E over batches = full log p, uniform batches, determinism", "[target]") {
+  // N = 6 points, B = 2: C(6, 2) = 15 batches. Each batch's N/B-scaled value is distinct for generic data, so
+  // the distinct values seen are the batches; their plain mean must equal the full log p(w, y) (every point is
+  // in the same number of batches), and the draws must hit each batch equally often (χ², 14 dof).
+  const std::string path = tiny_csv(6, 2);
+  auto make = [&](std::int64_t b) {
+    return make_plugin<Target>(Params(plugin_config("target", "target", "logistic_regression",
+                                                    {{"data_path", path}, {"batch_size", b}}), "target."));
+  };
+  auto t = make(2);
+  REQUIRE(t->dim() == 3);
+  REQUIRE(t->minibatch_size() == 2);
+  Matrix w(1, 3);
+  w(0, 0) = 0.3, w(0, 1) = -1.1, w(0, 2) = 0.8;
+  double full;
+  t->log_joint(w, &full);
+  std::map<double, std::size_t> seen;
+  const std::size_t draws = 30000;
+  for (std::size_t k = 0; k < draws; ++k) {
+    Rng rng(1, 2, k, streams::minibatch);
+    t->select_minibatch(rng);
+    double v;
+    t->log_joint(w, &v);
+    ++seen[v];
+  }
+  REQUIRE(seen.size() == 15);
+  double mean = 0, chi2 = 0;
+  const double expected = static_cast<double>(draws) / 15;
+  for (const auto& [v, count] : seen) {
+    mean += v / 15;
+    chi2 += (static_cast<double>(count) - expected) * (static_cast<double>(count) - expected) / expected;
+  }
+  CHECK(mean == Approx(full).epsilon(1e-12));
+  CHECK(chi2 < 36.12);  // χ²₁₄ 0.999 quantile
+
+  // Determinism: the batch is a function of the stream alone, whatever was selected before.
+  Rng a(9, 9, 4, streams::minibatch), b(9, 9, 4, streams::minibatch);
+  t->select_minibatch(a);
+  double first, again, back;
+  t->log_joint(w, &first);
+  Rng other(9, 9, 5, streams::minibatch);
+  t->select_minibatch(other);
+  t->select_minibatch(b);
+  t->log_joint(w, &again);
+  CHECK(first == again);
+  t->use_full_data();
+  t->log_joint(w, &back);
+  CHECK(back == full);
+
+  // B = N: every point once, scale 1: the full value up to summation order.
+  auto all = make(6);
+  Rng r(3, 3, 3, streams::minibatch);
+  all->select_minibatch(r);
+  double v;
+  all->log_joint(w, &v);
+  CHECK(v == Approx(full).epsilon(1e-13));
+  CHECK_THROWS_WITH(make(7), Catch::Contains("7 is more than the 6 data points"));
+  std::filesystem::remove(path);
+}
+
+TEST_CASE("logistic_regression: the full-data Gaussian expectation (the exact ELBO) matches Monte Carlo", "[target]") {
+  auto t = make_plugin<Target>(Params(plugin_config("target", "target", "logistic_regression"), "target."));
+  const std::size_t d = t->dim(), n = 20000;
+  std::vector<double> m(d), sd(d);
+  Matrix c(d, d);
+  for (std::size_t i = 0; i < d; ++i) {
+    m[i] = 0.2 * std::sin(static_cast<double>(i));
+    sd[i] = 0.2 + 0.02 * static_cast<double>(i);
+    c(i, i) = sd[i] * sd[i];
+  }
+  auto e = t->gaussian_expectation(m, c);
+  REQUIRE(e);
+  Matrix z(n, d);
+  Rng(12, 12, 12, streams::estimator).normals(z.data(), n * d);
+  for (std::size_t r = 0; r < n; ++r)
+    for (std::size_t i = 0; i < d; ++i) z(r, i) = m[i] + sd[i] * z(r, i);
+  std::vector<double> lp(n);
+  t->log_joint(z, lp.data());
+  Moments mc;
+  for (double v : lp) mc.add(v);
+  CHECK(std::abs(mc.mean() - e->value) < normal_critical_value(0.9999) * mc.standard_error());
+  // The prior factor is N(0, prior_var·I).
+  auto prior = t->gaussian_prior();
+  REQUIRE(prior);
+  CHECK(prior->cov(3, 3) == 1.0);
+  CHECK(prior->cov(3, 4) == 0.0);
 }

@@ -12,11 +12,16 @@
 // whose members are the mean-field Gaussians Πᵢ N(μᵢ, σᵢ²) (gaussian_diag). A sweep sets σᵢ² = 1/Λᵢᵢ and
 // μᵢ = mᵢ − (1/Λᵢᵢ) Σ_{j≠i} Λᵢⱼ(μⱼ − mⱼ) for i = 0, …, D−1 in turn; `steps` counts sweeps. No gradient is
 // estimated (the estimator is not used: the estimate and gradient-norm records are NaN).
+// `optimizer: sgd_cosine` is plain SGD with the step size lr·cos(πt/(2T)) at step t of T (the schedule of
+// Mohamed et al. 2020's Bayesian logistic regression). A target with minibatches (Target::minibatch_size()
+// > 0) draws step t's batch from Rng(seed, cell, t, minibatch) before the step's estimate; every record —
+// the exact objective and the variance probes — uses the whole data set.
 #include <algorithm>
 #include <array>
 #include <chrono>
 #include <cmath>
 #include <limits>
+#include <numbers>
 
 #include <fmt/format.h>
 
@@ -111,9 +116,10 @@ class OptimizeStudy final : public Study {
     const auto log_every = static_cast<std::size_t>(cell.get_int("log_every"));
     const auto probes = static_cast<std::size_t>(cell.get_int("variance_replicates"));
     const double lr = cell.get_double("learning_rate"), beta1 = cell.get_double("beta1"), beta2 = cell.get_double("beta2");
-    const bool adam = cell.get_string("optimizer") == "adam";
+    const bool adam = cell.get_string("optimizer") == "adam", cosine = cell.get_string("optimizer") == "sgd_cosine";
     const bool cavi = cell.get_string("optimizer") == "cavi";
     const std::optional<GaussianPosterior> posterior = cavi ? t.exact_posterior() : std::nullopt;
+    const bool minibatches = t.minibatch_size() > 0;
     const double sign = cell.get_string("direction") == "maximize" ? 1.0 : -1.0;
     const std::size_t n_phi = q.num_params(), n_theta = cell.get_bool("learn_theta") ? t.num_model_params() : 0;
     const std::size_t n = n_phi + t.num_model_params();
@@ -153,6 +159,7 @@ class OptimizeStudy final : public Study {
       return static_cast<std::uint64_t>(step);
     };
     auto record = [&](std::size_t step) {
+      t.use_full_data();  // the step after a record draws its own batch again
       rec_step.push_back(static_cast<double>(step));
       rec_params.insert(rec_params.end(), phi.begin(), phi.end());
       rec_params.insert(rec_params.end(), theta.begin(), theta.end());
@@ -215,6 +222,10 @@ class OptimizeStudy final : public Study {
         count_work(1);
         continue;
       }
+      if (minibatches) {
+        Rng batch_rng(ctx.seed, ctx.cell_key, step, streams::minibatch);
+        t.select_minibatch(batch_rng);
+      }
       Rng rng(ctx.seed, ctx.cell_key, step, streams::estimator);
       const double value = e.estimate(t, q, o, phi.data(), rng, samples, ws, g.data());
       bool finite = std::isfinite(value);
@@ -227,6 +238,7 @@ class OptimizeStudy final : public Study {
       count_work(1);
       // Adam: m ← β₁m + (1−β₁)g, v ← β₂v + (1−β₂)g², step lr·m̂/(√v̂ + ε) with bias-corrected m̂, v̂.
       const double c1 = 1 - std::pow(beta1, static_cast<double>(step + 1)), c2 = 1 - std::pow(beta2, static_cast<double>(step + 1));
+      const double rate = cosine ? lr * std::cos(std::numbers::pi / 2 * static_cast<double>(step) / static_cast<double>(steps)) : lr;
       for (std::size_t i = 0; i < n_phi + n_theta; ++i) {
         double delta = g[i];
         if (adam) {
@@ -235,9 +247,9 @@ class OptimizeStudy final : public Study {
           delta = (m[i] / c1) / (std::sqrt(v[i] / c2) + 1e-8);
         }
         if (i < n_phi)
-          phi[i] += sign * lr * delta;
+          phi[i] += sign * rate * delta;
         else
-          theta[i - n_phi] += sign * lr * delta;
+          theta[i - n_phi] += sign * rate * delta;
       }
       if (n_theta > 0) t.set_model_params(theta.data());
     }
@@ -287,8 +299,9 @@ const Register<Study, OptimizeStudy> registration{{
                point_param(),
                ParamSpec::integer("samples", 1, "samples S per gradient estimate").at_least(1),
                ParamSpec::integer("steps", 1000, "optimizer steps").at_least(1),
-               ParamSpec::choice("optimizer", {"adam", "sgd", "cavi"}, "adam",
-                                 "update rule; cavi: closed-form coordinate-ascent sweeps (Gaussian posterior, gaussian_diag)"),
+               ParamSpec::choice("optimizer", {"adam", "sgd", "sgd_cosine", "cavi"}, "adam",
+                                 "update rule (sgd_cosine: SGD with step learning_rate * cos(pi t / (2 steps)); cavi: "
+                                 "closed-form coordinate-ascent sweeps for a Gaussian posterior with gaussian_diag)"),
                ParamSpec::real("learning_rate", 0.01, "step size").positive(),
                ParamSpec::real("beta1", 0.9, "Adam: first-moment decay").at_least(0).at_most(0.999999),
                ParamSpec::real("beta2", 0.999, "Adam: second-moment decay").at_least(0).at_most(0.999999),

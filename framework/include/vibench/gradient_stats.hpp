@@ -11,13 +11,6 @@
 
 namespace vibench {
 
-namespace streams {
-// A reference gradient's estimates, apart from the cell's (streams::estimator). Next free number after
-// rng.hpp's list (kept here so that adding it did not rebuild every file that includes rng.hpp; move it
-// there when rng.hpp changes next).
-inline constexpr std::uint64_t reference = 6;
-}  // namespace streams
-
 struct GradientStats {
   std::vector<Moments> grad;  // one per parameter: φ, then the target's θ
   Moments objective;

@@ -17,6 +17,8 @@ inline constexpr std::uint64_t data = 2;       // synthetic model data (key = da
 inline constexpr std::uint64_t probe = 3;      // extra estimates that measure, never steer (optimize's variance probes)
 inline constexpr std::uint64_t training = 4;   // batches that train a network (a critic's steps)
 inline constexpr std::uint64_t init = 5;       // a network's initial weights
+inline constexpr std::uint64_t minibatch = 6;  // which data points a step's minibatch holds (optimize, key = step)
+inline constexpr std::uint64_t reference = 7;  // a reference gradient's estimates (gradient_stats), apart from the cell's
 }  // namespace streams
 
 class Rng {

@@ -6,6 +6,7 @@
 
 #include "vibench/matrix.hpp"
 #include "vibench/registry.hpp"
+#include "vibench/rng.hpp"
 
 namespace vibench {
 
@@ -56,6 +57,16 @@ class Target : public PluginBase {
   virtual std::optional<std::vector<double>> model_optimum() const { return std::nullopt; }
   // The observation x, for amortized families q(z | x).
   virtual std::optional<std::vector<double>> observation() const { return std::nullopt; }
+
+  // Minibatches (doubly stochastic VI: Titsias & Lázaro-Gredilla 2014; Mohamed et al. 2020, §8). A target
+  // whose likelihood is a sum over N data points, log p(x, z) = log p(z) + Σ_n log p(x_n | z), may evaluate
+  // the unbiased estimate log p(z) + (N/B) Σ_{n∈batch} log p(x_n | z) instead. minibatch_size() is B
+  // (0: the target always uses all its data and the two calls below do nothing). select_minibatch() draws
+  // the next batch — B distinct points, a function of rng alone — and every later evaluation (log_joint,
+  // gradients, Hessian, Gaussian expectations) uses it until use_full_data() returns to the whole data set.
+  virtual std::size_t minibatch_size() const { return 0; }
+  virtual void select_minibatch(Rng& rng) {}
+  virtual void use_full_data() {}
 
   // H = ∇²_z log p(x, z) at one point z (D×D); false if the target does not provide it.
   virtual bool hessian_log_joint(const double* z, Matrix& h) const { return false; }
