@@ -13,19 +13,8 @@
 using namespace vibench;
 using namespace vibench::test;
 
-namespace {
-
-std::vector<Config> target_configs() {
-  return {plugin_config("target", "target", "quadratic", {{"dim", std::int64_t{2}}, {"k", 0.7}}),
-          plugin_config("target", "target", "linear_gaussian",
-                        {{"dim", std::int64_t{3}}, {"data_seed", std::int64_t{4}}, {"prior_mean", std::vector<double>{0.3, -0.2, 0.1}}}),
-          plugin_config("target", "target", "bernoulli_toy", {{"dim", std::int64_t{2}}})};
-}
-
-}  // namespace
-
 TEST_CASE("exact objective gradients match finite differences of exact values", "[estimator]") {
-  for (const Config& tc : target_configs())
+  for (const Config& tc : sweep_targets())
     for (const PluginInfo* fi : Registry::instance().list("family"))
       for (const Config& fc : choice_variants("family", *fi))
         for (const PluginInfo* oi : Registry::instance().list("objective"))
@@ -53,39 +42,26 @@ TEST_CASE("every estimator is unbiased for every objective it supports", "[estim
   // 20000 replicates of S = 3 samples. Each component must satisfy |mean − exact| ≤ z·SE with
   // z = Φ⁻¹(1 − 1e-4/(2P)) (Bonferroni over the P components: family-wise false alarm ≤ 1e-4).
   std::size_t checked = 0;
-  for (const Config& tc : target_configs())
-    for (const PluginInfo* fi : Registry::instance().list("family"))
-      for (const Config& fc : choice_variants("family", *fi))
-        for (const PluginInfo* oi : Registry::instance().list("objective"))
-          for (const Config& oc : choice_variants("objective", *oi))
-          for (const PluginInfo* ei : Registry::instance().list("estimator"))
-            for (const Config& ec : choice_variants("estimator", *ei)) {
-              Config cell = merge({tc, fc, oc, ec});
-              INFO(describe(cell));
-              auto built = try_build(cell);
-              if (!built) continue;  // unsupported combination: skipped by the runner
-              CellPlugins& p = *built;
-              if (!runs(p)) continue;
-              if (!p.estimator->unbiased_for(*p.objective)) continue;
-              std::vector<double> phi = off_optimum_point(*p.family);
-              auto exact = p.objective->exact_gradient(*p.target, *p.family, phi.data());
-              if (!exact) continue;
-              GradientStats s = gradient_statistics(*p.target, *p.family, *p.objective, *p.estimator, phi, 99, 1,
-                                                    20000, 3);
-              const std::size_t n = s.grad.size();
-              REQUIRE(exact->size() == n);
-              const double z = normal_critical_value(1 - 1e-4 / static_cast<double>(n));
-              for (std::size_t i = 0; i < n; ++i) {
-                INFO("param " << all_param_names(p)[i] << ": mean " << s.grad[i].mean() << " exact "
-                              << (*exact)[i] << " se " << s.grad[i].standard_error());
-                // + a round-off floor: zero-variance estimators (the delta method on a quadratic f) have se ≈ 0.
-                CHECK(std::abs(s.grad[i].mean() - (*exact)[i]) <=
-                      z * s.grad[i].standard_error() + 1e-12 * (1 + std::abs((*exact)[i])));
-              }
-              auto v = p.objective->exact_value(*p.target, *p.family, phi.data());
-              CHECK(std::abs(s.objective.mean() - *v) <= z * s.objective.standard_error());
-              ++checked;
-            }
+  for_each_sweep_cell([&](const SweepCell& c, CellPlugins& p) {
+    INFO(describe(c.config));
+    if (!p.estimator->unbiased_for(*p.objective)) return;
+    std::vector<double> phi = off_optimum_point(*p.family);
+    auto exact = p.objective->exact_gradient(*p.target, *p.family, phi.data());
+    if (!exact) return;
+    GradientStats s = gradient_statistics(*p.target, *p.family, *p.objective, *p.estimator, phi, 99, 1, 20000, 3);
+    const std::size_t n = s.grad.size();
+    REQUIRE(exact->size() == n);
+    const double z = normal_critical_value(1 - 1e-4 / static_cast<double>(n));
+    for (std::size_t i = 0; i < n; ++i) {
+      INFO("param " << all_param_names(p)[i] << ": mean " << s.grad[i].mean() << " exact " << (*exact)[i] << " se "
+                    << s.grad[i].standard_error());
+      // + a round-off floor: zero-variance estimators (the delta method on a quadratic f) have se ≈ 0.
+      CHECK(std::abs(s.grad[i].mean() - (*exact)[i]) <= z * s.grad[i].standard_error() + 1e-12 * (1 + std::abs((*exact)[i])));
+    }
+    auto v = p.objective->exact_value(*p.target, *p.family, phi.data());
+    CHECK(std::abs(s.objective.mean() - *v) <= z * s.objective.standard_error());
+    ++checked;
+  });
   CHECK(checked >= 8);  // 2 targets × 2 parameterizations × 2 objectives × 2 estimators, at least
 }
 
