@@ -15,7 +15,8 @@ Closed forms, a = mu - k, z = mu + eps, eps ~ N(0, 1), f = (a + eps)^2 (sigma = 
   MVD, mean        coupled: 16 a^2 (2 - pi/2) / (2 pi);  uncoupled: (Var (a+R)^2 + Var (a-R)^2) / (2 pi),
                    R ~ Rayleigh (E R^n = 2^(n/2) Gamma(1 + n/2))
   MVD, sigma       uncoupled: Var (a+M)^2 + Var (a+eps)^2 = 16 a^2 + 8, M double-sided Maxwell (E M^2 = 3,
-                   E M^4 = 15); coupled: measured only (no closed form here)
+                   E M^4 = 15); coupled: 4 a^2 + 4 (derived and checked in tests/test_estimator_variance.cpp;
+                   this figure plots it as measured)
 
 Variance at equal cost (Mohamed et al. 2020, §3.3 and §8): the bottom rows plot variance x cost, cost being
 the log-joint evaluations per estimate stored by gradient_stats (`cost_log_joint_evals`, counted) and the time

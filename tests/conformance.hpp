@@ -114,6 +114,50 @@ double at_joint(CellPlugins& p, const std::vector<double>& x, F&& f) {
   return v;
 }
 
+// The targets of the conformance sweep (every estimator × family variant × objective variant on each).
+inline std::vector<Config> sweep_targets() {
+  return {plugin_config("target", "target", "quadratic", {{"dim", std::int64_t{2}}, {"k", 0.7}}),
+          plugin_config("target", "target", "linear_gaussian",
+                        {{"dim", std::int64_t{3}}, {"data_seed", std::int64_t{4}}, {"prior_mean", std::vector<double>{0.3, -0.2, 0.1}}}),
+          plugin_config("target", "target", "bernoulli_toy", {{"dim", std::int64_t{2}}})};
+}
+
+// One combination of the sweep: the merged config and each slot's plugin variant.
+struct SweepCell {
+  Config config, target, family, objective, estimator;
+  const PluginInfo *family_info, *objective_info, *estimator_info;
+};
+
+// Calls f(const SweepCell&, CellPlugins&) for every combination of the conformance sweep that the runner would
+// run (builds and is supported by objective and estimator), in a fixed order.
+template <class F>
+void for_each_sweep_cell(F&& f) {
+  for (const Config& tc : sweep_targets())
+    for (const PluginInfo* fi : Registry::instance().list("family"))
+      for (const Config& fc : choice_variants("family", *fi))
+        for (const PluginInfo* oi : Registry::instance().list("objective"))
+          for (const Config& oc : choice_variants("objective", *oi))
+            for (const PluginInfo* ei : Registry::instance().list("estimator"))
+              for (const Config& ec : choice_variants("estimator", *ei)) {
+                SweepCell c{merge({tc, fc, oc, ec}), tc, fc, oc, ec, fi, oi, ei};
+                auto built = try_build(c.config);
+                if (!built || !runs(*built)) continue;  // unsupported combination: skipped by the runner
+                f(c, *built);
+              }
+}
+
+// A plugin variant's name with its Choice and Boolean parameters, e.g. "mvd{coupling=true}": what
+// choice_variants enumerates, so it names one variant of the sweep.
+inline std::string variant_label(const std::string& slot, const Config& c, const PluginInfo& info) {
+  std::string s = info.name, sep = "{";
+  for (const ParamSpec& p : info.params)
+    if (p.type == ParamType::Choice || p.type == ParamType::Bool) {
+      s += sep + p.name + "=" + canonical_text(c.at(slot + "." + p.name));
+      sep = ";";
+    }
+  return sep == "{" ? s : s + "}";
+}
+
 // Every registered estimator variant (except `skip`) that runs on `base` and claims unbiasedness is checked
 // against a reference gradient (φ, then θ): `replicates` estimates of max(min_samples, estimator's minimum)
 // samples from cell key `key`, and per component |mean − ref| ≤ z·√(se² + ref_se²) + 1e-12 (round-off floor

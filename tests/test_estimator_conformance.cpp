@@ -1,6 +1,7 @@
 // Every registered estimator × objective × (target, family variant): unbiased against the exact
 // gradient by a z-test whose tolerance comes from the estimated standard error; the exact gradients
-// themselves against finite differences; closed-form variances on the quadratic cost.
+// themselves against finite differences; the delta method's zero variance on quadratics. Closed-form and
+// stored reference variances are in test_estimator_variance.cpp.
 #include <catch2/catch.hpp>
 
 #include <cmath>
@@ -13,19 +14,8 @@
 using namespace vibench;
 using namespace vibench::test;
 
-namespace {
-
-std::vector<Config> target_configs() {
-  return {plugin_config("target", "target", "quadratic", {{"dim", std::int64_t{2}}, {"k", 0.7}}),
-          plugin_config("target", "target", "linear_gaussian",
-                        {{"dim", std::int64_t{3}}, {"data_seed", std::int64_t{4}}, {"prior_mean", std::vector<double>{0.3, -0.2, 0.1}}}),
-          plugin_config("target", "target", "bernoulli_toy", {{"dim", std::int64_t{2}}})};
-}
-
-}  // namespace
-
 TEST_CASE("exact objective gradients match finite differences of exact values", "[estimator]") {
-  for (const Config& tc : target_configs())
+  for (const Config& tc : sweep_targets())
     for (const PluginInfo* fi : Registry::instance().list("family"))
       for (const Config& fc : choice_variants("family", *fi))
         for (const PluginInfo* oi : Registry::instance().list("objective"))
@@ -53,39 +43,26 @@ TEST_CASE("every estimator is unbiased for every objective it supports", "[estim
   // 20000 replicates of S = 3 samples. Each component must satisfy |mean − exact| ≤ z·SE with
   // z = Φ⁻¹(1 − 1e-4/(2P)) (Bonferroni over the P components: family-wise false alarm ≤ 1e-4).
   std::size_t checked = 0;
-  for (const Config& tc : target_configs())
-    for (const PluginInfo* fi : Registry::instance().list("family"))
-      for (const Config& fc : choice_variants("family", *fi))
-        for (const PluginInfo* oi : Registry::instance().list("objective"))
-          for (const Config& oc : choice_variants("objective", *oi))
-          for (const PluginInfo* ei : Registry::instance().list("estimator"))
-            for (const Config& ec : choice_variants("estimator", *ei)) {
-              Config cell = merge({tc, fc, oc, ec});
-              INFO(describe(cell));
-              auto built = try_build(cell);
-              if (!built) continue;  // unsupported combination: skipped by the runner
-              CellPlugins& p = *built;
-              if (!runs(p)) continue;
-              if (!p.estimator->unbiased_for(*p.objective)) continue;
-              std::vector<double> phi = off_optimum_point(*p.family);
-              auto exact = p.objective->exact_gradient(*p.target, *p.family, phi.data());
-              if (!exact) continue;
-              GradientStats s = gradient_statistics(*p.target, *p.family, *p.objective, *p.estimator, phi, 99, 1,
-                                                    20000, 3);
-              const std::size_t n = s.grad.size();
-              REQUIRE(exact->size() == n);
-              const double z = normal_critical_value(1 - 1e-4 / static_cast<double>(n));
-              for (std::size_t i = 0; i < n; ++i) {
-                INFO("param " << all_param_names(p)[i] << ": mean " << s.grad[i].mean() << " exact "
-                              << (*exact)[i] << " se " << s.grad[i].standard_error());
-                // + a round-off floor: zero-variance estimators (the delta method on a quadratic f) have se ≈ 0.
-                CHECK(std::abs(s.grad[i].mean() - (*exact)[i]) <=
-                      z * s.grad[i].standard_error() + 1e-12 * (1 + std::abs((*exact)[i])));
-              }
-              auto v = p.objective->exact_value(*p.target, *p.family, phi.data());
-              CHECK(std::abs(s.objective.mean() - *v) <= z * s.objective.standard_error());
-              ++checked;
-            }
+  for_each_sweep_cell([&](const SweepCell& c, CellPlugins& p) {
+    INFO(describe(c.config));
+    if (!p.estimator->unbiased_for(*p.objective)) return;
+    std::vector<double> phi = off_optimum_point(*p.family);
+    auto exact = p.objective->exact_gradient(*p.target, *p.family, phi.data());
+    if (!exact) return;
+    GradientStats s = gradient_statistics(*p.target, *p.family, *p.objective, *p.estimator, phi, 99, 1, 20000, 3);
+    const std::size_t n = s.grad.size();
+    REQUIRE(exact->size() == n);
+    const double z = normal_critical_value(1 - 1e-4 / static_cast<double>(n));
+    for (std::size_t i = 0; i < n; ++i) {
+      INFO("param " << all_param_names(p)[i] << ": mean " << s.grad[i].mean() << " exact " << (*exact)[i] << " se "
+                    << s.grad[i].standard_error());
+      // + a round-off floor: zero-variance estimators (the delta method on a quadratic f) have se ≈ 0.
+      CHECK(std::abs(s.grad[i].mean() - (*exact)[i]) <= z * s.grad[i].standard_error() + 1e-12 * (1 + std::abs((*exact)[i])));
+    }
+    auto v = p.objective->exact_value(*p.target, *p.family, phi.data());
+    CHECK(std::abs(s.objective.mean() - *v) <= z * s.objective.standard_error());
+    ++checked;
+  });
   CHECK(checked >= 8);  // 2 targets × 2 parameterizations × 2 objectives × 2 estimators, at least
 }
 
@@ -114,35 +91,6 @@ TEST_CASE("K-sample bounds of discrete families: exact by enumeration, estimator
       checked += check_unbiased_estimators(base, phi, *exact, std::vector<double>(exact->size(), 0.0), 20000, 3, 2);
     }
   CHECK(checked >= 12);  // score_function variants and vimco × 2 families × 3 objectives
-}
-
-TEST_CASE("single-sample variances on the quadratic cost match closed forms", "[estimator]") {
-  // f(z) = (z − k)², z = μ + σε, μ = σ = 1, a = μ − k. Closed forms (derived from Gaussian moments
-  // E ε^2 = 1, E ε^4 = 3, E ε^6 = 15, E ε^8 = 105; Mohamed et al. 2020 Fig. 2 plots these):
-  //   score function:  Var ∂μ = a⁴ + 14a² + 15        Var ∂σ = 2a⁴ + 60a² + 74
-  //   pathwise:        Var ∂μ = 4                     Var ∂σ = 4a² + 8
-  // The issue's reference values: k = 1 → 15, 74, 4, 8; k = −3 → SF ∂μ 495, pathwise ∂μ 4.
-  const double zc = normal_critical_value(0.9999);
-  for (double k : {1.0, -3.0, 0.0, 2.5}) {
-    const double a = 1 - k, a2 = a * a;
-    struct Expect {
-      const char* estimator;
-      double var_mu, var_sigma;
-    };
-    for (const Expect& ex : {Expect{"score_function", a2 * a2 + 14 * a2 + 15, 2 * a2 * a2 + 60 * a2 + 74},
-                             Expect{"reparam", 4.0, 4 * a2 + 8}}) {
-      Config cell = merge({plugin_config("target", "target", "quadratic", {{"dim", std::int64_t{1}}, {"k", k}}),
-                           plugin_config("family", "family", "gaussian_diag", {{"parameterization", std::string("mean_sigma")}}),
-                           plugin_config("objective", "objective", "expectation"),
-                           plugin_config("estimator", "estimator", ex.estimator)});
-      CellPlugins p = build_cell_plugins(cell);
-      GradientStats s = gradient_statistics(*p.target, *p.family, *p.objective, *p.estimator, {1.0, 1.0}, 5, 5, 200000, 1);
-      INFO(ex.estimator << " k=" << k << " var mu " << s.grad[0].variance() << " ± " << s.grad[0].variance_standard_error()
-                        << " var sigma " << s.grad[1].variance() << " ± " << s.grad[1].variance_standard_error());
-      CHECK(std::abs(s.grad[0].variance() - ex.var_mu) <= zc * s.grad[0].variance_standard_error() + 1e-12);
-      CHECK(std::abs(s.grad[1].variance() - ex.var_sigma) <= zc * s.grad[1].variance_standard_error());
-    }
-  }
 }
 
 TEST_CASE("the delta-method control variate has zero variance when f is quadratic", "[estimator]") {
