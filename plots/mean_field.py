@@ -162,7 +162,7 @@ def main():
     for k in (1, 2):
         ellipse(ax, s2["m"], s2["sigma"], k, color="black", lw=1.4, label="exact posterior (1σ, 2σ)" if k == 1 else None)
         ellipse(ax, s2["m"], np.diag(s2["mf_var"]), k, color="tab:orange", lw=2.2, ls="-", alpha=0.6,
-                label="mean-field optimum, closed form" if k == 1 else None)
+                label="mean-field optimum, closed form (1σ, 2σ)" if k == 1 else None)
     cavi = s2["cells"][("cavi", "gaussian_diag")]
     tp = np.asarray(cavi["trajectory_params"])[:, :2]
     # One record per sweep: the path between records is the two axis-parallel coordinate moves of the sweep.
