@@ -125,7 +125,7 @@ grid:
   REQUIRE(a.code == 0);
   REQUIRE(b.code == 0);
   auto ma = metric_bits(dir + "/one/det.h5"), mb = metric_bits(dir + "/two/det.h5");
-  CHECK(ma.size() == 8 * 21);  // 8 cells × 21 datasets (theta: linear_gaussian's prior mean; 3 cost_*)
+  CHECK(ma.size() == 8 * 22);  // 8 cells × 22 datasets (theta: linear_gaussian's prior mean; 3 cost_*; observation)
   CHECK(ma == mb);
 }
 
@@ -1231,9 +1231,11 @@ fixed:
   objective: elbo
   samples: 2
 grid:
-  target: [logistic_regression, {name: funnel, dim: 3}, banana, gaussian_mixture_posterior]
+  target: [{name: funnel, dim: 3}, banana, gaussian_mixture_posterior]
   estimator: [reparam, score_function]
 )");
+  // (logistic_regression is not among them: its Gaussian expectations are exact, by quadrature, so its cells
+  // with a Gaussian family have a closed-form gradient.)
   auto r = run_cli("run " + yaml + " --out " + dir, "ref");
   INFO(r.err);
   REQUIRE(r.code == 0);
@@ -1268,7 +1270,7 @@ grid:
     CHECK(h5::read_dataset_doubles(g, "max_abs_bias_z")[0] == max_z);
     CHECK(h5::read_dataset_doubles(g, "cost_log_joint_evals")[0] == 2);  // S = 2 for both estimators
   }
-  CHECK(targets.size() == 4);
+  CHECK(targets.size() == 3);
   const double zc = normal_critical_value(1 - 0.001 / static_cast<double>(zs.size()));
   for (const auto& [what, z] : zs) {
     INFO(what << ": z = " << z << ", limit " << zc);
