@@ -10,13 +10,13 @@
 #include <fstream>
 #include <sstream>
 
-#include "vibench/cell_plugins.hpp"
-#include "vibench/grid.hpp"
-#include "vibench/registry.hpp"
-#include "vibench/runner.hpp"
-#include "vibench/store.hpp"
-#include "vibench/rng.hpp"
-#include "vibench/vib_model.hpp"
+#include "vibench/math/rng.hpp"
+#include "vibench/nn/vib_model.hpp"
+#include "vibench/plugin/cell_plugins.hpp"
+#include "vibench/plugin/registry.hpp"
+#include "vibench/run/grid.hpp"
+#include "vibench/run/runner.hpp"
+#include "vibench/run/store.hpp"
 
 using namespace vibench;
 

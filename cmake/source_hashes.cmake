@@ -27,7 +27,7 @@ foreach(group IN LISTS groups)
   string(APPEND rows "    {\"${kind_${id}}\", \"${group}\", \"${group_hash}\"},\n")
 endforeach()
 file(WRITE "${OUT}.tmp" "// Generated at build time by cmake/source_hashes.cmake from the sources listed in ${MANIFEST}.
-#include \"vibench/source_hashes.hpp\"
+#include \"vibench/run/source_hashes.hpp\"
 
 namespace vibench {
 const std::vector<SourceGroupHash>& build_source_hashes() {

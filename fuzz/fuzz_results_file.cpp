@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "vibench/hdf5_io.hpp"
+#include "vibench/run/hdf5_io.hpp"
 
 namespace {
 void walk(hid_t group, int depth) {

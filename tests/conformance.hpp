@@ -5,10 +5,10 @@
 #include <vector>
 
 #include "helpers.hpp"
-#include "vibench/cell_plugins.hpp"
-#include "vibench/family.hpp"
-#include "vibench/gradient_stats.hpp"
-#include "vibench/registry.hpp"
+#include "vibench/plugin/cell_plugins.hpp"
+#include "vibench/plugin/gradient_stats.hpp"
+#include "vibench/plugin/registry.hpp"
+#include "vibench/vi/family.hpp"
 
 namespace vibench::test {
 

@@ -14,10 +14,10 @@
 #include <catch2/catch.hpp>
 #include <xxhash.h>
 
-#include "vibench/cell_plugins.hpp"
-#include "vibench/grid.hpp"
-#include "vibench/hdf5_io.hpp"
-#include "vibench/part_log.hpp"
+#include "vibench/plugin/cell_plugins.hpp"
+#include "vibench/run/grid.hpp"
+#include "vibench/run/hdf5_io.hpp"
+#include "vibench/run/part_log.hpp"
 
 namespace vibench::test {
 

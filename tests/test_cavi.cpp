@@ -1,4 +1,4 @@
-// CAVI conformance: every closed-form coordinate update (framework/include/vibench/cavi.hpp) is the exact
+// CAVI conformance: every closed-form coordinate update (framework/vi/include/vibench/vi/cavi.hpp) is the exact
 // maximizer of the ELBO in its coordinate, checked against perturbations and against a numerical 1-D
 // maximizer (golden section) of an ELBO computed independently of the update; the Gaussian fixed point is the
 // closed form μ = m, σᵢ² = 1/Λᵢᵢ; the mixture ELBO formula agrees with a Monte Carlo estimate of
@@ -10,11 +10,11 @@
 #include <numbers>
 
 #include "helpers.hpp"
-#include "vibench/cavi.hpp"
-#include "vibench/hdf5_io.hpp"
-#include "vibench/linalg.hpp"
-#include "vibench/rng.hpp"
-#include "vibench/stats.hpp"
+#include "vibench/math/linalg.hpp"
+#include "vibench/math/rng.hpp"
+#include "vibench/math/stats.hpp"
+#include "vibench/run/hdf5_io.hpp"
+#include "vibench/vi/cavi.hpp"
 
 using namespace vibench;
 using namespace vibench::test;

@@ -20,9 +20,9 @@
 #include <xxhash.h>
 
 #include "helpers.hpp"
-#include "vibench/git_state.hpp"
-#include "vibench/registry.hpp"
-#include "vibench/stats.hpp"
+#include "vibench/math/stats.hpp"
+#include "vibench/plugin/registry.hpp"
+#include "vibench/run/git_state.hpp"
 
 extern char** environ;
 

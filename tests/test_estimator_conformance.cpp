@@ -7,7 +7,7 @@
 #include <cmath>
 
 #include "conformance.hpp"
-#include "vibench/gradient_stats.hpp"
+#include "vibench/plugin/gradient_stats.hpp"
 
 #include <tbb/task_arena.h>
 

@@ -5,9 +5,9 @@
 #include <cmath>
 
 #include "conformance.hpp"
-#include "vibench/target.hpp"
-#include "vibench/family.hpp"
-#include "vibench/stats.hpp"
+#include "vibench/math/stats.hpp"
+#include "vibench/vi/family.hpp"
+#include "vibench/vi/target.hpp"
 
 using namespace vibench;
 using namespace vibench::test;

@@ -9,9 +9,9 @@
 #include <set>
 
 #include "helpers.hpp"
-#include "vibench/code_fingerprint.hpp"
-#include "vibench/registry.hpp"
-#include "vibench/source_hashes.hpp"
+#include "vibench/plugin/registry.hpp"
+#include "vibench/run/code_fingerprint.hpp"
+#include "vibench/run/source_hashes.hpp"
 
 using namespace vibench;
 using namespace vibench::test;
@@ -131,13 +131,15 @@ TEST_CASE("a cell's code fingerprint covers the framework, its study and exactly
   const CodeFingerprint iw = cell_code_fingerprint(
       "gradient_stats", {{"target.name", std::string("quadratic")}, {"family.name", std::string("gaussian_diag")},
                          {"objective.name", std::string("iwae")}, {"estimator.name", std::string("reparam")}});
-  for (const char* s : {"framework", "estimators/studies/gradient_stats.cpp", "estimators/targets/quadratic.cpp",
-                        "estimators/families/gaussian_diag.cpp", "estimators/objectives/iwae.cpp",
-                        "estimators/gradients/reparam.cpp"}) {
+  // Every framework layer is a source group of its own (each cell links all of them).
+  for (const char* s : {"framework/math", "framework/vi", "framework/nn", "framework/mi", "framework/data",
+                        "framework/plugin", "framework/run", "estimators/studies/gradient_stats.cpp",
+                        "estimators/targets/quadratic.cpp", "estimators/families/gaussian_diag.cpp",
+                        "estimators/objectives/iwae.cpp", "estimators/gradients/reparam.cpp"}) {
     INFO(s);
     CHECK(has_source(iw, s));
   }
-  CHECK(iw.sources.size() == 6);  // not estimators/gradients/iwae.cpp, nor any other plugin
+  CHECK(iw.sources.size() == 12);  // not estimators/gradients/iwae.cpp, nor any other plugin
 
   // A slot's kind comes from the study's declaration: mi_estimation's `target` is an mi_task.
   const CodeFingerprint mi = cell_code_fingerprint(
@@ -287,8 +289,8 @@ TEST_CASE("the test hook refuses a source it does not hash", "[cli]") {
 
 TEST_CASE("git_dirty counts untracked, non-ignored files but not ignored ones or committed outputs", "[cli]") {
   const std::string repo = fresh_dir("git_state");
-  fs::create_directories(repo + "/framework/src");
-  fs::copy_file(std::string(VIBENCH_SOURCE_DIR) + "/framework/src/git_state.cpp.in", repo + "/framework/src/git_state.cpp.in");
+  fs::create_directories(repo + "/framework/run/src");
+  fs::copy_file(std::string(VIBENCH_SOURCE_DIR) + "/framework/run/src/git_state.cpp.in", repo + "/framework/run/src/git_state.cpp.in");
   write_file(repo + "/.gitignore", "/build/\n");
   const std::string git = "git -C " + repo + " -c user.name=t -c user.email=t@t ";
   REQUIRE(run_shell(git + "init -q && " + git + "add -A && " + git + "commit -q -m init", "git_init").code == 0);

@@ -6,7 +6,7 @@
 #include <set>
 
 #include "helpers.hpp"
-#include "vibench/grid.hpp"
+#include "vibench/run/grid.hpp"
 
 using namespace vibench;
 using namespace vibench::test;

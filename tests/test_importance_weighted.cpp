@@ -7,8 +7,8 @@
 #include <cmath>
 
 #include "conformance.hpp"
-#include "vibench/gradient_stats.hpp"
-#include "vibench/linalg.hpp"
+#include "vibench/math/linalg.hpp"
+#include "vibench/plugin/gradient_stats.hpp"
 
 using namespace vibench;
 using namespace vibench::test;

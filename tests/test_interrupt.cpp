@@ -18,9 +18,9 @@
 #include <fmt/format.h>
 
 #include "helpers.hpp"
-#include "vibench/code_fingerprint.hpp"
-#include "vibench/signal_stop.hpp"
-#include "vibench/stop_request.hpp"
+#include "vibench/plugin/stop_request.hpp"
+#include "vibench/run/code_fingerprint.hpp"
+#include "vibench/run/signal_stop.hpp"
 
 extern char** environ;
 

@@ -5,10 +5,10 @@
 #include <filesystem>
 
 #include "helpers.hpp"
-#include "vibench/grid.hpp"
-#include "vibench/memory_limit.hpp"
-#include "vibench/replicate_reduction.hpp"
-#include "vibench/study.hpp"
+#include "vibench/plugin/replicate_reduction.hpp"
+#include "vibench/plugin/study.hpp"
+#include "vibench/run/grid.hpp"
+#include "vibench/run/memory_limit.hpp"
 
 using namespace vibench;
 using namespace vibench::test;

@@ -6,10 +6,10 @@
 #include <cmath>
 
 #include "conformance.hpp"
-#include "vibench/mi.hpp"
-#include "vibench/grid.hpp"
-#include "vibench/stats.hpp"
-#include "vibench/study.hpp"
+#include "vibench/math/stats.hpp"
+#include "vibench/mi/mi.hpp"
+#include "vibench/plugin/study.hpp"
+#include "vibench/run/grid.hpp"
 
 using namespace vibench;
 using namespace vibench::test;

@@ -5,7 +5,7 @@
 #include <cmath>
 
 #include "conformance.hpp"
-#include "vibench/nn.hpp"
+#include "vibench/nn/nn.hpp"
 
 using namespace vibench;
 using namespace vibench::test;

@@ -5,8 +5,8 @@
 #include <numbers>
 
 #include "helpers.hpp"
-#include "vibench/hdf5_io.hpp"
-#include "vibench/target.hpp"
+#include "vibench/run/hdf5_io.hpp"
+#include "vibench/vi/target.hpp"
 
 using namespace vibench;
 using namespace vibench::test;

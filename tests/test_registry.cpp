@@ -8,7 +8,7 @@
 #include <sstream>
 #include <string>
 
-#include "vibench/registry.hpp"
+#include "vibench/plugin/registry.hpp"
 
 namespace {
 

@@ -6,10 +6,10 @@
 #include <sstream>
 #include <thread>
 
-#include "vibench/progress.hpp"
-#include "vibench/rng.hpp"
-#include "vibench/stats.hpp"
-#include "vibench/work_counter.hpp"
+#include "vibench/math/rng.hpp"
+#include "vibench/math/stats.hpp"
+#include "vibench/plugin/work_counter.hpp"
+#include "vibench/run/progress.hpp"
 
 using namespace vibench;
 

@@ -11,9 +11,9 @@
 #include <numbers>
 
 #include "conformance.hpp"
-#include "vibench/linalg.hpp"
-#include "vibench/stats.hpp"
-#include "vibench/target.hpp"
+#include "vibench/math/linalg.hpp"
+#include "vibench/math/stats.hpp"
+#include "vibench/vi/target.hpp"
 
 using namespace vibench;
 using namespace vibench::test;

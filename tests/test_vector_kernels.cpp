@@ -6,8 +6,8 @@
 #include <cstring>
 #include <vector>
 
-#include "vibench/rng.hpp"
-#include "vibench/vector_kernels.hpp"
+#include "vibench/math/rng.hpp"
+#include "vibench/math/vector_kernels.hpp"
 
 using namespace vibench;
 

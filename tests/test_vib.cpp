@@ -5,9 +5,9 @@
 #include <cmath>
 
 #include "conformance.hpp"
-#include "vibench/beta_vae_model.hpp"
-#include "vibench/fashion_mnist.hpp"
-#include "vibench/vib_model.hpp"
+#include "vibench/data/fashion_mnist.hpp"
+#include "vibench/nn/beta_vae_model.hpp"
+#include "vibench/nn/vib_model.hpp"
 
 using namespace vibench;
 using namespace vibench::test;

@@ -1,7 +1,8 @@
 // bound `ba`: Barber–Agakov, I ≥ H(X) + E_p[log q(x|y)] = E_p[log q(x|y) − log p(x)] for a normalized
 // decoder q(x|y) (Barber & Agakov 2003; Poole et al. 2019, eq. 2). With scores f = log q(x|y) − log p(x) it
 // is the mean of the diagonal; it needs a decoder critic (the `oracle` is the true decoder p(x|y)).
-#include "vibench/mi.hpp"
+#include "vibench/mi/mi.hpp"
+#include "vibench/plugin/registry.hpp"
 
 namespace {
 

@@ -1,7 +1,8 @@
 // bound `dv`: Donsker–Varadhan, I ≥ E_p[f] − log E_{p(x)p(y)}[e^f] (Poole et al. 2019, eq. 11). Invariant
 // to adding a constant to f; the batch estimate is biased (log of a sample mean) and its variance grows
 // like e^{I} (Song & Ermon 2020).
-#include "vibench/mi.hpp"
+#include "vibench/mi/mi.hpp"
+#include "vibench/plugin/registry.hpp"
 
 namespace {
 

@@ -3,7 +3,8 @@
 #include <algorithm>
 #include <cmath>
 
-#include "vibench/mi.hpp"
+#include "vibench/mi/mi.hpp"
+#include "vibench/plugin/registry.hpp"
 
 namespace {
 

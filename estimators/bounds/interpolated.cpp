@@ -9,7 +9,8 @@
 #include <cmath>
 #include <vector>
 
-#include "vibench/mi.hpp"
+#include "vibench/mi/mi.hpp"
+#include "vibench/plugin/registry.hpp"
 
 namespace {
 

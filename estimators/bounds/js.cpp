@@ -1,7 +1,8 @@
 // bound `js`: the critic is trained on the Jensen–Shannon f-GAN objective, whose maximizer is f = log r
 // (Nowozin et al. 2016); the MI estimate is NWJ evaluated at the density-ratio estimate f + 1, i.e.
 // 1 + E_p[f] − E_{p(x)p(y)}[e^f] (Poole et al. 2019, §2.3; Song & Ermon 2020 use the same pairing).
-#include "vibench/mi.hpp"
+#include "vibench/mi/mi.hpp"
+#include "vibench/plugin/registry.hpp"
 
 namespace {
 

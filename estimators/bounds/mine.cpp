@@ -3,7 +3,8 @@
 // exponential moving average m̄ ← (1 − α) m̄ + α · mean_{i≠j} e^{F_ij} kept across steps (log m̄ in state).
 #include <cmath>
 
-#include "vibench/mi.hpp"
+#include "vibench/mi/mi.hpp"
+#include "vibench/plugin/registry.hpp"
 
 namespace {
 

@@ -1,7 +1,8 @@
 // bound `nwj`: I ≥ E_p[f] − e⁻¹ E_{p(x)p(y)}[e^f] (Nguyen, Wainwright & Jordan 2010; f-GAN KL; TUBA with
 // log-baseline a = 1, Poole et al. 2019 eq. 10). Tight at f = 1 + log r; unbiased on a batch, with a variance
 // that grows like e^{I} (Song & Ermon 2020, Thm. 2).
-#include "vibench/mi.hpp"
+#include "vibench/mi/mi.hpp"
+#include "vibench/plugin/registry.hpp"
 
 namespace {
 

@@ -3,7 +3,8 @@
 // estimator's e^{I} variance for a bias that vanishes when |log r| ≤ τ.
 #include <algorithm>
 
-#include "vibench/mi.hpp"
+#include "vibench/mi/mi.hpp"
+#include "vibench/plugin/registry.hpp"
 
 namespace {
 

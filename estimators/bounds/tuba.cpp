@@ -1,6 +1,7 @@
 // bound `tuba`: I ≥ 1 + E_p[f − a] − E_{p(x)p(y)}[e^{f − a}] with a constant log-baseline a (Poole et al. 2019,
 // eq. 9, the "tractable unnormalized Barber–Agakov" bound). Tight at f = a + log r; unbiased on a batch.
-#include "vibench/mi.hpp"
+#include "vibench/mi/mi.hpp"
+#include "vibench/plugin/registry.hpp"
 
 namespace {
 

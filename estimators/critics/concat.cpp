@@ -1,6 +1,7 @@
 // critic `concat`: f(x, y) = m([x, y]) with one MLP on the concatenated pair (Poole et al. 2019, §4: "concat
 // critic"). One batch costs B² network evaluations, one per (x_i, y_j) pair.
-#include "vibench/mi.hpp"
+#include "vibench/mi/mi.hpp"
+#include "vibench/plugin/registry.hpp"
 
 namespace {
 

@@ -1,7 +1,8 @@
 // critic `oracle`: f(x, y) = log p(x, y) − log p(x) − log p(y), the task's true log density ratio (shifted
 // by each bound's optimal constant). With it a bound's bias and variance are its own, apart from any critic
 // learning. It is also the true decoder log p(x|y) − log p(x) that Barber–Agakov needs.
-#include "vibench/mi.hpp"
+#include "vibench/mi/mi.hpp"
+#include "vibench/plugin/registry.hpp"
 
 namespace {
 

@@ -4,7 +4,8 @@
 // of functions. One batch costs 2B network evaluations; F = G Hᵀ/√k is one matrix product.
 #include <cmath>
 
-#include "vibench/mi.hpp"
+#include "vibench/mi/mi.hpp"
+#include "vibench/plugin/registry.hpp"
 
 namespace {
 

@@ -11,8 +11,9 @@
 
 #include <fmt/format.h>
 
-#include "vibench/family.hpp"
-#include "vibench/scalar_functions.hpp"
+#include "vibench/math/scalar_functions.hpp"
+#include "vibench/plugin/registry.hpp"
+#include "vibench/vi/family.hpp"
 
 namespace {
 

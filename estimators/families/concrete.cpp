@@ -14,8 +14,9 @@
 
 #include <fmt/format.h>
 
-#include "vibench/family.hpp"
-#include "vibench/scalar_functions.hpp"
+#include "vibench/math/scalar_functions.hpp"
+#include "vibench/plugin/registry.hpp"
+#include "vibench/vi/family.hpp"
 
 namespace {
 

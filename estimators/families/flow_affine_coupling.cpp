@@ -10,8 +10,9 @@
 
 #include <fmt/format.h>
 
-#include "vibench/family.hpp"
-#include "vibench/flow_base.hpp"
+#include "vibench/plugin/registry.hpp"
+#include "vibench/vi/family.hpp"
+#include "vibench/vi/flow_base.hpp"
 
 namespace {
 

@@ -11,9 +11,10 @@
 
 #include <fmt/format.h>
 
-#include "vibench/family.hpp"
-#include "vibench/scalar_functions.hpp"
-#include "vibench/flow_base.hpp"
+#include "vibench/math/scalar_functions.hpp"
+#include "vibench/plugin/registry.hpp"
+#include "vibench/vi/family.hpp"
+#include "vibench/vi/flow_base.hpp"
 
 namespace {
 

@@ -6,7 +6,8 @@
 
 #include <fmt/format.h>
 
-#include "vibench/family.hpp"
+#include "vibench/plugin/registry.hpp"
+#include "vibench/vi/family.hpp"
 
 namespace {
 

@@ -8,8 +8,9 @@
 
 #include <fmt/format.h>
 
-#include "vibench/family.hpp"
-#include "vibench/linalg.hpp"
+#include "vibench/math/linalg.hpp"
+#include "vibench/plugin/registry.hpp"
+#include "vibench/vi/family.hpp"
 
 namespace {
 

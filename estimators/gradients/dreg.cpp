@@ -1,6 +1,7 @@
 // estimator `dreg` (doubly reparameterized): ĝ = Σ_k ((1−γ)w̃_k + γw̃_k²) (∂z_k/∂φ)ᵀ ∂l_k/∂z, unbiased for
 // ∇_φ E[L̂_K] (γ = 1: Tucker et al. 2018, eq. (5), weights w̃_k²). Derivation in pathwise_gradient.hpp.
-#include "vibench/pathwise_gradient.hpp"
+#include "vibench/plugin/registry.hpp"
+#include "vibench/vi/pathwise_gradient.hpp"
 
 namespace {
 

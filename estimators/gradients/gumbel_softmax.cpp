@@ -4,7 +4,8 @@
 //   straight_through:  ĝ = (∂y/∂φ)ᵀ ∇f(b)      (Bengio et al. 2013; Jang et al. 2017 §2.2)
 // Both are biased for ∇_φ E_q[f(b)]; the bias is measured (gradient_stats stores grad_bias), never assumed
 // zero. The returned objective estimate is f(b), unbiased for E_q[f(b)].
-#include "vibench/estimator.hpp"
+#include "vibench/plugin/registry.hpp"
+#include "vibench/vi/estimator.hpp"
 
 namespace {
 

@@ -1,7 +1,8 @@
 // estimator `iwae`: the reparameterized gradient of a K-sample bound,
 //   ĝ = Σ_k w̃_k [(∂z_k/∂φ)ᵀ ∂l_k/∂z − c·∇_φ log q_φ(z_k)],  w̃ = softmax(γ l),
 // the exact derivative of L̂_K at fixed noise (Burda et al. 2016, eq. (14)); for K = 1 it equals `reparam`.
-#include "vibench/pathwise_gradient.hpp"
+#include "vibench/plugin/registry.hpp"
+#include "vibench/vi/pathwise_gradient.hpp"
 
 namespace {
 

@@ -10,7 +10,8 @@
 #include <cmath>
 #include <numbers>
 
-#include "vibench/estimator.hpp"
+#include "vibench/plugin/registry.hpp"
+#include "vibench/vi/estimator.hpp"
 
 namespace {
 

@@ -10,8 +10,9 @@
 // Columns of B: ψ_f → −f(ỹ) s + (∇f(y)∂y − ∇f(ỹ)∂ỹ);  ψ₀ → −s;  ψ_i → −ỹ_i s + e_i (∂y_i/∂φ_i − ∂ỹ_i/∂φ_i).
 #include <cmath>
 
-#include "vibench/estimator.hpp"
-#include "vibench/linalg.hpp"
+#include "vibench/math/linalg.hpp"
+#include "vibench/plugin/registry.hpp"
+#include "vibench/vi/estimator.hpp"
 
 namespace {
 

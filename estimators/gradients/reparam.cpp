@@ -1,7 +1,8 @@
 // estimator `reparam` (pathwise), single-sample objectives: z = T(ε; φ), ĝ = (1/S) Σ_s d/dφ f_φ(T(ε_s; φ))
 // with the total derivative d/dφ f_φ(T(ε; φ)) = (∂z/∂φ)ᵀ (∇_z log p(x, z) − c·∇_z log q_φ(z)) − c·∇_φ log q_φ(z)|_z.
 // For K-sample objectives the same rule is `iwae`.
-#include "vibench/pathwise_gradient.hpp"
+#include "vibench/plugin/registry.hpp"
+#include "vibench/vi/pathwise_gradient.hpp"
 
 namespace {
 

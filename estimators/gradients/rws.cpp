@@ -4,8 +4,9 @@
 // it ascends the inclusive KL, not the bound, and is biased (consistent as K → ∞). Its grad_bias against
 // the objective's exact gradient therefore measures that difference, not an error. The θ part is the usual
 // Σ_k w̃_k ∇_θ log p(x, z_k) (wake-θ = the IWAE θ-gradient). Any family with a score, objective `iwae`.
-#include "vibench/estimator.hpp"
-#include "vibench/objective.hpp"
+#include "vibench/plugin/registry.hpp"
+#include "vibench/vi/estimator.hpp"
+#include "vibench/vi/objective.hpp"
 
 namespace {
 

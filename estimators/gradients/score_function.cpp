@@ -3,7 +3,8 @@
 //   ĝ = (1/S) Σ_s f_φ(z_s) ∇_φ log q_φ(z_s),  z_s ~ q_φ,  f_φ(z) = log p(x, z) − c·log q_φ(z);
 // the term −c·E_q[∇_φ log q_φ(z)] of the exact gradient is zero and dropped (still unbiased).
 // Baselines, the control variate and K-sample objectives: see score_function_gradient.hpp.
-#include "vibench/score_function_gradient.hpp"
+#include "vibench/vi/score_function_gradient.hpp"
+#include "vibench/plugin/registry.hpp"
 
 namespace {
 

@@ -2,7 +2,8 @@
 //   ĝ = Σ_k w̃_k (∂z_k/∂φ)ᵀ ∂l_k/∂z.
 // Unbiased for K = 1 objectives (the dropped term has mean zero); biased for K > 1. Exactly zero at the
 // exact posterior, where ∂l/∂z = 0.
-#include "vibench/pathwise_gradient.hpp"
+#include "vibench/plugin/registry.hpp"
+#include "vibench/vi/pathwise_gradient.hpp"
 
 namespace {
 

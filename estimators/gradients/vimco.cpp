@@ -1,6 +1,7 @@
 // estimator `vimco`: score-function gradient of a K-sample bound with the leave-one-out baseline
 // L̂_{−k} (l_k replaced by the geometric mean of the others), unbiased for ∇_φ E[L̂_K], any family.
-#include "vibench/score_function_gradient.hpp"
+#include "vibench/plugin/registry.hpp"
+#include "vibench/vi/score_function_gradient.hpp"
 
 namespace {
 

@@ -4,8 +4,9 @@
 // so I and the density ratio (as a function of the untransformed y) are unchanged (mi_transforms.hpp).
 #include <cmath>
 
-#include "vibench/mi.hpp"
-#include "vibench/mi_transforms.hpp"
+#include "vibench/mi/mi.hpp"
+#include "vibench/mi/mi_transforms.hpp"
+#include "vibench/plugin/registry.hpp"
 
 namespace {
 

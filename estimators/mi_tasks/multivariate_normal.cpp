@@ -3,8 +3,9 @@
 // "multinormal" tasks (Czyż et al. 2023). I(X;Y) = −½ Σ_i log(1 − s_i²) over the canonical correlations.
 #include <cmath>
 
-#include "vibench/mi.hpp"
-#include "vibench/mi_block_covariance.hpp"
+#include "vibench/mi/mi.hpp"
+#include "vibench/plugin/block_covariance_params.hpp"
+#include "vibench/plugin/registry.hpp"
 
 namespace {
 
@@ -12,7 +13,7 @@ using namespace vibench;
 
 class MultivariateNormal final : public MiTask {
  public:
-  explicit MultivariateNormal(const Params& p) : cov_(p) {}
+  explicit MultivariateNormal(const Params& p) : cov_(make_block_covariance(p)) {}
 
   std::size_t dim_x() const override { return cov_.dx; }
   std::size_t dim_y() const override { return cov_.dy; }
@@ -45,7 +46,7 @@ const Register<MiTask, MultivariateNormal> registration{{
     .name = "multivariate_normal",
     .description = "(x, y) jointly Gaussian, dense or sparse cross-covariance, optional invertible map; closed-form MI",
     .reference = "Czyz et al. 2023 (BMI benchmark), multinormal tasks",
-    .params = BlockCovariance::params(),
+    .params = block_covariance_params(),
 }};
 
 }  // namespace

@@ -7,8 +7,9 @@
 
 #include <boost/math/special_functions/digamma.hpp>
 
-#include "vibench/mi.hpp"
-#include "vibench/mi_block_covariance.hpp"
+#include "vibench/mi/mi.hpp"
+#include "vibench/plugin/block_covariance_params.hpp"
+#include "vibench/plugin/registry.hpp"
 
 namespace {
 
@@ -16,7 +17,7 @@ using namespace vibench;
 
 class StudentT final : public MiTask {
  public:
-  explicit StudentT(const Params& p) : cov_(p), nu_(static_cast<double>(p.get_int("dof"))), dof_(static_cast<std::size_t>(p.get_int("dof"))) {}
+  explicit StudentT(const Params& p) : cov_(make_block_covariance(p)), nu_(static_cast<double>(p.get_int("dof"))), dof_(static_cast<std::size_t>(p.get_int("dof"))) {}
 
   std::size_t dim_x() const override { return cov_.dx; }
   std::size_t dim_y() const override { return cov_.dy; }
@@ -69,7 +70,7 @@ class StudentT final : public MiTask {
 };
 
 std::vector<ParamSpec> student_params() {
-  std::vector<ParamSpec> p = BlockCovariance::params();
+  std::vector<ParamSpec> p = block_covariance_params();
   p.push_back(ParamSpec::integer("dof", 3, "degrees of freedom nu").at_least(1));
   return p;
 }

@@ -1,6 +1,7 @@
 // objective `cubo`: the χ upper bound CUBO_n = (1/n) log E_q[w^n] ≥ log p(x) (n ≥ 1), through its K-sample
 // estimate (1/n) log (1/K) Σ_k w_k^n, which is biased low for finite K (Dieng et al. 2017, §2–3).
-#include "vibench/objective.hpp"
+#include "vibench/plugin/registry.hpp"
+#include "vibench/vi/objective.hpp"
 
 namespace {
 

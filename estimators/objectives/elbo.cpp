@@ -4,7 +4,8 @@
 //                   eq. (10)): l = log p(x | z) (c = 0) plus the exact −KL and its φ-gradient in every
 //                   estimate. Needs a Gaussian prior factor in the target and a Gaussian family. θ-gradients
 //                   stay Monte Carlo (E_q[∇_θ log p(x, z)] is unbiased for both forms).
-#include "vibench/objective.hpp"
+#include "vibench/plugin/registry.hpp"
+#include "vibench/vi/objective.hpp"
 
 namespace {
 

@@ -1,6 +1,7 @@
 // objective `expectation`: E_{q_φ}[f(z)] with f = the target's log_joint (no entropy term): the
 // cost-function setting of Mohamed et al. 2020 (∇_φ E_q[f(z)]).
-#include "vibench/objective.hpp"
+#include "vibench/plugin/registry.hpp"
+#include "vibench/vi/objective.hpp"
 
 namespace {
 

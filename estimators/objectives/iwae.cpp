@@ -1,6 +1,7 @@
 // objective `iwae`: the importance-weighted bound E[log (1/K) Σ_k w_k] with w_k = p(x, z_k)/q_φ(z_k),
 // z_1..z_K ~ q_φ i.i.d.; ELBO = IWAE-1 ≤ IWAE-K ≤ IWAE-2K ≤ log p(x) (Burda et al. 2016, Thm. 1).
-#include "vibench/objective.hpp"
+#include "vibench/plugin/registry.hpp"
+#include "vibench/vi/objective.hpp"
 
 namespace {
 

@@ -1,7 +1,8 @@
 // objective `renyi`: the variational Rényi bound L_α = 1/(1−α) log E_q[w^{1−α}] through its K-sample
 // estimate 1/(1−α) log (1/K) Σ_k w_k^{1−α} (Li & Turner 2016, eq. (5) and §4.1). α → 1 gives the ELBO,
 // α = 0 gives log p(x) in the limit K → ∞; α < 0 gives upper bounds.
-#include "vibench/objective.hpp"
+#include "vibench/plugin/registry.hpp"
+#include "vibench/vi/objective.hpp"
 
 namespace {
 

@@ -7,9 +7,9 @@
 #include <cmath>
 #include <limits>
 
-#include "vibench/cell_plugins.hpp"
-#include "vibench/replicate_reduction.hpp"
-#include "vibench/study.hpp"
+#include "vibench/plugin/cell_plugins.hpp"
+#include "vibench/plugin/replicate_reduction.hpp"
+#include "vibench/plugin/study.hpp"
 
 namespace {
 

@@ -5,7 +5,7 @@
 // exact maximizer of the ELBO in its coordinate — until the ELBO's relative change is at most `tolerance` or
 // `sweeps` is reached. Stored: the ELBO after every sweep of every restart (sweep 0 = the initialisation),
 // the final means, variances and ELBO of each restart, the best restart (largest final ELBO), its hard
-// assignments, the data and the true means. The math is framework/include/vibench/cavi.hpp (shared with the
+// assignments, the data and the true means. The math is framework/vi/include/vibench/vi/cavi.hpp (shared with the
 // conformance tests).
 #include <algorithm>
 #include <chrono>
@@ -14,10 +14,10 @@
 
 #include <fmt/format.h>
 
-#include "vibench/cavi.hpp"
-#include "vibench/rng.hpp"
-#include "vibench/study.hpp"
-#include "vibench/work_counter.hpp"
+#include "vibench/math/rng.hpp"
+#include "vibench/plugin/study.hpp"
+#include "vibench/plugin/work_counter.hpp"
+#include "vibench/vi/cavi.hpp"
 
 namespace {
 

@@ -11,9 +11,9 @@
 #include <fmt/format.h>
 
 
-#include "vibench/cell_plugins.hpp"
-#include "vibench/gradient_stats.hpp"
-#include "vibench/study.hpp"
+#include "vibench/plugin/cell_plugins.hpp"
+#include "vibench/plugin/gradient_stats.hpp"
+#include "vibench/plugin/study.hpp"
 
 namespace {
 

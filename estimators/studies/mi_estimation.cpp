@@ -13,12 +13,12 @@
 
 #include <fmt/format.h>
 
-#include "vibench/mi.hpp"
-#include "vibench/replicate_reduction.hpp"
-#include "vibench/stats.hpp"
-#include "vibench/stop_request.hpp"
-#include "vibench/study.hpp"
-#include "vibench/work_counter.hpp"
+#include "vibench/math/stats.hpp"
+#include "vibench/mi/mi.hpp"
+#include "vibench/plugin/replicate_reduction.hpp"
+#include "vibench/plugin/stop_request.hpp"
+#include "vibench/plugin/study.hpp"
+#include "vibench/plugin/work_counter.hpp"
 
 namespace {
 

@@ -26,12 +26,12 @@
 #include <fmt/format.h>
 
 
-#include "vibench/cavi.hpp"
-#include "vibench/cell_plugins.hpp"
-#include "vibench/linalg.hpp"
-#include "vibench/stats.hpp"
-#include "vibench/study.hpp"
-#include "vibench/work_counter.hpp"
+#include "vibench/math/linalg.hpp"
+#include "vibench/math/stats.hpp"
+#include "vibench/plugin/cell_plugins.hpp"
+#include "vibench/plugin/study.hpp"
+#include "vibench/plugin/work_counter.hpp"
+#include "vibench/vi/cavi.hpp"
 
 namespace {
 

@@ -11,13 +11,13 @@
 #include <cmath>
 #include <numeric>
 
-#include "vibench/beta_vae_model.hpp"
-#include "vibench/linalg.hpp"
-#include "vibench/minibatch_training.hpp"
-#include "vibench/replicate_reduction.hpp"
-#include "vibench/stats.hpp"
-#include "vibench/study.hpp"
-#include "vibench/work_counter.hpp"
+#include "vibench/math/linalg.hpp"
+#include "vibench/math/stats.hpp"
+#include "vibench/nn/beta_vae_model.hpp"
+#include "vibench/plugin/minibatch_training.hpp"
+#include "vibench/plugin/replicate_reduction.hpp"
+#include "vibench/plugin/study.hpp"
+#include "vibench/plugin/work_counter.hpp"
 
 namespace {
 

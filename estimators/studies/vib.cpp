@@ -8,11 +8,11 @@
 #include <cmath>
 #include <numeric>
 
-#include "vibench/fashion_mnist.hpp"
-#include "vibench/minibatch_training.hpp"
-#include "vibench/study.hpp"
-#include "vibench/vib_model.hpp"
-#include "vibench/work_counter.hpp"
+#include "vibench/data/fashion_mnist.hpp"
+#include "vibench/nn/vib_model.hpp"
+#include "vibench/plugin/minibatch_training.hpp"
+#include "vibench/plugin/study.hpp"
+#include "vibench/plugin/work_counter.hpp"
 
 namespace {
 

@@ -7,7 +7,8 @@
 #include <cmath>
 #include <numbers>
 
-#include "vibench/target.hpp"
+#include "vibench/plugin/registry.hpp"
+#include "vibench/vi/target.hpp"
 
 namespace {
 

@@ -8,8 +8,9 @@
 // toy. Off the one-hot points (the Gumbel-softmax relaxation) f is the plain quadratic, ∇f = 2(z − t).
 #include <fmt/format.h>
 
-#include "vibench/errors.hpp"
-#include "vibench/target.hpp"
+#include "vibench/plugin/errors.hpp"
+#include "vibench/plugin/registry.hpp"
+#include "vibench/vi/target.hpp"
 
 namespace {
 

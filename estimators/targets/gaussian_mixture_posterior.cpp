@@ -6,7 +6,8 @@
 #include <cmath>
 #include <numbers>
 
-#include "vibench/target.hpp"
+#include "vibench/plugin/registry.hpp"
+#include "vibench/vi/target.hpp"
 
 namespace {
 

@@ -12,10 +12,11 @@
 
 #include <fmt/format.h>
 
-#include "vibench/linalg.hpp"
-#include "vibench/rng.hpp"
-#include "vibench/target.hpp"
-#include "vibench/vector_kernels.hpp"
+#include "vibench/math/linalg.hpp"
+#include "vibench/math/rng.hpp"
+#include "vibench/math/vector_kernels.hpp"
+#include "vibench/plugin/registry.hpp"
+#include "vibench/vi/target.hpp"
 
 namespace {
 

@@ -21,8 +21,9 @@
 
 #include <fmt/format.h>
 
-#include "vibench/scalar_functions.hpp"
-#include "vibench/target.hpp"
+#include "vibench/math/scalar_functions.hpp"
+#include "vibench/plugin/registry.hpp"
+#include "vibench/vi/target.hpp"
 
 namespace {
 

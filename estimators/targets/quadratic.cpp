@@ -3,7 +3,8 @@
 // Registered a second time as `bernoulli_toy`, f(b) = Σᵢ (bᵢ − t)² with t = 0.499: the toy problem of
 // Tucker et al. 2017 (REBAR) and Grathwohl et al. 2018 (RELAX), meant for discrete families, whose exact
 // gradient for b ~ Bern(σ(η)) is (1 − 2t)·σ(η)(1 − σ(η)) per coordinate.
-#include "vibench/target.hpp"
+#include "vibench/plugin/registry.hpp"
+#include "vibench/vi/target.hpp"
 
 namespace {
 

@@ -15,8 +15,8 @@
 
 #include <fmt/format.h>
 
-#include "vibench/code_fingerprint.hpp"
-#include "vibench/hdf5_io.hpp"
+#include "vibench/run/code_fingerprint.hpp"
+#include "vibench/run/hdf5_io.hpp"
 
 namespace vibench::cli {
 namespace {

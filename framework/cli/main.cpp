@@ -20,14 +20,14 @@
 #include <fmt/format.h>
 
 #include "inspect.hpp"
-#include "vibench/cell_plugins.hpp"
-#include "vibench/did_you_mean.hpp"
-#include "vibench/grid.hpp"
-#include "vibench/hdf5_io.hpp"
-#include "vibench/registry.hpp"
-#include "vibench/runner.hpp"
-#include "vibench/signal_stop.hpp"
-#include "vibench/stop_request.hpp"
+#include "vibench/plugin/cell_plugins.hpp"
+#include "vibench/plugin/did_you_mean.hpp"
+#include "vibench/plugin/registry.hpp"
+#include "vibench/plugin/stop_request.hpp"
+#include "vibench/run/grid.hpp"
+#include "vibench/run/hdf5_io.hpp"
+#include "vibench/run/runner.hpp"
+#include "vibench/run/signal_stop.hpp"
 
 using namespace vibench;
 

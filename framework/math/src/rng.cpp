@@ -1,0 +1,129 @@
+#include "vibench/math/rng.hpp"
+
+#include <array>
+#include <cmath>
+#include <numbers>
+
+namespace vibench {
+
+namespace {
+constexpr double two_pow_minus_53 = 1.0 / 9007199254740992.0;
+inline double u01_closed_open(std::uint64_t x) { return static_cast<double>(x >> 11) * two_pow_minus_53; }
+// (0, 1]: safe for log.
+inline double u01_open_closed(std::uint64_t x) { return static_cast<double>((x >> 11) + 1) * two_pow_minus_53; }
+
+// Ziggurat for N(0, 1) (Marsaglia & Tsang 2000, J. Stat. Softw. 5(8)) with 256 layers of equal area v under
+// f(x) = exp(−x²/2), x ≥ 0. Layer boundaries X[0] = v/f(r) (the base layer's virtual width: the rectangle
+// [0, r]×[0, f(r)] plus the tail beyond r has area v), X[1] = r, X[i+1] = f⁻¹(f(X[i]) + v/X[i]), X[256] = 0.
+// Layer i is [0, X[i]] × [f(X[i]), f(X[i+1])] (i ≥ 1). A draw picks a layer i and x = u·X[i], u ~ U[0, 1);
+// x < X[i+1] lies under f whatever the height, so it is accepted at once (≈ 98.5% of draws: one 64-bit word,
+// one multiply, one compare). Otherwise the base layer draws from the tail x > r (Marsaglia 1964) and the
+// other layers accept x with probability (f(x) − f(X[i])) / (f(X[i+1]) − f(X[i])) or start over.
+// r = 3.6541528853610088 is Marsaglia & Tsang's value for 256 layers; v follows from it.
+class ZigguratTables {
+ public:
+  static constexpr int layers = 256;
+  static constexpr double r = 3.6541528853610088;
+  static constexpr double two_pow_minus_52 = 1.0 / 4503599627370496.0;
+
+  ZigguratTables() {
+    const double fr = f(r);
+    const double v = r * fr + std::sqrt(std::numbers::pi / 2) * std::erfc(r / std::numbers::sqrt2);
+    std::array<double, layers + 1> x{};
+    x[0] = v / fr;
+    x[1] = r;
+    for (int i = 1; i < layers - 1; ++i) x[i + 1] = std::sqrt(-2.0 * std::log(f(x[i]) + v / x[i]));
+    x[layers] = 0.0;
+    for (int i = 0; i < layers; ++i) {
+      accept_below[i] = static_cast<std::uint64_t>(x[i + 1] / x[i] * 4503599627370496.0);  // u·2⁵² < this ⇒ x < X[i+1]
+      width[i] = x[i] * two_pow_minus_52;
+      height[i] = f(x[i]);
+    }
+    height[layers] = 1.0;
+  }
+  static double f(double x) { return std::exp(-0.5 * x * x); }
+
+  std::array<std::uint64_t, layers> accept_below;
+  std::array<double, layers> width;
+  std::array<double, layers + 1> height;
+};
+
+// Built on first use (not at static initialization, whose order across files is unspecified).
+const ZigguratTables& ziggurat() {
+  static const ZigguratTables tables;
+  return tables;
+}
+}  // namespace
+
+Rng::Rng(std::uint64_t seed, std::uint64_t cell_key, std::uint64_t replicate, std::uint64_t stream, std::uint64_t step) {
+  key_ = {{seed, cell_key}};
+  ctr_ = {{replicate, stream, step, 0}};
+}
+
+r123::Philox4x64::ctr_type Rng::next_block() {
+  auto out = philox_(ctr_, key_);
+  ++ctr_.v[3];
+  return out;
+}
+
+void Rng::uniforms(double* out, std::size_t n) {
+  std::size_t i = 0;
+  while (i < n) {
+    auto b = next_block();
+    for (int j = 0; j < 4 && i < n; ++j, ++i) out[i] = u01_closed_open(b.v[j]);
+  }
+}
+
+// The 64-bit words of consecutive blocks, one at a time: the ziggurat's rare slow paths take extra words
+// from the same sequence.
+class Rng::WordStream {
+ public:
+  explicit WordStream(Rng& rng) : rng_(rng) {}
+  std::uint64_t next() {
+    if (used_ == 4) {
+      block_ = rng_.next_block();
+      used_ = 0;
+    }
+    return block_.v[used_++];
+  }
+
+ private:
+  Rng& rng_;
+  r123::Philox4x64::ctr_type block_{};
+  int used_ = 4;
+};
+
+void Rng::normals(double* out, std::size_t n) {
+  const ZigguratTables& zig = ziggurat();
+  WordStream words(*this);
+  for (std::size_t i = 0; i < n; ++i) {
+    for (;;) {
+      // Disjoint bits of one word: layer (bits 0–7), sign (bit 8), u·2⁵² (bits 12–63).
+      const std::uint64_t w = words.next();
+      const unsigned layer = w & 0xff;
+      const std::uint64_t u = w >> 12;
+      const double sign = static_cast<double>(static_cast<int>((w >> 7) & 2) - 1);  // ±1 without a branch
+      const double x = static_cast<double>(u) * zig.width[layer];
+      if (u < zig.accept_below[layer]) [[likely]] {
+        out[i] = sign * x;
+        break;
+      }
+      if (layer == 0) {  // tail x > r: x = r + e/r, e ~ Exp(1), accepted if 2·Exp(1) > (e/r)²
+        double t, e2;
+        do {
+          t = -std::log(u01_open_closed(words.next())) / ZigguratTables::r;
+          e2 = -2.0 * std::log(u01_open_closed(words.next()));
+        } while (e2 <= t * t);
+        out[i] = sign * (ZigguratTables::r + t);
+        break;
+      }
+      const double y = zig.height[layer] + u01_closed_open(words.next()) * (zig.height[layer + 1] - zig.height[layer]);
+      if (y < ZigguratTables::f(x)) {
+        out[i] = sign * x;
+        break;
+      }
+    }
+  }
+}
+
+}  // namespace vibench

@@ -1,0 +1,108 @@
+#include "vibench/math/vector_kernels.hpp"
+
+#include <cmath>
+
+namespace vibench {
+
+namespace {
+// 8 doubles: one AVX-512 register, two AVX2, four SSE2. Loaded and stored with memcpy (no alignment
+// assumed) and never passed to a function by value, so no vector calling convention is involved.
+using Lane8 = double __attribute__((vector_size(64)));
+
+// Y[0..R) −= X·B on columns [i0, i0+W), accumulators in registers across the whole j-sum; each element
+// still starts from its Y value and subtracts the terms in the order j = 0, 1, …
+template <int R, int W>
+inline void block(double* __restrict y, const double* __restrict x, const double* __restrict b, std::size_t k,
+                  std::size_t m, std::size_t i0) {
+  if constexpr (W == 8) {
+    Lane8 acc[R];
+    for (int r = 0; r < R; ++r) __builtin_memcpy(&acc[r], y + r * m + i0, sizeof(Lane8));
+    for (std::size_t j = 0; j < k; ++j) {
+      Lane8 bj;
+      __builtin_memcpy(&bj, b + j * m + i0, sizeof bj);
+      for (int r = 0; r < R; ++r) acc[r] -= x[r * k + j] * bj;
+    }
+    for (int r = 0; r < R; ++r) __builtin_memcpy(y + r * m + i0, &acc[r], sizeof(Lane8));
+  } else {
+    for (int r = 0; r < R; ++r) {
+      double acc = y[r * m + i0];
+      for (std::size_t j = 0; j < k; ++j) acc -= x[r * k + j] * b[j * m + i0];
+      y[r * m + i0] = acc;
+    }
+  }
+}
+
+template <int R>
+inline void rows(double* __restrict y, const double* __restrict x, const double* __restrict b, std::size_t k,
+                 std::size_t m) {
+  std::size_t i = 0;
+  for (; i + 8 <= m; i += 8) block<R, 8>(y, x, b, k, m, i);
+  for (; i < m; ++i) block<R, 1>(y, x, b, k, m, i);
+}
+
+// The CPU-dispatched bodies. target_clones sits on functions with no earlier declaration: clang (14)
+// ignores it on a definition whose declaration lacks it and would build only the first target.
+// Blocks of 4 rows × 8 columns: 32 accumulators (four AVX-512 registers), each row of B loaded once per block
+// of rows.
+__attribute__((target_clones("avx512f", "avx2", "default")))
+void subtract_product_dispatched(double* __restrict y, const double* __restrict x, const double* __restrict b,
+                                 std::size_t n, std::size_t k, std::size_t m) {
+  std::size_t s = 0;
+  for (; s + 4 <= n; s += 4) rows<4>(y + s * m, x + s * k, b, k, m);
+  for (; s < n; ++s) rows<1>(y + s * m, x + s * k, b, k, m);
+}
+
+// Element-wise, so vectorizing changes nothing but speed (IEEE sqrt and division are correctly rounded).
+__attribute__((target_clones("avx512f", "avx2", "default")))
+void adam_update_dispatched(double* __restrict theta, const double* __restrict grad, double* __restrict m,
+                            double* __restrict v, std::size_t n, double beta1, double beta2, double c1, double c2,
+                            double signed_lr, double eps) {
+  for (std::size_t i = 0; i < n; ++i) {
+    m[i] = beta1 * m[i] + (1 - beta1) * grad[i];
+    v[i] = beta2 * v[i] + (1 - beta2) * grad[i] * grad[i];
+    theta[i] += signed_lr * (m[i] / c1) / (std::sqrt(v[i] / c2) + eps);
+  }
+}
+
+template <std::size_t P>
+void add_weighted_rows_fixed(double* acc, const double* rows, std::size_t n, const double* weights) {
+  double a[P];
+  for (std::size_t i = 0; i < P; ++i) a[i] = acc[i];
+  for (std::size_t r = 0; r < n; ++r) {
+    const double w = weights ? weights[r] : 1.0;
+    if (w == 0.0) continue;
+    for (std::size_t i = 0; i < P; ++i) a[i] += w * rows[r * P + i];
+  }
+  for (std::size_t i = 0; i < P; ++i) acc[i] = a[i];
+}
+}  // namespace
+
+void subtract_product(double* y, const double* x, const double* b, std::size_t n, std::size_t k, std::size_t m) {
+  subtract_product_dispatched(y, x, b, n, k, m);
+}
+
+void adam_update(double* theta, const double* grad, double* m, double* v, std::size_t n, double beta1, double beta2,
+                 double c1, double c2, double signed_lr, double eps) {
+  adam_update_dispatched(theta, grad, m, v, n, beta1, beta2, c1, c2, signed_lr, eps);
+}
+
+// Small p: the sums stay in registers (a memory accumulator would wait on a store per row).
+void add_weighted_rows(double* acc, const double* rows, std::size_t n, std::size_t p, const double* weights) {
+  switch (p) {
+    case 1: return add_weighted_rows_fixed<1>(acc, rows, n, weights);
+    case 2: return add_weighted_rows_fixed<2>(acc, rows, n, weights);
+    case 3: return add_weighted_rows_fixed<3>(acc, rows, n, weights);
+    case 4: return add_weighted_rows_fixed<4>(acc, rows, n, weights);
+    case 6: return add_weighted_rows_fixed<6>(acc, rows, n, weights);
+    case 8: return add_weighted_rows_fixed<8>(acc, rows, n, weights);
+    default:
+      for (std::size_t r = 0; r < n; ++r) {
+        const double w = weights ? weights[r] : 1.0;
+        if (w == 0.0) continue;
+        const double* row = rows + r * p;
+        for (std::size_t i = 0; i < p; ++i) acc[i] += w * row[i];
+      }
+  }
+}
+
+}  // namespace vibench

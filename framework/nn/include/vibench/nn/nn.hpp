@@ -1,0 +1,75 @@
+#pragma once
+// A small, deterministic multilayer perceptron on BLAS (OpenBLAS, one BLAS thread): dense layers y = act(x Wᵀ + b)
+// over batches (rows = examples), hand-written backward passes (checked against finite differences in the
+// tests), initialisers driven by the Philox streams, and Adam / SGD. Parameters are one flat vector: for
+// each layer W (out×in, row-major) then b (out).
+//
+// Reproducibility: with one BLAS thread per call, products on one machine give the same bits for any
+// --threads (each cell's network runs on one thread; tested). Across machines OpenBLAS may pick a different kernel for a different CPU, so BLAS-backed results
+// can differ in the last bits between CPU models (set OPENBLAS_CORETYPE to pin the kernel).
+#include <cstddef>
+#include <string>
+#include <vector>
+
+#include "vibench/math/matrix.hpp"
+#include "vibench/math/rng.hpp"
+#include "vibench/math/state_stream.hpp"
+
+namespace vibench {
+
+enum class Activation { identity, relu, tanh, softplus };
+// {in, hidden..., out}: the layer sizes of an MLP.
+std::vector<std::size_t> layer_sizes(std::size_t in, const std::vector<std::size_t>& hidden, std::size_t out);
+Activation parse_activation(const std::string& name);  // throws std::invalid_argument on an unknown name
+
+// Activations and pre-activations of one forward pass, kept for backward; reused across calls.
+struct MlpWorkspace {
+  std::vector<Matrix> inputs;  // inputs[l] = input of layer l (inputs[0] = x)
+  std::vector<Matrix> pre;     // pre[l] = x_l W_lᵀ + b_l
+  Matrix delta, delta_next;    // backward scratch
+};
+
+class Mlp {
+ public:
+  Mlp() = default;
+  // sizes = {in, hidden..., out}; `hidden` after every layer but the last, `output` after the last.
+  Mlp(std::vector<std::size_t> sizes, Activation hidden, Activation output);
+
+  std::size_t num_params() const { return num_params_; }
+  std::size_t in() const { return sizes_.front(); }
+  std::size_t out() const { return sizes_.back(); }
+  // He-uniform weights for ReLU layers, Glorot-uniform otherwise; zero biases.
+  void init(double* params, Rng& rng) const;
+  // y = f(x) for a batch x (n×in); y is n×out.
+  void forward(const double* params, const Matrix& x, MlpWorkspace& ws, Matrix& y) const;
+  // Given dy = ∂L/∂y for the last forward's batch, adds ∂L/∂params to grad and, if dx, writes ∂L/∂x.
+  void backward(const double* params, const Matrix& dy, MlpWorkspace& ws, double* grad, Matrix* dx) const;
+
+ private:
+  std::vector<std::size_t> sizes_, offsets_;
+  Activation hidden_ = Activation::relu, output_ = Activation::identity;
+  std::size_t num_params_ = 0;
+};
+
+// Adam (Kingma & Ba 2015) with bias correction; `ascend` maximizes, else minimizes.
+class Adam {
+ public:
+  Adam(std::size_t n, double learning_rate, double beta1 = 0.9, double beta2 = 0.999, double eps = 1e-8);
+  void step(double* params, const double* grad, bool ascend);
+  void set_learning_rate(double lr) { lr_ = lr; }
+  // The moments, step count and learning rate, exactly (a checkpoint); read_state expects the same size.
+  void write_state(StateWriter& out) const;
+  void read_state(StateReader& in);
+
+ private:
+  double lr_, b1_, b2_, eps_;
+  std::vector<double> m_, v_;
+  std::size_t t_ = 0;
+};
+
+// C = A·Bᵀ (A: n×k, B: m×k, C: n×m) and C += Aᵀ·B etc. through BLAS; the few products the module needs.
+void matmul_abt(const Matrix& a, const Matrix& b, Matrix& c);  // C = A Bᵀ
+void matmul_ab(const Matrix& a, const Matrix& b, Matrix& c);   // C = A B
+void matmul_atb(const Matrix& a, const Matrix& b, Matrix& c);  // C = Aᵀ B
+
+}  // namespace vibench

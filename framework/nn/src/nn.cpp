@@ -1,0 +1,202 @@
+#include "vibench/nn/nn.hpp"
+#include "vibench/math/vector_kernels.hpp"
+
+#include <cblas.h>
+
+#include <cmath>
+#include <mutex>
+#include <stdexcept>
+
+extern "C" void openblas_set_num_threads(int);
+
+namespace vibench {
+
+namespace {
+// One BLAS thread per call: cells already run in parallel on TBB, and a fixed thread count keeps every
+// product's summation order, hence its bits, the same. Set once, before the first product.
+void single_threaded_blas() {
+  static std::once_flag once;
+  std::call_once(once, [] { openblas_set_num_threads(1); });
+}
+}  // namespace
+
+std::vector<std::size_t> layer_sizes(std::size_t in, const std::vector<std::size_t>& hidden, std::size_t out) {
+  std::vector<std::size_t> s{in};
+  s.insert(s.end(), hidden.begin(), hidden.end());
+  s.push_back(out);
+  return s;
+}
+
+Activation parse_activation(const std::string& name) {
+  if (name == "identity") return Activation::identity;
+  if (name == "relu") return Activation::relu;
+  if (name == "tanh") return Activation::tanh;
+  if (name == "softplus") return Activation::softplus;
+  throw std::invalid_argument("unknown activation '" + name + "' (identity, relu, tanh, softplus)");
+}
+
+namespace {
+
+void apply(Activation a, const Matrix& pre, Matrix& out) {
+  out.resize(pre.rows(), pre.cols());
+  const std::size_t n = pre.rows() * pre.cols();
+  const double* p = pre.data();
+  double* o = out.data();
+  switch (a) {
+    case Activation::identity:
+      for (std::size_t i = 0; i < n; ++i) o[i] = p[i];
+      break;
+    case Activation::relu:
+      for (std::size_t i = 0; i < n; ++i) o[i] = p[i] > 0 ? p[i] : 0.0;
+      break;
+    case Activation::tanh:
+      for (std::size_t i = 0; i < n; ++i) o[i] = std::tanh(p[i]);
+      break;
+    case Activation::softplus:
+      for (std::size_t i = 0; i < n; ++i) o[i] = p[i] > 0 ? p[i] + std::log1p(std::exp(-p[i])) : std::log1p(std::exp(p[i]));
+      break;
+  }
+}
+
+// delta ⊙= act'(pre).
+void multiply_derivative(Activation a, const Matrix& pre, Matrix& delta) {
+  const std::size_t n = pre.rows() * pre.cols();
+  const double* p = pre.data();
+  double* d = delta.data();
+  switch (a) {
+    case Activation::identity:
+      break;
+    case Activation::relu:
+      for (std::size_t i = 0; i < n; ++i) d[i] = p[i] > 0 ? d[i] : 0.0;
+      break;
+    case Activation::tanh:
+      for (std::size_t i = 0; i < n; ++i) {
+        const double t = std::tanh(p[i]);
+        d[i] *= 1 - t * t;
+      }
+      break;
+    case Activation::softplus:
+      for (std::size_t i = 0; i < n; ++i) d[i] *= p[i] >= 0 ? 1 / (1 + std::exp(-p[i])) : std::exp(p[i]) / (1 + std::exp(p[i]));
+      break;
+  }
+}
+
+}  // namespace
+
+Mlp::Mlp(std::vector<std::size_t> sizes, Activation hidden, Activation output)
+    : sizes_(std::move(sizes)), hidden_(hidden), output_(output) {
+  single_threaded_blas();
+  if (sizes_.size() < 2) throw std::invalid_argument("an MLP needs an input and an output size");
+  for (std::size_t l = 0; l + 1 < sizes_.size(); ++l) {
+    offsets_.push_back(num_params_);
+    num_params_ += sizes_[l + 1] * sizes_[l] + sizes_[l + 1];
+  }
+}
+
+void Mlp::init(double* params, Rng& rng) const {
+  for (std::size_t l = 0; l + 1 < sizes_.size(); ++l) {
+    const std::size_t in = sizes_[l], out = sizes_[l + 1];
+    const Activation act = l + 2 == sizes_.size() ? output_ : hidden_;
+    // He (Kaiming) uniform for ReLU: U(±√(6/in)); Glorot uniform otherwise: U(±√(6/(in + out))).
+    const double limit = act == Activation::relu ? std::sqrt(6.0 / static_cast<double>(in))
+                                                 : std::sqrt(6.0 / static_cast<double>(in + out));
+    double* w = params + offsets_[l];
+    rng.uniforms(w, out * in);
+    for (std::size_t i = 0; i < out * in; ++i) w[i] = limit * (2 * w[i] - 1);
+    for (std::size_t i = 0; i < out; ++i) w[out * in + i] = 0.0;
+  }
+}
+
+void Mlp::forward(const double* params, const Matrix& x, MlpWorkspace& ws, Matrix& y) const {
+  const std::size_t layers = sizes_.size() - 1, n = x.rows();
+  ws.inputs.resize(layers);
+  ws.pre.resize(layers);
+  ws.inputs[0] = x;
+  for (std::size_t l = 0; l < layers; ++l) {
+    const std::size_t in = sizes_[l], out = sizes_[l + 1];
+    const double* w = params + offsets_[l];
+    const double* b = w + out * in;
+    Matrix& pre = ws.pre[l];
+    pre.resize(n, out);
+    for (std::size_t i = 0; i < n; ++i)
+      for (std::size_t j = 0; j < out; ++j) pre(i, j) = b[j];
+    // pre += x_l Wᵀ
+    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, static_cast<int>(n), static_cast<int>(out), static_cast<int>(in),
+                1.0, ws.inputs[l].data(), static_cast<int>(in), w, static_cast<int>(in), 1.0, pre.data(), static_cast<int>(out));
+    apply(l + 1 == layers ? output_ : hidden_, pre, l + 1 == layers ? y : ws.inputs[l + 1]);
+  }
+}
+
+void Mlp::backward(const double* params, const Matrix& dy, MlpWorkspace& ws, double* grad, Matrix* dx) const {
+  const std::size_t layers = sizes_.size() - 1, n = dy.rows();
+  ws.delta = dy;
+  for (std::size_t l = layers; l-- > 0;) {
+    const std::size_t in = sizes_[l], out = sizes_[l + 1];
+    multiply_derivative(l + 1 == layers ? output_ : hidden_, ws.pre[l], ws.delta);  // δ = ∂L/∂pre_l
+    const double* w = params + offsets_[l];
+    double* gw = grad + offsets_[l];
+    double* gb = gw + out * in;
+    // ∂L/∂W += δᵀ x_l;  ∂L/∂b += Σ_rows δ
+    cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, static_cast<int>(out), static_cast<int>(in), static_cast<int>(n),
+                1.0, ws.delta.data(), static_cast<int>(out), ws.inputs[l].data(), static_cast<int>(in), 1.0, gw,
+                static_cast<int>(in));
+    for (std::size_t i = 0; i < n; ++i)
+      for (std::size_t j = 0; j < out; ++j) gb[j] += ws.delta(i, j);
+    if (l == 0 && !dx) break;
+    // ∂L/∂x_l = δ W
+    Matrix& next = l == 0 ? *dx : ws.delta_next;
+    next.resize(n, in);
+    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, static_cast<int>(n), static_cast<int>(in), static_cast<int>(out),
+                1.0, ws.delta.data(), static_cast<int>(out), w, static_cast<int>(in), 0.0, next.data(), static_cast<int>(in));
+    if (l > 0) std::swap(ws.delta, ws.delta_next);
+  }
+}
+
+Adam::Adam(std::size_t n, double learning_rate, double beta1, double beta2, double eps)
+    : lr_(learning_rate), b1_(beta1), b2_(beta2), eps_(eps), m_(n, 0.0), v_(n, 0.0) {}
+
+void Adam::step(double* params, const double* grad, bool ascend) {
+  ++t_;
+  const double c1 = 1 - std::pow(b1_, static_cast<double>(t_)), c2 = 1 - std::pow(b2_, static_cast<double>(t_));
+  const double sign = ascend ? 1.0 : -1.0;
+  adam_update(params, grad, m_.data(), v_.data(), m_.size(), b1_, b2_, c1, c2, sign * lr_, eps_);
+}
+
+void Adam::write_state(StateWriter& out) const {
+  out.put(lr_);
+  out.put(static_cast<std::uint64_t>(t_));
+  out.put(m_);
+  out.put(v_);
+}
+
+void Adam::read_state(StateReader& in) {
+  const std::size_t n = m_.size();
+  in.get(lr_);
+  t_ = static_cast<std::size_t>(in.get<std::uint64_t>());
+  in.get_sized(m_, n);
+  in.get_sized(v_, n);
+}
+
+void matmul_abt(const Matrix& a, const Matrix& b, Matrix& c) {
+  single_threaded_blas();
+  c.resize(a.rows(), b.rows());
+  cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, static_cast<int>(a.rows()), static_cast<int>(b.rows()),
+              static_cast<int>(a.cols()), 1.0, a.data(), static_cast<int>(a.cols()), b.data(), static_cast<int>(b.cols()), 0.0,
+              c.data(), static_cast<int>(c.cols()));
+}
+void matmul_ab(const Matrix& a, const Matrix& b, Matrix& c) {
+  single_threaded_blas();
+  c.resize(a.rows(), b.cols());
+  cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, static_cast<int>(a.rows()), static_cast<int>(b.cols()),
+              static_cast<int>(a.cols()), 1.0, a.data(), static_cast<int>(a.cols()), b.data(), static_cast<int>(b.cols()), 0.0,
+              c.data(), static_cast<int>(c.cols()));
+}
+void matmul_atb(const Matrix& a, const Matrix& b, Matrix& c) {
+  single_threaded_blas();
+  c.resize(a.cols(), b.cols());
+  cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, static_cast<int>(a.cols()), static_cast<int>(b.cols()),
+              static_cast<int>(a.rows()), 1.0, a.data(), static_cast<int>(a.cols()), b.data(), static_cast<int>(b.cols()), 0.0,
+              c.data(), static_cast<int>(c.cols()));
+}
+
+}  // namespace vibench

@@ -1,0 +1,24 @@
+#pragma once
+// The pathwise (reparameterization) family of estimators of ∇_φ E[L̂_K] for the objectives of
+// objective.hpp. Per group of K draws z_k = T(ε_k; φ), with l_k = log p(x, z_k) − c·log q_φ(z_k),
+// w̃ = softmax(γ l), and ∂l_k/∂z the path derivative (φ held fixed in log q):
+//   total   (reparam, iwae):  Σ_k w̃_k [(∂z_k/∂φ)ᵀ ∂l_k/∂z − c·∇_φ log q_φ(z_k)]      exact d L̂_K/dφ
+//   path    (stl):            Σ_k w̃_k (∂z_k/∂φ)ᵀ ∂l_k/∂z                             Roeder et al. 2017
+//   dreg:                     Σ_k ((1−γ)w̃_k + γw̃_k²) (∂z_k/∂φ)ᵀ ∂l_k/∂z             Tucker et al. 2018
+// DReG comes from E_q[g(z_k)·∇_φ log q_φ(z_k)] = E[(∂z_k/∂φ)ᵀ ∇_z g] applied to g = w̃_k (φ frozen),
+// ∂w̃_k/∂z_k = γ w̃_k (1 − w̃_k) ∂l_k/∂z; γ = 1 gives the published w̃_k². It is unbiased for every K;
+// stl is unbiased only for K = 1. At the exact posterior ∂l_k/∂z = 0, so stl and dreg are exactly zero.
+#include "vibench/vi/estimator.hpp"
+
+namespace vibench {
+
+enum class PathwiseRule { total, path_only, doubly_reparameterized };
+
+// Averages over `samples` groups of K = o.num_importance_samples() draws; returns the mean L̂_K.
+double pathwise_gradient(PathwiseRule rule, const Target& t, const Family& q, const Objective& o, const double* phi,
+                         Rng& rng, std::size_t samples, EstimatorWorkspace& ws, double* grad);
+
+// Why a pathwise estimator cannot run on this family (nullopt if it can).
+std::optional<std::string> pathwise_unsupported(const std::string& estimator, const Family& q);
+
+}  // namespace vibench

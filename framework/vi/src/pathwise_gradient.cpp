@@ -1,0 +1,48 @@
+#include "vibench/vi/pathwise_gradient.hpp"
+
+#include <algorithm>
+
+#include "vibench/math/vector_kernels.hpp"
+
+namespace vibench {
+
+double pathwise_gradient(PathwiseRule rule, const Target& t, const Family& q, const Objective& o, const double* phi,
+                         Rng& rng, std::size_t samples, EstimatorWorkspace& ws, double* grad) {
+  const double c = o.log_q_coefficient(), gamma = o.weight_exponent();
+  const std::size_t k = o.num_importance_samples(), n = samples * k, p = q.num_params(), d = q.dim();
+  q.sample(phi, rng, n, ws.eps, ws.z);
+  ws.log_w.resize(n);
+  o.log_weights(t, q, phi, ws.z, ws.log_weight_scratch, ws.log_w.data(), &ws.grad_z);  // l and ∂l/∂z
+  ws.w_tilde.resize(n);
+  ws.coef.resize(n);
+  double value = 0;
+  for (std::size_t s = 0; s < samples; ++s) {
+    value += log_mean_exp_weights(&ws.log_w[s * k], k, gamma, &ws.w_tilde[s * k]);
+    for (std::size_t r = s * k; r < (s + 1) * k; ++r) {
+      const double w = ws.w_tilde[r];
+      ws.coef[r] = rule == PathwiseRule::doubly_reparameterized ? (1 - gamma) * w + gamma * w * w : w;
+      if (ws.coef[r] != 1.0)  // ×1 changes no bit: skip the pass (every single-sample estimate)
+        for (std::size_t i = 0; i < d; ++i) ws.grad_z(r, i) *= ws.coef[r];
+    }
+  }
+  q.reparam_pullback(phi, ws.eps, ws.grad_z, ws.per_sample);
+  std::fill(grad, grad + p, 0.0);
+  add_weighted_rows(grad, ws.per_sample.data(), n, p, nullptr);
+  if (rule == PathwiseRule::total && c != 0.0) {  // the score term of −c·log q_φ, z held fixed
+    q.score(phi, ws.z, ws.per_sample);
+    ws.row_weight.resize(n);
+    for (std::size_t r = 0; r < n; ++r) ws.row_weight[r] = -(c * ws.w_tilde[r]);
+    add_weighted_rows(grad, ws.per_sample.data(), n, p, ws.row_weight.data());
+  }
+  const double inv = 1.0 / static_cast<double>(samples);
+  ws.row_weight.resize(n);
+  for (std::size_t r = 0; r < n; ++r) ws.row_weight[r] = ws.w_tilde[r] * inv;
+  return value * inv + finish_gradient(t, q, o, phi, ws.z, ws.row_weight, inv, ws, grad);
+}
+
+std::optional<std::string> pathwise_unsupported(const std::string& estimator, const Family& q) {
+  if (!q.reparameterizable()) return estimator + " needs a reparameterizable family; this family is not";
+  return std::nullopt;
+}
+
+}  // namespace vibench
