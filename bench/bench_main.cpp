@@ -10,6 +10,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "vibench/math/optimizer.hpp"
 #include "vibench/math/rng.hpp"
 #include "vibench/nn/vib_model.hpp"
 #include "vibench/plugin/cell_plugins.hpp"

@@ -1,5 +1,5 @@
 // The neural-network module: every backward pass (parameters and inputs, every activation) against central
-// finite differences, BLAS products against loops, and Adam's first step against its closed form.
+// finite differences and BLAS products against loops (Adam: test_optimizer.cpp).
 #include <catch2/catch.hpp>
 
 #include <cmath>
@@ -111,21 +111,6 @@ TEST_CASE("BLAS products equal plain loops", "[nn]") {
       for (std::size_t k = 0; k < 5; ++k) s += a(k, i) * e(k, j);
       CHECK(atb(i, j) == Approx(s).epsilon(1e-14));
     }
-}
-
-TEST_CASE("Adam's first step moves every parameter by the learning rate against (or along) the gradient", "[nn]") {
-  // After one step m̂ = g and v̂ = g², so the update is lr·g/(|g| + ε) ≈ lr·sign(g).
-  std::vector<double> p = {1.0, -2.0, 0.5}, g = {0.3, -4.0, 1e-3};
-  Adam adam(3, 0.01);
-  adam.step(p.data(), g.data(), /*ascend=*/false);
-  CHECK(p[0] == Approx(1.0 - 0.01 * 0.3 / (0.3 + 1e-8)));
-  CHECK(p[1] == Approx(-2.0 + 0.01 * 4.0 / (4.0 + 1e-8)));
-  CHECK(p[2] == Approx(0.5 - 0.01 * 1e-3 / (1e-3 + 1e-8)));
-  std::vector<double> q = {0.0};
-  Adam up(1, 0.1);
-  const double gq = 2.0;
-  up.step(q.data(), &gq, /*ascend=*/true);
-  CHECK(q[0] == Approx(0.1));
 }
 
 TEST_CASE("initialization is uniform within the He / Glorot limits and reproducible", "[nn]") {

@@ -80,3 +80,26 @@ TEST_CASE("adam_update equals Adam's plain loop bit for bit", "[unit]") {
     CHECK(same_bits(v, v2));
   }
 }
+
+TEST_CASE("adam_update_direction_first equals its plain loop bit for bit", "[unit]") {
+  for (std::size_t n : {1, 7, 8, 9, 100}) {
+    INFO("n " << n);
+    std::vector<double> theta(n), grad(n), m(n), v(n);
+    Rng rng(7, n, 0, streams::data);
+    rng.normals(theta.data(), n);
+    rng.normals(grad.data(), n);
+    rng.normals(m.data(), n);
+    rng.uniforms(v.data(), n);
+    std::vector<double> t2 = theta, m2 = m, v2 = v;
+    const double b1 = 0.9, b2 = 0.999, c1 = 1 - std::pow(b1, 5.0), c2 = 1 - std::pow(b2, 5.0), lr = 3e-2, eps = 1e-8;
+    for (std::size_t i = 0; i < n; ++i) {
+      m2[i] = b1 * m2[i] + (1 - b1) * grad[i];
+      v2[i] = b2 * v2[i] + (1 - b2) * grad[i] * grad[i];
+      t2[i] += lr * ((m2[i] / c1) / (std::sqrt(v2[i] / c2) + eps));
+    }
+    adam_update_direction_first(theta.data(), grad.data(), m.data(), v.data(), n, b1, b2, c1, c2, lr, eps);
+    CHECK(same_bits(theta, t2));
+    CHECK(same_bits(m, m2));
+    CHECK(same_bits(v, v2));
+  }
+}

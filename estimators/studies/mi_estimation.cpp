@@ -13,6 +13,7 @@
 
 #include <fmt/format.h>
 
+#include "vibench/math/optimizer.hpp"
 #include "vibench/math/stats.hpp"
 #include "vibench/mi/mi.hpp"
 #include "vibench/plugin/replicate_reduction.hpp"

@@ -12,6 +12,7 @@
 // whose members are the mean-field Gaussians Πᵢ N(μᵢ, σᵢ²) (gaussian_diag). A sweep sets σᵢ² = 1/Λᵢᵢ and
 // μᵢ = mᵢ − (1/Λᵢᵢ) Σ_{j≠i} Λᵢⱼ(μⱼ − mⱼ) for i = 0, …, D−1 in turn; `steps` counts sweeps. No gradient is
 // estimated (the estimator is not used: the estimate and gradient-norm records are NaN).
+// The update rules are vibench/math/optimizer.hpp's Sgd and Adam (rounded direction_first, as this study always has).
 // `optimizer: sgd_cosine` is plain SGD with the step size lr·cos(πt/(2T)) at step t of T (the schedule of
 // Mohamed et al. 2020's Bayesian logistic regression). A target with minibatches (Target::minibatch_size()
 // > 0) draws step t's batch from Rng(seed, cell, t, minibatch) before the step's estimate; every record —
@@ -21,12 +22,13 @@
 #include <chrono>
 #include <cmath>
 #include <limits>
-#include <numbers>
+#include <memory>
 
 #include <fmt/format.h>
 
 
 #include "vibench/math/linalg.hpp"
+#include "vibench/math/optimizer.hpp"
 #include "vibench/math/stats.hpp"
 #include "vibench/plugin/cell_plugins.hpp"
 #include "vibench/plugin/study.hpp"
@@ -106,7 +108,7 @@ class OptimizeStudy final : public Study {
   CellResult run(const CellContext& ctx) const override {
     CellPlugins p = build_cell_plugins(ctx.config);
     Params cell(ctx.config, "");
-    std::vector<double> phi = evaluation_point(Params(ctx.config, "point."), *p.target, *p.family, ctx.seed, ctx.cell_key);
+    const std::vector<double> phi0 = evaluation_point(Params(ctx.config, "point."), *p.target, *p.family, ctx.seed, ctx.cell_key);
     Target& t = *p.target;
     const Family& q = *p.family;
     const Objective& o = *p.objective;
@@ -116,28 +118,41 @@ class OptimizeStudy final : public Study {
     const auto log_every = static_cast<std::size_t>(cell.get_int("log_every"));
     const auto probes = static_cast<std::size_t>(cell.get_int("variance_replicates"));
     const double lr = cell.get_double("learning_rate"), beta1 = cell.get_double("beta1"), beta2 = cell.get_double("beta2");
-    const bool adam = cell.get_string("optimizer") == "adam", cosine = cell.get_string("optimizer") == "sgd_cosine";
-    const bool cavi = cell.get_string("optimizer") == "cavi";
+    const std::string rule = cell.get_string("optimizer");
+    const bool cavi = rule == "cavi";
     const std::optional<GaussianPosterior> posterior = cavi ? t.exact_posterior() : std::nullopt;
     const bool minibatches = t.minibatch_size() > 0;
-    const double sign = cell.get_string("direction") == "maximize" ? 1.0 : -1.0;
+    const bool ascend = cell.get_string("direction") == "maximize";
     const std::size_t n_phi = q.num_params(), n_theta = cell.get_bool("learn_theta") ? t.num_model_params() : 0;
     const std::size_t n = n_phi + t.num_model_params();
-    std::vector<double> theta = t.model_params();
+    // x = (φ, θ): the point; the optimizer updates its first n_phi + n_theta coordinates.
+    std::vector<double> x = phi0;
+    const std::vector<double> theta0 = t.model_params();
+    x.insert(x.end(), theta0.begin(), theta0.end());
+    const std::vector<double> x0 = x;
+    // Adam rounded as this study always has (optimizer.hpp: direction_first), so stored trajectories keep their bits.
+    auto make_optimizer = [&]() -> std::unique_ptr<Optimizer> {
+      if (rule == "adam") return std::make_unique<Adam>(n_phi + n_theta, lr, beta1, beta2, 1e-8, AdamRounding::direction_first);
+      if (rule == "sgd_cosine") return std::make_unique<Sgd>(n_phi + n_theta, lr, StepSizeSchedule::cosine, steps);
+      return std::make_unique<Sgd>(n_phi + n_theta, lr);  // sgd (cavi takes no gradient step)
+    };
+    std::unique_ptr<Optimizer> optimizer = make_optimizer();
 
-    std::vector<double> g(n), m(n, 0.0), v(n, 0.0);
+    std::vector<double> g(n);
     EstimatorWorkspace ws, probe_ws;
     std::vector<double> rec_step, rec_estimate, rec_exact, rec_kl, rec_grad_norm, rec_grad_var, rec_params;
     double diverged_at = -1;
     Moments since_record;
     const double nan = std::numeric_limits<double>::quiet_NaN();
     std::size_t step = 0;
-    // Everything the remaining steps depend on: the point, Adam's moments, the last estimate (its norm is
-    // recorded), the estimator's carried state (a moving-average baseline), the records so far.
+    // Everything the remaining steps depend on: the point, the optimizer's state (Adam's moments), the last
+    // estimate (its norm is recorded), the estimator's carried state (a moving-average baseline), the records.
     auto save = [&](StateWriter& out) {
       out.put(static_cast<std::uint64_t>(step));
-      for (const auto* vec : {&phi, &theta, &g, &m, &v, &rec_step, &rec_estimate, &rec_exact, &rec_kl, &rec_grad_norm,
-                              &rec_grad_var, &rec_params})
+      out.put(x);
+      out.put(g);
+      optimizer->write_state(out);
+      for (const auto* vec : {&rec_step, &rec_estimate, &rec_exact, &rec_kl, &rec_grad_norm, &rec_grad_var, &rec_params})
         out.put(*vec);
       out.put(static_cast<std::uint8_t>(ws.state_warm));
       out.put(ws.moving_average);
@@ -146,9 +161,9 @@ class OptimizeStudy final : public Study {
     auto restore = [&](StateReader& in) {
       step = static_cast<std::size_t>(in.get<std::uint64_t>());
       if (step >= steps) throw StateFormatError("the saved step is past the cell's last step");
-      in.get_sized(phi, phi.size());
-      in.get_sized(theta, theta.size());
-      for (auto* vec : {&g, &m, &v}) in.get_sized(*vec, n);
+      in.get_sized(x, n);
+      in.get_sized(g, n);
+      optimizer->read_state(in);
       for (auto* vec : {&rec_step, &rec_estimate, &rec_exact, &rec_kl, &rec_grad_norm, &rec_grad_var, &rec_params})
         in.get(*vec);
       ws.state_warm = in.get<std::uint8_t>() != 0;
@@ -161,13 +176,12 @@ class OptimizeStudy final : public Study {
     auto record = [&](std::size_t step) {
       t.use_full_data();  // the step after a record draws its own batch again
       rec_step.push_back(static_cast<double>(step));
-      rec_params.insert(rec_params.end(), phi.begin(), phi.end());
-      rec_params.insert(rec_params.end(), theta.begin(), theta.end());
+      rec_params.insert(rec_params.end(), x.begin(), x.end());
       rec_estimate.push_back(since_record.count() ? since_record.mean() : nan);
       since_record = Moments{};
-      auto exact = o.exact_value(t, q, phi.data());
+      auto exact = o.exact_value(t, q, x.data());
       rec_exact.push_back(exact ? *exact : nan);
-      auto kl = gaussian_kl_to_posterior(q, t, phi.data());
+      auto kl = gaussian_kl_to_posterior(q, t, x.data());
       rec_kl.push_back(kl ? *kl : nan);
       double norm = 0;  // of the last estimate, over the parameters being updated
       for (std::size_t i = 0; i < n_phi + n_theta; ++i) norm += g[i] * g[i];
@@ -178,7 +192,7 @@ class OptimizeStudy final : public Study {
         for (std::size_t r = 0; r < probes; ++r) {
           Rng rng(ctx.seed, ctx.cell_key, step * probes + r, streams::probe);
           probe_ws.reset_state();
-          e.estimate(t, q, o, phi.data(), rng, samples, probe_ws, pg.data());
+          e.estimate(t, q, o, x.data(), rng, samples, probe_ws, pg.data());
           for (std::size_t i = 0; i < var.size(); ++i) var[i].add(pg[i]);
         }
         double mean_var = 0;
@@ -190,21 +204,18 @@ class OptimizeStudy final : public Study {
     TrainingCheckpoints checkpoints(ctx.checkpoints);
     // A checkpoint that does not parse may have overwritten some fields before failing: start from the
     // initial values again.
-    const std::vector<double> phi0 = phi, theta0 = theta;
     if (checkpoints.resume(restore)) {
-      if (n_theta > 0) t.set_model_params(theta.data());
+      if (n_theta > 0) t.set_model_params(x.data() + n_phi);
       count_work(step);
     } else {
       std::fill(g.begin(), g.end(), 0.0);
-      std::fill(m.begin(), m.end(), 0.0);
-      std::fill(v.begin(), v.end(), 0.0);
+      optimizer = make_optimizer();
       for (auto* vec : {&rec_step, &rec_estimate, &rec_exact, &rec_kl, &rec_grad_norm, &rec_grad_var, &rec_params}) vec->clear();
       ws.reset_state();
       ws.moving_average = 0;
       since_record = Moments{};
       step = 0;
-      phi = phi0;
-      theta = theta0;
+      x = x0;
     }
     const auto t0 = std::chrono::steady_clock::now();
     const std::size_t first_step = step;  // > 0 when resumed: this run times only the steps it takes
@@ -212,13 +223,14 @@ class OptimizeStudy final : public Study {
       checkpoints.safe_point(step, save);
       if (step % log_every == 0) record(step);
       if (cavi) {
-        auto view = q.diagonal_gaussian(phi.data());
+        auto view = q.diagonal_gaussian(x.data());
         std::vector<double> var(view->sigma.size());
         for (std::size_t i = 0; i < var.size(); ++i) var[i] = view->sigma[i] * view->sigma[i];
         cavi::gaussian_sweep(*posterior, view->mean, var);
         Matrix cov(var.size(), var.size());
         for (std::size_t i = 0; i < var.size(); ++i) cov(i, i) = var[i];
-        phi = *q.from_gaussian(view->mean, cov, nullptr);  // 1/Λᵢᵢ > 0: always a member
+        const std::vector<double> phi = *q.from_gaussian(view->mean, cov, nullptr);  // 1/Λᵢᵢ > 0: always a member
+        std::copy(phi.begin(), phi.end(), x.begin());
         count_work(1);
         continue;
       }
@@ -227,31 +239,17 @@ class OptimizeStudy final : public Study {
         t.select_minibatch(batch_rng);
       }
       Rng rng(ctx.seed, ctx.cell_key, step, streams::estimator);
-      const double value = e.estimate(t, q, o, phi.data(), rng, samples, ws, g.data());
+      const double value = e.estimate(t, q, o, x.data(), rng, samples, ws, g.data());
       bool finite = std::isfinite(value);
-      for (double x : g) finite = finite && std::isfinite(x);
+      for (double gi : g) finite = finite && std::isfinite(gi);
       if (!finite) {
         diverged_at = static_cast<double>(step);
         break;
       }
       since_record.add(value);
       count_work(1);
-      // Adam: m ← β₁m + (1−β₁)g, v ← β₂v + (1−β₂)g², step lr·m̂/(√v̂ + ε) with bias-corrected m̂, v̂.
-      const double c1 = 1 - std::pow(beta1, static_cast<double>(step + 1)), c2 = 1 - std::pow(beta2, static_cast<double>(step + 1));
-      const double rate = cosine ? lr * std::cos(std::numbers::pi / 2 * static_cast<double>(step) / static_cast<double>(steps)) : lr;
-      for (std::size_t i = 0; i < n_phi + n_theta; ++i) {
-        double delta = g[i];
-        if (adam) {
-          m[i] = beta1 * m[i] + (1 - beta1) * g[i];
-          v[i] = beta2 * v[i] + (1 - beta2) * g[i] * g[i];
-          delta = (m[i] / c1) / (std::sqrt(v[i] / c2) + 1e-8);
-        }
-        if (i < n_phi)
-          phi[i] += sign * rate * delta;
-        else
-          theta[i - n_phi] += sign * rate * delta;
-      }
-      if (n_theta > 0) t.set_model_params(theta.data());
+      optimizer->step(x.data(), g.data(), ascend);
+      if (n_theta > 0) t.set_model_params(x.data() + n_phi);
     }
     if (diverged_at < 0) record(step);
     count_work(steps - step);  // a diverged cell is finished: its remaining steps count as done
@@ -261,7 +259,7 @@ class OptimizeStudy final : public Study {
     std::vector<std::string> names = q.param_names();
     for (const auto& name : t.model_param_names()) names.push_back(name);
     r.add_strings("param_names", names);
-    r.add("phi_final", phi);
+    r.add("phi_final", std::vector<double>(x.begin(), x.begin() + static_cast<std::ptrdiff_t>(n_phi)));
     if (t.num_model_params() > 0) r.add("theta_final", t.model_params());
     r.add("trajectory_step", rec_step);
     r.add("trajectory_objective_estimate", rec_estimate);

@@ -75,12 +75,8 @@ CellResult run_beta_vae(const CellContext& ctx, const Params& p) {
       [&](MinibatchTraining& st) {
         for (std::size_t i = 0; i < 2; ++i) st.records[i].push_back(st.epoch_sums[i] / static_cast<double>(s.train_n));
       });
+  if (!finished) return diverged_training(st.step);
   CellResult r;
-  if (!finished) {
-    r.status = "diverged";
-    r.reason = "the loss is not finite at training step " + std::to_string(st.step);
-    return r;
-  }
   const std::vector<double>& params = st.params;
   std::vector<std::size_t> all(s.test_n);
   std::iota(all.begin(), all.end(), std::size_t{0});
@@ -160,7 +156,7 @@ class RateDistortionStudy final : public Study {
     const Params p(cell, "");
     if (p.get_string("data") == "linear_gaussian") return static_cast<std::uint64_t>(p.get_int("replicates"));
     const Sizes s = sizes(p);
-    return s.epochs * ((s.train_n + s.batch - 1) / s.batch);
+    return minibatch_steps(s.train_n, s.batch, s.epochs);
   }
   const char* work_unit_name() const override { return "steps"; }
 

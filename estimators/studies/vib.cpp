@@ -43,7 +43,7 @@ class VibStudy final : public Study {
 
   std::uint64_t work_units(const Config& cell) const override {
     const VibSetup s = setup(Params(cell, ""));
-    return static_cast<std::uint64_t>(s.epochs * ((s.train_n + s.batch - 1) / s.batch));
+    return static_cast<std::uint64_t>(minibatch_steps(s.train_n, s.batch, s.epochs));
   }
   const char* work_unit_name() const override { return "steps"; }
 
@@ -109,13 +109,8 @@ class VibStudy final : public Study {
         [&](MinibatchTraining& st) {
           for (std::size_t i = 0; i < 3; ++i) st.records[i].push_back(st.epoch_sums[i] / static_cast<double>(s.train_n));
         });
+    if (!finished) return diverged_training(st.step);
     CellResult r;
-    if (!finished) {
-      r.status = "diverged";
-      r.reason = "the loss is not finite at training step " + std::to_string(st.step);
-      count_work(work_units(ctx.config) - st.step);
-      return r;
-    }
     const std::vector<double>& params = st.params;
 
     // Test set, in batches of 500, `test_samples` draws of z per example.

@@ -64,6 +64,17 @@ void adam_update_dispatched(double* __restrict theta, const double* __restrict g
   }
 }
 
+__attribute__((target_clones("avx512f", "avx2", "default")))
+void adam_update_direction_first_dispatched(double* __restrict theta, const double* __restrict grad,
+                                            double* __restrict m, double* __restrict v, std::size_t n, double beta1,
+                                            double beta2, double c1, double c2, double signed_lr, double eps) {
+  for (std::size_t i = 0; i < n; ++i) {
+    m[i] = beta1 * m[i] + (1 - beta1) * grad[i];
+    v[i] = beta2 * v[i] + (1 - beta2) * grad[i] * grad[i];
+    theta[i] += signed_lr * ((m[i] / c1) / (std::sqrt(v[i] / c2) + eps));
+  }
+}
+
 template <std::size_t P>
 void add_weighted_rows_fixed(double* acc, const double* rows, std::size_t n, const double* weights) {
   double a[P];
@@ -84,6 +95,11 @@ void subtract_product(double* y, const double* x, const double* b, std::size_t n
 void adam_update(double* theta, const double* grad, double* m, double* v, std::size_t n, double beta1, double beta2,
                  double c1, double c2, double signed_lr, double eps) {
   adam_update_dispatched(theta, grad, m, v, n, beta1, beta2, c1, c2, signed_lr, eps);
+}
+
+void adam_update_direction_first(double* theta, const double* grad, double* m, double* v, std::size_t n, double beta1,
+                                 double beta2, double c1, double c2, double signed_lr, double eps) {
+  adam_update_direction_first_dispatched(theta, grad, m, v, n, beta1, beta2, c1, c2, signed_lr, eps);
 }
 
 // Small p: the sums stay in registers (a memory accumulator would wait on a store per row).

@@ -1,5 +1,4 @@
 #include "vibench/nn/nn.hpp"
-#include "vibench/math/vector_kernels.hpp"
 
 #include <cblas.h>
 
@@ -150,31 +149,6 @@ void Mlp::backward(const double* params, const Matrix& dy, MlpWorkspace& ws, dou
                 1.0, ws.delta.data(), static_cast<int>(out), w, static_cast<int>(in), 0.0, next.data(), static_cast<int>(in));
     if (l > 0) std::swap(ws.delta, ws.delta_next);
   }
-}
-
-Adam::Adam(std::size_t n, double learning_rate, double beta1, double beta2, double eps)
-    : lr_(learning_rate), b1_(beta1), b2_(beta2), eps_(eps), m_(n, 0.0), v_(n, 0.0) {}
-
-void Adam::step(double* params, const double* grad, bool ascend) {
-  ++t_;
-  const double c1 = 1 - std::pow(b1_, static_cast<double>(t_)), c2 = 1 - std::pow(b2_, static_cast<double>(t_));
-  const double sign = ascend ? 1.0 : -1.0;
-  adam_update(params, grad, m_.data(), v_.data(), m_.size(), b1_, b2_, c1, c2, sign * lr_, eps_);
-}
-
-void Adam::write_state(StateWriter& out) const {
-  out.put(lr_);
-  out.put(static_cast<std::uint64_t>(t_));
-  out.put(m_);
-  out.put(v_);
-}
-
-void Adam::read_state(StateReader& in) {
-  const std::size_t n = m_.size();
-  in.get(lr_);
-  t_ = static_cast<std::size_t>(in.get<std::uint64_t>());
-  in.get_sized(m_, n);
-  in.get_sized(v_, n);
 }
 
 void matmul_abt(const Matrix& a, const Matrix& b, Matrix& c) {

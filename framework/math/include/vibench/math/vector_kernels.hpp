@@ -1,5 +1,5 @@
 #pragma once
-// Dense kernels of the hot loops that profiles showed. subtract_product and adam_update are compiled for
+// Dense kernels of the hot loops that profiles showed. subtract_product and the adam_update kernels are compiled for
 // AVX-512, AVX2 and baseline x86-64 and picked at load time for the CPU (target_clones). Each output element
 // is computed in the plain loop's order and the build never contracts a·b + c into an FMA
 // (-ffp-contract=off), so every variant gives the plain loop's bits (tests compare them).
@@ -19,5 +19,8 @@ void add_weighted_rows(double* acc, const double* rows, std::size_t n, std::size
 // m ← β₁m + (1 − β₁)g;  v ← β₂v + (1 − β₂)g²;  θ ← θ + sign·lr·(m/c1)/(√(v/c2) + ε).
 void adam_update(double* theta, const double* grad, double* m, double* v, std::size_t n, double beta1, double beta2,
                  double c1, double c2, double signed_lr, double eps);
+// The same step rounded as θ ← θ + sign·lr·((m/c1)/(√(v/c2) + ε)) (optimizer.hpp's AdamRounding::direction_first).
+void adam_update_direction_first(double* theta, const double* grad, double* m, double* v, std::size_t n, double beta1,
+                                 double beta2, double c1, double c2, double signed_lr, double eps);
 
 }  // namespace vibench

@@ -1,8 +1,8 @@
 #pragma once
 // A small, deterministic multilayer perceptron on BLAS (OpenBLAS, one BLAS thread): dense layers y = act(x Wᵀ + b)
 // over batches (rows = examples), hand-written backward passes (checked against finite differences in the
-// tests), initialisers driven by the Philox streams, and Adam / SGD. Parameters are one flat vector: for
-// each layer W (out×in, row-major) then b (out).
+// tests) and initialisers driven by the Philox streams (the optimizers are vibench/math/optimizer.hpp). Parameters
+// are one flat vector: for each layer W (out×in, row-major) then b (out).
 //
 // Reproducibility: with one BLAS thread per call, products on one machine give the same bits for any
 // --threads (each cell's network runs on one thread; tested). Across machines OpenBLAS may pick a different kernel for a different CPU, so BLAS-backed results
@@ -13,7 +13,6 @@
 
 #include "vibench/math/matrix.hpp"
 #include "vibench/math/rng.hpp"
-#include "vibench/math/state_stream.hpp"
 
 namespace vibench {
 
@@ -49,22 +48,6 @@ class Mlp {
   std::vector<std::size_t> sizes_, offsets_;
   Activation hidden_ = Activation::relu, output_ = Activation::identity;
   std::size_t num_params_ = 0;
-};
-
-// Adam (Kingma & Ba 2015) with bias correction; `ascend` maximizes, else minimizes.
-class Adam {
- public:
-  Adam(std::size_t n, double learning_rate, double beta1 = 0.9, double beta2 = 0.999, double eps = 1e-8);
-  void step(double* params, const double* grad, bool ascend);
-  void set_learning_rate(double lr) { lr_ = lr; }
-  // The moments, step count and learning rate, exactly (a checkpoint); read_state expects the same size.
-  void write_state(StateWriter& out) const;
-  void read_state(StateReader& in);
-
- private:
-  double lr_, b1_, b2_, eps_;
-  std::vector<double> m_, v_;
-  std::size_t t_ = 0;
 };
 
 // C = A·Bᵀ (A: n×k, B: m×k, C: n×m) and C += Aᵀ·B etc. through BLAS; the few products the module needs.

@@ -6,10 +6,11 @@
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include "vibench/data/minibatches.hpp"
-#include "vibench/nn/nn.hpp"
+#include "vibench/math/optimizer.hpp"
 #include "vibench/plugin/checkpoint.hpp"
 #include "vibench/plugin/study.hpp"
 #include "vibench/plugin/work_counter.hpp"
@@ -37,11 +38,19 @@ inline std::vector<double> epoch_numbers(std::size_t epochs) {
   return e;
 }
 
-// Runs the remaining epochs of `st` over `train_n` examples in batches of `batch`, resuming from the cell's
-// checkpoint if there is one (else `init` sets the initial parameters). Per epoch `before_epoch(st)` (e.g. a
-// learning-rate schedule), per batch `train(st, order, begin, end)` — one Adam step; false when the loss is
-// not finite — and after each epoch `after_epoch(st)` (records; the sums are then cleared). A stop request
-// saves the state and throws CellInterrupted. Returns false if a step diverged (st.step is that step).
+// Adam steps of a run of `epochs` passes over `train_n` examples in batches of `batch` (the last batch of an
+// epoch may be short): the study's work units.
+inline std::size_t minibatch_steps(std::size_t train_n, std::size_t batch, std::size_t epochs) {
+  return epochs * ((train_n + batch - 1) / batch);
+}
+
+// The one training loop of the minibatch studies (vib, rate_distortion). Runs the remaining epochs of `st`
+// over `train_n` examples in batches of `batch`, resuming from the cell's checkpoint if there is one (else
+// `init` sets the initial parameters). Per epoch `before_epoch(st)` (e.g. a learning-rate schedule), per batch
+// `train(st, order, begin, end)` — one Adam step; false when the loss is not finite — and after each epoch
+// `after_epoch(st)` (records; the sums are then cleared). A stop request saves the state and throws
+// CellInterrupted. Returns false if a step diverged (st.step is that step): the cell is then finished, and
+// its remaining steps are counted as done (count_work), so progress reaches the total.
 template <class Init, class BeforeEpoch, class Train, class AfterEpoch>
 bool train_minibatches(const CellContext& ctx, MinibatchTraining& st, std::size_t train_n, std::size_t batch,
                        std::size_t epochs, Init&& init, BeforeEpoch&& before_epoch, Train&& train,
@@ -62,7 +71,10 @@ bool train_minibatches(const CellContext& ctx, MinibatchTraining& st, std::size_
     const std::vector<std::size_t> order = shuffled_indices(train_n, ctx.seed, ctx.cell_key, st.epoch);
     for (; st.batch_start < train_n; st.batch_start += batch, ++st.step) {
       checkpoints.safe_point(st.step, [&](StateWriter& out) { st.write(out); });
-      if (!train(st, order, st.batch_start, std::min(st.batch_start + batch, train_n))) return false;
+      if (!train(st, order, st.batch_start, std::min(st.batch_start + batch, train_n))) {
+        count_work(minibatch_steps(train_n, batch, epochs) - st.step);
+        return false;
+      }
       count_work(1);
     }
     after_epoch(st);
@@ -70,6 +82,14 @@ bool train_minibatches(const CellContext& ctx, MinibatchTraining& st, std::size_
     std::fill(st.epoch_sums.begin(), st.epoch_sums.end(), 0.0);
   }
   return true;
+}
+
+// The result of a cell whose training diverged at step `step` (train_minibatches returned false).
+inline CellResult diverged_training(std::size_t step) {
+  CellResult r;
+  r.status = "diverged";
+  r.reason = "the loss is not finite at training step " + std::to_string(step);
+  return r;
 }
 
 }  // namespace vibench
