@@ -17,7 +17,7 @@ DEB_PACKAGES := cmake g++ make git libtbb-dev libyaml-cpp-dev libhdf5-dev libcli
 # The Python package in python/ (reader, checks, compare, report) is used from the source tree.
 export PYTHONPATH := $(CURDIR)/python$(if $(PYTHONPATH),:$(PYTHONPATH))
 
-.PHONY: deps build test test-sanitize test-cluster fuzz experiments figures bench reproduce clean
+.PHONY: deps build test test-sanitize test-cluster fuzz experiments figures bench reproduce schema clean
 
 # $(call install_debs,PACKAGES): apt-get install those of PACKAGES not yet installed.
 define install_debs
@@ -47,6 +47,11 @@ test-sanitize: deps
 	  -DCMAKE_CXX_FLAGS="$(SAN_FLAGS)" -DCMAKE_EXE_LINKER_FLAGS="$(SAN_FLAGS)"
 	cmake --build $(BUILD)-sanitize -j $(JOBS)
 	cd $(BUILD)-sanitize && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 ctest --output-on-failure -j 2
+
+# The results layout for the Python reader (python/vibench_results/schema.json), from the C++ definition
+# (results_layout.hpp); commit it after a layout change (the `python` tests fail while it differs).
+schema: build
+	./$(BUILD)/vibench schema --json > python/vibench_results/schema.json
 
 experiments: build
 	@set -e; for f in experiments/*.yaml; do \

@@ -8,6 +8,7 @@
 #include <sys/resource.h>
 #include <sys/wait.h>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <iterator>
@@ -23,6 +24,7 @@
 #include "vibench/math/stats.hpp"
 #include "vibench/plugin/registry.hpp"
 #include "vibench/run/git_state.hpp"
+#include "vibench/run/results_layout.hpp"
 
 extern char** environ;
 
@@ -651,6 +653,21 @@ TEST_CASE("results file layout and provenance (DESIGN §7)", "[store]") {
   CHECK(H5Tget_member_index(type, "grad_var") < 0);  // arrays stay in the cell groups
   CHECK(H5Tget_member_index(type, "objective_mean") >= 0);
   CHECK(H5Tget_member_index(type, "ns_per_estimate") >= 0);
+  // The names are results_layout.hpp's (what `vibench schema` gives the Python reader): exactly its root
+  // attributes, its groups and tables, and no cell attribute that is not a config key, bookkeeping or a timing.
+  const auto root = h5::attr_names(f);
+  CHECK(std::set<std::string>(root.begin(), root.end()) ==
+        std::set<std::string>(layout::root_attributes.begin(), layout::root_attributes.end()));
+  for (const char* name : {layout::cells_group, layout::index_table, layout::resume_table}) CHECK(h5::exists(f, name));
+  const auto config_columns = h5::read_attr_strings(index, layout::config_columns_attr);
+  for (const auto& id : ids) {
+    h5::Handle cell = h5::open_group(cells, id);
+    for (const auto& a : h5::attr_names(cell)) {
+      INFO("cell attribute " << a);
+      CHECK((layout::bookkeeping_attributes().count(a) || layout::is_timing(a) ||
+             std::find(config_columns.begin(), config_columns.end(), a) != config_columns.end()));
+    }
+  }
 }
 
 TEST_CASE("list, describe and inspect", "[cli]") {

@@ -17,11 +17,13 @@
 
 #include "vibench/run/code_fingerprint.hpp"
 #include "vibench/run/hdf5_io.hpp"
+#include "vibench/run/results_layout.hpp"
 
 namespace vibench::cli {
 namespace {
 
 using h5::Stored;
+namespace attr = layout::cell_attr;
 
 // One-dimensional datasets of at most this many elements are columns of the cell table (`name[i]` in CSV,
 // arrays in JSON): per-parameter statistics such as grad_var. Longer or multi-dimensional datasets
@@ -158,22 +160,22 @@ CodeFingerprint current_fingerprint(const Cell& c) {
   Config names;
   for (const auto& [a, s] : c.attributes)
     if (a.ends_with(".name")) names[a] = string_attribute(c, a);
-  return cell_code_fingerprint(string_attribute(c, "study"), names);
+  return cell_code_fingerprint(string_attribute(c, attr::study), names);
 }
 
 std::string stored_fingerprint(const Cell& c) {
-  const std::string fp = string_attribute(c, "code_fingerprint");
+  const std::string fp = string_attribute(c, attr::code_fingerprint);
   return fp.empty() ? "(none)" : fp;
 }
 
 // Does the stored code fingerprint match what this binary would compute, and if not, why.
 std::string fingerprint_verdict(const Cell& c) {
   const CodeFingerprint now = current_fingerprint(c);
-  if (!c.attributes.count("code_fingerprint"))
+  if (!c.attributes.count(attr::code_fingerprint))
     return fmt::format("this binary's is {}; the cell was written before code fingerprints existed (stale)", now.value);
   if (stored_fingerprint(c) == now.value) return fmt::format("this binary's is the same ({})", now.value);
   return fmt::format("this binary's is {} (stale; changed since: {})", now.value,
-                     fmt::join(changed_sources(string_attribute(c, "code_sources"), now), ", "));
+                     fmt::join(changed_sources(string_attribute(c, attr::code_sources), now), ", "));
 }
 
 int show_cell(const std::string& path, const Cell& c, const std::string& format) {
@@ -207,7 +209,7 @@ int show_cell(const std::string& path, const Cell& c, const std::string& format)
 // rows in grid order.
 void write_machine_table(const std::string& path, hid_t file, const std::vector<Cell>& cells, bool json) {
   // Column order: id; cell_index, status, reason; other attributes; datasets (each group by name).
-  static const std::vector<std::string> lead = {"cell_index", "status", "reason"};
+  static const std::vector<std::string> lead = {attr::cell_index, attr::status, attr::reason};
   struct Key {
     int group;
     std::string name;
@@ -221,7 +223,7 @@ void write_machine_table(const std::string& path, hid_t file, const std::vector<
   for (const Cell& c : cells) {
     for (const auto& [name, s] : c.attributes) {
       const auto at = std::find(lead.begin(), lead.end(), name);
-      if (name != "config_canonical" && name != "code_sources") note(at != lead.end() ? static_cast<int>(at - lead.begin()) : 3, name, s);
+      if (name != attr::config_canonical && name != attr::code_sources) note(at != lead.end() ? static_cast<int>(at - lead.begin()) : 3, name, s);
     }
     for (const auto& [name, s] : c.datasets) note(4, name, s);
   }
@@ -281,7 +283,7 @@ TextTable text_table_from_cells(const std::vector<Cell>& cells) {
     auto& row = t.rows.emplace_back();
     row["id"] = c.id;
     std::set<std::string> config_keys;
-    const std::string canon = string_attribute(c, "config_canonical");
+    const std::string canon = string_attribute(c, attr::config_canonical);
     for (std::size_t pos = 0; pos < canon.size();) {
       const auto colon = canon.find(':', pos), nl = canon.find('\n', pos);
       config_keys.insert(canon.substr(pos, colon - pos));
@@ -291,9 +293,9 @@ TextTable text_table_from_cells(const std::vector<Cell>& cells) {
       if (config_keys.count(a)) {
         row[a] = display_text(s);
         values_of[a].insert(row[a]);
-      } else if (a == "status") {
+      } else if (a == attr::status) {
         row[a] = display_text(s);
-      } else if ((a == "wall_seconds" || a.rfind("ns_", 0) == 0) && is_numeric_scalar(s)) {
+      } else if (layout::is_timing(a) && is_numeric_scalar(s)) {
         row[a] = fmt::format("{:.4g}", as_double(s));
         t.result_cols.insert(a);
       }
@@ -312,10 +314,10 @@ TextTable text_table_from_cells(const std::vector<Cell>& cells) {
 // From /index alone (one read whatever the number of cells), using its config_columns / dataset_columns lists.
 TextTable text_table_from_index(hid_t file) {
   TextTable t;
-  const h5::Table index = h5::read_table(file, "index");
-  h5::Handle index_ds = h5::open_dataset(file, "index");
-  const auto config_list = h5::read_attr_strings(index_ds, "config_columns");
-  const auto dataset_list = h5::read_attr_strings(index_ds, "dataset_columns");
+  const h5::Table index = h5::read_table(file, layout::index_table);
+  h5::Handle index_ds = h5::open_dataset(file, layout::index_table);
+  const auto config_list = h5::read_attr_strings(index_ds, layout::config_columns_attr);
+  const auto dataset_list = h5::read_attr_strings(index_ds, layout::dataset_columns_attr);
   const std::set<std::string> config_cols(config_list.begin(), config_list.end());
   const std::set<std::string> dataset_cols(dataset_list.begin(), dataset_list.end());
   for (const auto& [column, values] : index.text) {
@@ -330,15 +332,15 @@ TextTable text_table_from_index(hid_t file) {
     if (config_cols.count(column) && distinct.size() > 1) t.varying.insert(column);
   }
   const std::string study = h5::has_attr(file, "study") ? h5::read_attr_string(file, "study") : "";
-  const auto fp_column = index.text.find("code_fingerprint");
+  const auto fp_column = index.text.find(attr::code_fingerprint);
   std::map<std::string, std::string> current;  // plugin names -> this binary's fingerprint (few distinct)
   std::vector<std::pair<double, std::size_t>> order;
-  for (std::size_t r = 0; r < index.rows; ++r) order.emplace_back(index.numbers.at("index")[r], r);
+  for (std::size_t r = 0; r < index.rows; ++r) order.emplace_back(index.numbers.at(layout::index_column::index)[r], r);
   std::sort(order.begin(), order.end());
   for (const auto& [position, r] : order) {
     auto& row = t.rows.emplace_back();
-    row["id"] = index.text.at("id")[r];
-    row["status"] = index.text.at("status")[r];
+    row["id"] = index.text.at(layout::index_column::id)[r];
+    row["status"] = index.text.at(attr::status)[r];
     Config names;
     std::string names_key;
     for (const auto& [column, values] : index.text) {
@@ -357,7 +359,7 @@ TextTable text_table_from_index(hid_t file) {
       if (std::isnan(values[r])) continue;
       if (config_cols.count(column)) {
         if (t.varying.count(column)) row[column] = fmt::format("{}", values[r]);
-      } else if (column == "wall_seconds" || column.rfind("ns_", 0) == 0 || dataset_cols.count(column)) {
+      } else if (layout::is_timing(column) || dataset_cols.count(column)) {
         row[column] = dataset_cols.count(column) ? fmt::format("{:.6g}", values[r]) : fmt::format("{:.4g}", values[r]);
         t.result_cols.insert(column);
       }
@@ -419,7 +421,7 @@ int inspect_command(const std::string& path, const std::string& cell_id, const s
   try {
     auto lock = h5::hdf5_lock();
     h5::Handle f = h5::open_file_readonly(path);
-    h5::Handle cells = h5::open_group(f, "cells");
+    h5::Handle cells = h5::open_group(f, layout::cells_group);
     if (!cell_id.empty()) {
       if (!h5::exists(cells, cell_id)) {
         std::cerr << fmt::format("vibench: error: {} has no cell {} (the cell table lists the ids: vibench inspect {})\n",
@@ -428,14 +430,15 @@ int inspect_command(const std::string& path, const std::string& cell_id, const s
       }
       return show_cell(path, read_cell(cells, cell_id, /*table_only=*/false), format);
     }
-    if (format == "table" && h5::exists(f, "index") && h5::has_attr(h5::open_dataset(f, "index"), "config_columns")) {
+    if (format == "table" && h5::exists(f, layout::index_table) &&
+        h5::has_attr(h5::open_dataset(f, layout::index_table), layout::config_columns_attr)) {
       write_text_table(path, f, text_table_from_index(f));
       return 0;
     }
     std::vector<std::pair<std::int64_t, Cell>> ordered;
     for (const auto& id : h5::member_names(cells)) {
       Cell c = read_cell(cells, id, /*table_only=*/true);
-      const auto index = static_cast<std::int64_t>(as_double(c.attributes.at("cell_index")));
+      const auto index = static_cast<std::int64_t>(as_double(c.attributes.at(attr::cell_index)));
       ordered.emplace_back(index, std::move(c));
     }
     std::sort(ordered.begin(), ordered.end(), [](const auto& a, const auto& b) { return a.first < b.first; });

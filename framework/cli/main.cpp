@@ -1,4 +1,4 @@
-// vibench command line: run | list | describe | inspect
+// vibench command line: run | merge | slurm | list | describe | inspect | schema | compare
 #include <algorithm>
 #include <cctype>
 #include <cmath>
@@ -26,6 +26,7 @@
 #include "vibench/plugin/stop_request.hpp"
 #include "vibench/run/grid.hpp"
 #include "vibench/run/hdf5_io.hpp"
+#include "vibench/run/results_layout.hpp"
 #include "vibench/run/runner.hpp"
 #include "vibench/run/signal_stop.hpp"
 
@@ -362,6 +363,11 @@ int main(int argc, char** argv) try {
   inspect->add_option("--format", inspect_format, "table (default; with provenance), csv or json (the cell table)")
       ->check(CLI::IsMember({"table", "csv", "json"}));
 
+  auto* schema = app.add_subcommand(
+      "schema", "Print the results-file layout (groups, attributes, metric standard errors) as JSON, for readers");
+  bool schema_as_json = true;  // JSON is the only format; --json says so explicitly
+  schema->add_flag("--json", schema_as_json, "JSON (the only format)");
+
   auto* compare = app.add_subcommand(
       "compare", "Compare two results files cell by cell (bitwise, or z-scores from both files' standard errors)");
   compare->prefix_command();  // every argument goes to the Python implementation, --help included
@@ -407,6 +413,10 @@ int main(int argc, char** argv) try {
   if (*list) return cmd_list(list_kind);
   if (*describe) return cmd_describe(describe_name);
   if (*inspect) return cli::inspect_command(inspect_file, inspect_cell, inspect_format);
+  if (*schema) {
+    std::cout << layout::schema_json();
+    return 0;
+  }
   if (*compare) return cmd_compare(compare->remaining());
   return 2;
 } catch (const std::bad_alloc&) {

@@ -38,41 +38,16 @@ from statistics import NormalDist
 import h5py
 import numpy as np
 
+from . import schema
 from .reader import typed
 
 VALUE_CLASSES = ("identical", "close", "consistent", "inconsistent", "derived", "untestable")
 CELL_CLASSES = ("identical", "consistent", "untestable", "disagree")
 
-# The standard error of each metric that has one: `<name>_se` unless named here. Confidence bounds and biases
-# move with their estimate, so they share its standard error.
-_STANDARD_ERROR = {
-    "grad_mean": "grad_se", "grad_bias": "grad_se", "grad_ci_low": "grad_se", "grad_ci_high": "grad_se",
-    "objective_mean": "objective_se",
-    "bound_mean": "bound_se", "bound_ci_low": "bound_se", "bound_ci_high": "bound_se", "evidence_gap": "bound_se",
-    "mi_estimate_mean": "mi_estimate_se", "bias": "mi_estimate_se", "mi_ci_low": "mi_estimate_se",
-    "mi_ci_high": "mi_estimate_se",
-    "rate_nats": "rate_se", "rate_minus_mi": "rate_se",
-}
-
-
-# metric -> (estimate, power): the round-off scale of metric is |estimate|^power.
-_ROUNDOFF_SCALE = {
-    "grad_bias": ("grad_mean", 1), "grad_ci_low": ("grad_mean", 1), "grad_ci_high": ("grad_mean", 1),
-    "grad_var": ("grad_mean", 2), "bound_var": ("bound_mean", 2), "evidence_gap": ("exact_log_evidence", 1),
-    "bias": ("mi_estimate_mean", 1), "mi_estimate_var": ("mi_estimate_mean", 2), "rate_minus_mi": ("rate_nats", 1),
-}
-
-# Statistics of other values: not tested themselves.
-_DERIVED = {"grad_snr", "grad_bias_z", "max_abs_bias_z", "bias_z", "mi_estimate_std", "mse", "identity_z"}
-
-
-def is_derived(metric):
-    return metric in _DERIVED or metric.endswith("_se")
-
-
-def standard_error_name(metric):
-    """The dataset holding metric's standard error (it may not exist in a given cell)."""
-    return _STANDARD_ERROR.get(metric, metric + "_se")
+# Which metric's standard error is which, round-off scales and derived statistics: the results layout's
+# (schema.json, written by `vibench schema --json`).
+is_derived = schema.is_derived
+standard_error_name = schema.standard_error_name
 
 
 class FileError(Exception):
@@ -86,15 +61,15 @@ def _read_cells(path):
     except (OSError, ValueError) as e:
         raise FileError(f"{path}: cannot open as a results file ({e})") from None
     with f:
-        if "cells" not in f:
-            raise FileError(f"{path}: not a vibench results file (no /cells group)")
+        if schema.CELLS not in f:
+            raise FileError(f"{path}: not a vibench results file (no /{schema.CELLS} group)")
         prov = {k: typed(v) for k, v in f.attrs.items()}
         cells = {}
-        for cid, g in f["cells"].items():
+        for cid, g in f[schema.CELLS].items():
             data = {}
             for name, ds in g.items():
                 if not isinstance(ds, h5py.Dataset):
-                    raise FileError(f"{path}: /cells/{cid}/{name} is a group; a cell holds datasets only")
+                    raise FileError(f"{path}: /{schema.CELLS}/{cid}/{name} is a group; a cell holds datasets only")
                 value = ds[()]
                 data[name] = [typed(x) for x in np.atleast_1d(value)] if ds.dtype.kind in "OS" else np.asarray(value)
             cells[cid] = ({k: typed(v) for k, v in g.attrs.items()}, data)
@@ -112,7 +87,7 @@ class Comparison:
         self.paths = (str(path_a), str(path_b))
         self.alpha, self.rtol = alpha, rtol
         (self.prov_a, cells_a), (self.prov_b, cells_b) = _read_cells(path_a), _read_cells(path_b)
-        order = lambda ids, cells: sorted(ids, key=lambda i: (cells[i][0].get("cell_index", 0), i))  # noqa: E731
+        order = lambda ids, cells: sorted(ids, key=lambda i: (cells[i][0].get(schema.CELL_INDEX, 0), i))  # noqa: E731
         self.only_a = order(set(cells_a) - set(cells_b), cells_a)
         self.only_b = order(set(cells_b) - set(cells_a), cells_b)
         common = order(set(cells_a) & set(cells_b), cells_a)
@@ -133,8 +108,8 @@ class Comparison:
     def _compare_cell(self, cid, cell_a, cell_b):
         (attrs_a, da), (attrs_b, db) = cell_a, cell_b
         problems, values = [], []
-        if attrs_a.get("status") != attrs_b.get("status"):
-            problems.append(f"status {attrs_a.get('status')} vs {attrs_b.get('status')}")
+        if attrs_a.get(schema.STATUS) != attrs_b.get(schema.STATUS):
+            problems.append(f"status {attrs_a.get(schema.STATUS)} vs {attrs_b.get(schema.STATUS)}")
         for name in sorted(set(da) | set(db)):
             if name not in da or name not in db:
                 problems.append(f"metric {name} only in {'A' if name in da else 'B'}")
@@ -203,7 +178,7 @@ class Comparison:
         else:
             cls = "identical"
         differing = [d for _, d, c, _ in values if d is not None and c != "identical"]
-        return {"id": cid, "index": attrs_a.get("cell_index"), "class": cls, "problems": problems,
+        return {"id": cid, "index": attrs_a.get(schema.CELL_INDEX), "class": cls, "problems": problems,
                 "values": counts, "differences": differing}
 
     def summary(self):
@@ -237,7 +212,7 @@ def _standard_errors(da, db, name):
 
 
 def _roundoff_scale(data, metric, i):
-    ref = _ROUNDOFF_SCALE.get(metric)
+    ref = schema.roundoff_scale(metric)
     if ref is None or ref[0] not in data or isinstance(data[ref[0]], list):
         return 0.0
     values = np.reshape(data[ref[0]], -1).astype(float)
@@ -248,7 +223,7 @@ def _roundoff_scale(data, metric, i):
 def _element_names(data, name, value):
     if value.ndim == 0:
         return None
-    names = data.get("param_names")
+    names = data.get(schema.PARAM_NAMES)
     if value.ndim == 1 and isinstance(names, list) and len(names) == value.size:
         return names
     return [",".join(map(str, i)) for i in np.ndindex(value.shape)]

@@ -11,6 +11,8 @@
 import h5py
 import numpy as np
 
+from . import schema
+
 
 def typed(value):
     """An HDF5 attribute or dataset value as plain Python: str for text (bytes decoded), int, float, or a list
@@ -54,7 +56,7 @@ class Cell:
 
     def param(self, dataset, param_name):
         """Value of a per-parameter dataset for the parameter called param_name (e.g. 'mean[0]')."""
-        return self.data[dataset][self.data["param_names"].index(param_name)]
+        return self.data[dataset][self.data[schema.PARAM_NAMES].index(param_name)]
 
     def element_names(self, dataset):
         """Names of a dataset's elements in C order: the parameter names for per-parameter datasets, indices
@@ -62,8 +64,8 @@ class Cell:
         value = np.asarray(self.data[dataset])
         if value.ndim == 0:
             return None
-        names = self.data.get("param_names")
-        if value.ndim == 1 and names is not None and len(names) == len(value) and dataset != "param_names":
+        names = self.data.get(schema.PARAM_NAMES)
+        if value.ndim == 1 and names is not None and len(names) == len(value) and dataset != schema.PARAM_NAMES:
             return list(names)
         return [",".join(map(str, i)) for i in np.ndindex(value.shape)]
 
@@ -76,9 +78,9 @@ class Results:
         self.path = str(path)
         with h5py.File(path, "r") as f:
             self.provenance = _attrs(f)
-            cells = [Cell(cid, g) for cid, g in f["cells"].items()]
+            cells = [Cell(cid, g) for cid, g in f[schema.CELLS].items()]
         self.attrs = self.provenance
-        self.cells = sorted(cells, key=lambda c: c.attrs["cell_index"])
+        self.cells = sorted(cells, key=lambda c: c.attrs[schema.CELL_INDEX])
 
     def __len__(self):
         return len(self.cells)
@@ -99,9 +101,9 @@ def provenance(path):
     plus `cells` (how many) and `code_fingerprints` (the distinct fingerprints of its cells, sorted)."""
     with h5py.File(path, "r") as f:
         out = _attrs(f)
-        out["cells"] = len(f["cells"])
-        if "index" in f and "code_fingerprint" in (f["index"].dtype.names or ()):
-            out["code_fingerprints"] = sorted({typed(v) for v in f["index"]["code_fingerprint"]})
+        out["cells"] = len(f[schema.CELLS])
+        if schema.INDEX in f and schema.CODE_FINGERPRINT in (f[schema.INDEX].dtype.names or ()):
+            out["code_fingerprints"] = sorted({typed(v) for v in f[schema.INDEX][schema.CODE_FINGERPRINT]})
     return out
 
 
@@ -111,7 +113,7 @@ def index_frame(path):
     import pandas as pd
 
     with h5py.File(path, "r") as f:
-        table = f["index"][()]
+        table = f[schema.INDEX][()]
     columns = {}
     for name in table.dtype.names:
         column = table[name]
@@ -121,13 +123,14 @@ def index_frame(path):
             column = np.array([typed(v) for v in distinct], dtype=object)[where]
         columns[name] = column
     frame = pd.DataFrame(columns, columns=list(table.dtype.names))
-    return frame.sort_values("index", kind="stable").reset_index(drop=True)
+    return frame.sort_values(schema.INDEX_COLUMN, kind="stable").reset_index(drop=True)
 
 
-# Cell attributes that are bookkeeping, not config keys: used only for files written before /index had the
-# attribute config_columns (e.g. results/paper/vib_information_plane.h5).
-_BOOKKEEPING = {"index", "id", "status", "reason", "code_fingerprint", "code_sources", "stale", "cell_index",
-                "config_canonical", "seed", "study", "wall_seconds", "replicates", "seconds_per_step"}
+# Cell attributes that are not config keys, for files written before /index had the attribute config_columns
+# (e.g. results/paper/vib_information_plane.h5): the store's bookkeeping, timings, and `replicates`, which
+# such old files stored as an attribute of their own.
+def _not_config(name):
+    return name in schema.BOOKKEEPING or schema.is_timing(name) or name == "replicates"
 
 
 def index_columns(path):
@@ -136,13 +139,13 @@ def index_columns(path):
     written before those attributes existed gets them from its first cell (attributes that are not bookkeeping
     or timings; scalar numeric datasets). The second element is True when they were inferred."""
     with h5py.File(path, "r") as f:
-        attrs = f["index"].attrs if "index" in f else {}
-        if "config_columns" in attrs and "dataset_columns" in attrs:
-            return sorted(typed(attrs["config_columns"])), sorted(typed(attrs["dataset_columns"])), False
-        first = next(iter(f["cells"].values()), None)
+        attrs = f[schema.INDEX].attrs if schema.INDEX in f else {}
+        if schema.CONFIG_COLUMNS in attrs and schema.DATASET_COLUMNS in attrs:
+            return sorted(typed(attrs[schema.CONFIG_COLUMNS])), sorted(typed(attrs[schema.DATASET_COLUMNS])), False
+        first = next(iter(f[schema.CELLS].values()), None)
         if first is None:
             return [], [], True
-        config = sorted(k for k in first.attrs if k not in _BOOKKEEPING and not k.startswith("ns_per"))
+        config = sorted(k for k in first.attrs if not _not_config(k))
         metrics = sorted(n for n, d in first.items() if d.shape == () and d.dtype.kind in "fiu")
         return config, metrics, True
 
@@ -162,7 +165,7 @@ def tidy_frame(path, metrics=None, config=True):
     keys = config_keys(path) if config else []
     rows = []
     for cell in load(path).cells:
-        base = {"cell": cell.id, "index": cell.attrs["cell_index"], "status": cell.attrs.get("status")}
+        base = {"cell": cell.id, "index": cell.attrs[schema.CELL_INDEX], "status": cell.attrs.get(schema.STATUS)}
         for k in keys:
             v = cell.attrs.get(k)
             base[k] = ",".join(map(repr, v)) if isinstance(v, list) else v
@@ -186,5 +189,5 @@ def cell_frame(path, dataset):
             continue
         names = cell.element_names(dataset) or [""]
         for name, value in zip(names, np.atleast_1d(cell[dataset]).reshape(-1)):
-            rows.append({"cell": cell.id, "index": cell.attrs["cell_index"], "param": name, "value": float(value)})
+            rows.append({"cell": cell.id, "index": cell.attrs[schema.CELL_INDEX], "param": name, "value": float(value)})
     return pd.DataFrame(rows, columns=["cell", "index", "param", "value"])

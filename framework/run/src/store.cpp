@@ -29,6 +29,7 @@
 #include "vibench/run/code_fingerprint.hpp"
 #include "vibench/run/hdf5_io.hpp"
 #include "vibench/run/part_log.hpp"
+#include "vibench/run/results_layout.hpp"
 
 namespace fs = std::filesystem;
 
@@ -36,34 +37,34 @@ namespace vibench {
 
 namespace {
 
-// Attribute names the store itself writes on each cell group (config keys never use these).
-const std::set<std::string> bookkeeping = {"status", "reason", "cell_index", "config_canonical", "seed", "study",
-                                           "code_fingerprint", "code_sources", "stale"};
+namespace attr = layout::cell_attr;
 
 using Attrs = std::vector<std::pair<std::string, Value>>;
+
+std::string cell_group(const std::string& id) { return fmt::format("/{}/{}", layout::cells_group, id); }
 
 void write_cell_attrs(Attrs& out, const Experiment& ex, const Cell& cell, const std::string& status,
                       const std::string& reason) {
   for (const auto& [k, v] : cell.config) out.emplace_back(k, v);
-  out.emplace_back("status", status);
-  if (!reason.empty()) out.emplace_back("reason", reason);
-  out.emplace_back("cell_index", static_cast<std::int64_t>(cell.index));
-  out.emplace_back("config_canonical", canonical_text(cell.config));
-  out.emplace_back("seed", static_cast<std::int64_t>(ex.seed));
-  out.emplace_back("study", ex.study);
+  out.emplace_back(attr::status, status);
+  if (!reason.empty()) out.emplace_back(attr::reason, reason);
+  out.emplace_back(attr::cell_index, static_cast<std::int64_t>(cell.index));
+  out.emplace_back(attr::config_canonical, canonical_text(cell.config));
+  out.emplace_back(attr::seed, static_cast<std::int64_t>(ex.seed));
+  out.emplace_back(attr::study, ex.study);
   const CodeFingerprint fp = cell_code_fingerprint(ex.study, cell.config);
-  out.emplace_back("code_fingerprint", fp.value);
-  out.emplace_back("code_sources", fp.sources_text());
+  out.emplace_back(attr::code_fingerprint, fp.value);
+  out.emplace_back(attr::code_sources, fp.sources_text());
 }
 
 // --reuse-stale: a kept stale cell says so (stale = 1); a cell whose code matches again loses an old mark.
 void mark_stale(Attrs& attrs, bool stale) {
-  std::erase_if(attrs, [](const auto& a) { return a.first == "stale"; });
-  if (stale) attrs.emplace_back("stale", std::int64_t{1});
+  std::erase_if(attrs, [](const auto& a) { return a.first == attr::stale; });
+  if (stale) attrs.emplace_back(attr::stale, std::int64_t{1});
 }
 void mark_stale(hid_t g, bool stale) {
-  if (H5Aexists(g, "stale") > 0 && H5Adelete(g, "stale") < 0) throw std::runtime_error("HDF5: delete attribute stale");
-  if (stale) h5::write_attr(g, "stale", std::int64_t{1});
+  if (H5Aexists(g, attr::stale) > 0 && H5Adelete(g, attr::stale) < 0) throw std::runtime_error("HDF5: delete attribute stale");
+  if (stale) h5::write_attr(g, attr::stale, std::int64_t{1});
 }
 
 void write_h5_attrs(hid_t g, const Attrs& attrs) {
@@ -104,19 +105,20 @@ StoredAttrs attrs_of(const StoredCell& c) {
 
 // A finished group is reusable only if it was computed from exactly this cell, study and seed.
 // A cell that ran to the end: "ok", or "diverged" (deterministic, so rerunning would diverge again).
-bool finished_status(const std::string& status) { return status == "ok" || status == "diverged"; }
+bool finished_status(const std::string& status) { return status == layout::status_ok || status == layout::status_diverged; }
 
 // Of those, one whose code fingerprint differs from this binary's for the cell (or that has none: it was
 // written before fingerprints existed) is stale: other code computed it.
 enum class Match { different, stale, same };
 
 Match same_cell(const StoredAttrs& stored, const Experiment& ex, const Cell& cell, const CodeFingerprint& fp) {
-  const auto canonical = stored.text("config_canonical"), study = stored.text("study"), status = stored.text("status");
-  const auto seed = stored.number("seed");
+  const auto canonical = stored.text(attr::config_canonical), study = stored.text(attr::study),
+             status = stored.text(attr::status);
+  const auto seed = stored.number(attr::seed);
   const bool same_inputs = canonical && seed && status && study && *canonical == canonical_text(cell.config) &&
                            static_cast<std::uint64_t>(*seed) == ex.seed && *study == ex.study && finished_status(*status);
   if (!same_inputs) return Match::different;
-  return stored.text("code_fingerprint") == fp.value ? Match::same : Match::stale;
+  return stored.text(attr::code_fingerprint) == fp.value ? Match::same : Match::stale;
 }
 
 // Stale cells found in one place (the parts or the final file), for one note saying how many and why.
@@ -157,20 +159,23 @@ using Row = std::map<std::string, Value>;
 // /index: one row per cell; columns = index, id, status, reason, every config key, every scalar metric and
 // timing. Its attributes config_columns and dataset_columns say which columns are config keys and which
 // scalar datasets, so `vibench inspect` can show the table without opening every cell group.
-CellTable index_table() { return CellTable({"index", "id", "status", "reason"}, {"id", "status", "reason"}); }
+CellTable index_table() {
+  return CellTable({layout::index_column::index, layout::index_column::id, attr::status, attr::reason},
+                   {layout::index_column::id, attr::status, attr::reason});
+}
 
 void write_index(hid_t file, const CellTable& rows, const std::set<std::string>& config_columns,
                  const std::set<std::string>& dataset_columns) {
-  rows.write(file, "index");
-  h5::Handle index = h5::open_dataset(file, "index");
-  h5::write_attr_strings(index, "config_columns", {config_columns.begin(), config_columns.end()});
-  h5::write_attr_strings(index, "dataset_columns", {dataset_columns.begin(), dataset_columns.end()});
+  rows.write(file, layout::index_table);
+  h5::Handle index = h5::open_dataset(file, layout::index_table);
+  h5::write_attr_strings(index, layout::config_columns_attr, {config_columns.begin(), config_columns.end()});
+  h5::write_attr_strings(index, layout::dataset_columns_attr, {dataset_columns.begin(), dataset_columns.end()});
 }
 
 // /resume: one row per cell: its id and the attributes write_cell_attrs stores beyond the config (status,
 // config_canonical, seed, study, ...), so resuming a 10^5-cell file compares cells without opening 10^5
 // groups.
-constexpr const char* resume_table = "resume";
+using layout::resume_table;
 
 // A row of /resume (or of any table of stored attributes) seen as the attributes same_cell compares.
 StoredAttrs attrs_of(const h5::Table& table, std::size_t row) {
@@ -188,18 +193,18 @@ StoredAttrs attrs_of(const h5::Table& table, std::size_t row) {
 
 std::map<std::string, Value> index_base(const Cell& cell, const StoredAttrs& stored) {
   std::map<std::string, Value> row;
-  row["index"] = static_cast<std::int64_t>(cell.index);
-  row["id"] = cell.id;
+  row[layout::index_column::index] = static_cast<std::int64_t>(cell.index);
+  row[layout::index_column::id] = cell.id;
   for (const auto& [k, v] : cell.config) row[k] = v;
-  row["code_fingerprint"] = stored.text("code_fingerprint").value_or("");
-  row["stale"] = static_cast<std::int64_t>(stored.number("stale").has_value());
+  row[attr::code_fingerprint] = stored.text(attr::code_fingerprint).value_or("");
+  row[attr::stale] = static_cast<std::int64_t>(stored.number(attr::stale).has_value());
   return row;
 }
 
 // status and reason as text; other numeric scalar attributes (not config or bookkeeping) as doubles.
-bool index_attr_is_text(const std::string& a) { return a == "status" || a == "reason"; }
+bool index_attr_is_text(const std::string& a) { return a == attr::status || a == attr::reason; }
 bool index_attr_is_number(const std::string& a, const Cell& cell) {
-  return !bookkeeping.count(a) && !cell.config.count(a);
+  return !layout::bookkeeping_attributes().count(a) && !cell.config.count(a);
 }
 
 std::map<std::string, Value> index_row(hid_t g, const Cell& cell) {
@@ -230,7 +235,7 @@ std::map<std::string, Value> index_row(const StoredCell& stored, const Cell& cel
 
 // A cell's row of /resume: its id and every attribute that is not a config key.
 Row resume_row(const Attrs& attrs, const Cell& cell) {
-  Row row{{"id", cell.id}};
+  Row row{{layout::index_column::id, cell.id}};
   for (const auto& [k, v] : attrs)
     if (!cell.config.count(k)) row[k] = v;
   return row;
@@ -391,7 +396,7 @@ std::map<std::string, CellSource> ResultStore::scan_finished(const Experiment& e
             done[stored.id] = {path, "", false, false, offset};
           } else if (match == Match::stale) {
             stale_parts.insert_or_assign(stored.id, std::pair{CellSource{path, "", true, false, offset},
-                                                              attrs_of(stored).text("code_sources")});
+                                                              attrs_of(stored).text(attr::code_sources)});
           } else {
             differing.insert(stored.id);
           }
@@ -422,17 +427,17 @@ std::map<std::string, CellSource> ResultStore::scan_finished(const Experiment& e
     try {
       h5::Handle f = h5::open_file_readonly(final_path_);
       const bool same_schema =
-          !h5::has_attr(f, "schema_version") || h5::read_attr_double(f, "schema_version") == schema_version;
+          !h5::has_attr(f, layout::schema_version_attr) || h5::read_attr_double(f, layout::schema_version_attr) == schema_version;
       if (!same_schema)
         notes.push_back(fmt::format("{} was written with results schema {} (this vibench writes {}); its cells are "
                                     "recomputed and the file replaced",
-                                    final_path_, h5::read_attr_text(f, "schema_version"), schema_version));
+                                    final_path_, h5::read_attr_text(f, layout::schema_version_attr), schema_version));
       // The stored attributes of each cell: from /resume when the file has it (one read), else its group.
       std::optional<h5::Table> resume;
       std::unordered_map<std::string, std::size_t> resume_row_of;
       if (h5::exists(f, resume_table)) {
         resume = h5::read_table(f, resume_table);
-        const auto& ids = resume->text.at("id");
+        const auto& ids = resume->text.at(layout::index_column::id);
         for (std::size_t i = 0; i < ids.size(); ++i) resume_row_of.emplace(ids[i], i);
       }
       std::unordered_set<std::string_view> ours;
@@ -450,23 +455,24 @@ std::map<std::string, CellSource> ResultStore::scan_finished(const Experiment& e
           if (row == resume_row_of.end()) continue;
           stored = attrs_of(*resume, row->second);
         } else {
-          if (!h5::exists(f, "/cells/" + cell.id)) continue;
-          group = h5::open_group(f, "/cells/" + cell.id);
+          if (!h5::exists(f, cell_group(cell.id))) continue;
+          group = h5::open_group(f, cell_group(cell.id));
           stored = attrs_of(*group);
         }
         const CodeFingerprint& fp = fingerprint_of(cell);
         const Match match = same_cell(*stored, ex, cell, fp);
-        if (match == Match::stale && part == done.end()) stale.add(stored->text("code_sources"), fp);  // else counted with the parts
+        if (match == Match::stale && part == done.end()) stale.add(stored->text(attr::code_sources), fp);  // else counted with the parts
         if (match == Match::same || (match == Match::stale && list_stale && part == done.end()))
-          done[cell.id] = {final_path_, "/cells/" + cell.id, match == Match::stale, stored->number("stale").has_value()};
+          done[cell.id] = {final_path_, cell_group(cell.id), match == Match::stale, stored->number(attr::stale).has_value()};
         else if (match == Match::different)
           ++differing;
       }
       stale.note(final_path_, options, notes);
       // The file's cells: the ids of /resume (one per group), else the group names.
-      const std::vector<std::string> stored_ids = resume                       ? resume->text.at("id")
-                                                  : h5::exists(f, "/cells") ? h5::member_names(h5::open_group(f, "cells"))
-                                                                            : std::vector<std::string>();
+      const std::vector<std::string> stored_ids =
+          resume                                  ? resume->text.at(layout::index_column::id)
+          : h5::exists(f, layout::cells_group) ? h5::member_names(h5::open_group(f, layout::cells_group))
+                                                  : std::vector<std::string>();
       std::size_t foreign = 0;
       for (const auto& id : stored_ids) foreign += !ours.count(id);
       final_cells_ = stored_ids.size();
@@ -489,7 +495,7 @@ CellSource ResultStore::write_part(const Experiment& ex, const Cell& cell, const
                                    double wall_seconds) const {
   StoredCell stored{cell.id, {}, result.metrics};
   write_cell_attrs(stored.attrs, ex, cell, result.status, result.reason);
-  stored.attrs.emplace_back("wall_seconds", wall_seconds);
+  stored.attrs.emplace_back(attr::wall_seconds, wall_seconds);
   for (const auto& [name, value] : result.timings) stored.attrs.emplace_back(name, value);
   const std::string payload = encode_cell(stored);
   PartWriter* writer = nullptr;
@@ -513,7 +519,7 @@ void ResultStore::assemble(const Experiment& ex, const Provenance& root_attrs,
   const std::string tmp = final_path_ + temp_suffix();
   write_then_rename(tmp, final_path_, [&](h5::Handle& f) {
     for (const auto& [k, v] : root_attrs) h5::write_attr(f, k, v);
-    h5::Handle cells = h5::create_group(f, "cells");
+    h5::Handle cells = h5::create_group(f, layout::cells_group);
     // Cells come from part files (read one record at a time) or an earlier results file (group copies).
     std::map<std::string, int> part_fds;
     std::map<std::string, h5::Handle> results_files;
@@ -523,13 +529,14 @@ void ResultStore::assemble(const Experiment& ex, const Provenance& root_attrs,
         for (const auto& [path, fd] : fds) ::close(fd);
       }
     } close_all{part_fds};
-    CellTable index = index_table(), resume({"id"}, {"id"});
+    CellTable index = index_table(), resume({layout::index_column::id}, {layout::index_column::id});
     std::set<std::string> config_columns, dataset_columns;
     // Adds the cell's rows of /index and /resume; index columns that are neither config keys nor
     // attributes are the cell's scalar datasets.
     auto add_rows = [&](const Cell& cell, const Row& cell_index_row, const Row& cell_resume_row) {
       for (const auto& [k, v] : cell_index_row)
-        if (k != "index" && k != "code_fingerprint" && k != "stale" && !cell.config.count(k) && !cell_resume_row.count(k))
+        if (k != layout::index_column::index && k != attr::code_fingerprint && k != attr::stale && !cell.config.count(k) &&
+            !cell_resume_row.count(k))
           dataset_columns.insert(k);
       index.add_row(cell_index_row);
       resume.add_row(cell_resume_row);
@@ -538,7 +545,7 @@ void ResultStore::assemble(const Experiment& ex, const Provenance& root_attrs,
       for (const auto& [k, v] : cell.config) config_columns.insert(k);
       if (cell.skip_reason) {
         StoredCell skipped{cell.id, {}, {}};
-        write_cell_attrs(skipped.attrs, ex, cell, "skipped", *cell.skip_reason);
+        write_cell_attrs(skipped.attrs, ex, cell, layout::status_skipped, *cell.skip_reason);
         write_h5_cell(cells, skipped);
         add_rows(cell, index_row(skipped, cell), resume_row(skipped.attrs, cell));
         continue;
@@ -578,7 +585,7 @@ std::size_t ResultStore::final_cell_count() const {
   if (!fs::exists(final_path_)) return 0;
   try {
     h5::Handle f = h5::open_file_readonly(final_path_);
-    return h5::exists(f, "/cells") ? h5::member_names(h5::open_group(f, "cells")).size() : 0;
+    return h5::exists(f, layout::cells_group) ? h5::member_names(h5::open_group(f, layout::cells_group)).size() : 0;
   } catch (const std::exception&) {
     return 0;
   }
