@@ -45,7 +45,7 @@ void legacy_id_keys(const std::string& prefix, Config& c) {
     decay = c.at(slot + ".decay");
     warmup = c.at(slot + ".warmup");
   }
-  std::erase_if(c, [&](const auto& kv) { return kv.first.rfind(slot + ".", 0) == 0; });
+  for (const char* k : {".name", ".decay", ".warmup"}) c.erase(slot + k);  // any other key stays in the id
   c[prefix + "baseline"] = cv == "delta_method" ? std::string("none") : cv;
   c[prefix + "control_variate"] = cv == "delta_method" ? cv : std::string("none");
   c[prefix + "decay"] = decay;
