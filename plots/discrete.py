@@ -40,7 +40,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from vibench_results import Checks, load, save_figure  # noqa: E402
+from vibench_results import Checks, control_variate, load, save_figure  # noqa: E402
 
 ALPHA = 0.01
 UNBIASED = ("score_function", "relax", "vimco")
@@ -51,7 +51,7 @@ def label_of(a):
     if name == "score_function":
         if a["objective.name"] == "iwae":
             return f"REINFORCE, IWAE-{a['objective.k']}"
-        base = a.get("estimator.baseline", "none")
+        base = control_variate(a)[0]
         return "REINFORCE" if base == "none" else f"REINFORCE + {base.replace('_', ' ')}"
     if name == "gumbel_softmax":
         if a.get("estimator.straight_through"):
@@ -71,7 +71,8 @@ def cost_of(a):
     s, name = int(a["samples"]), a["estimator.name"]
     if name == "score_function":
         k = int(a.get("objective.k", 1)) if a["objective.name"] == "iwae" else 1
-        extra = int(a["estimator.warmup"]) if a.get("estimator.baseline") == "moving_average" else 0
+        cv, cv_params = control_variate(a)
+        extra = int(cv_params["warmup"]) if cv == "moving_average" else 0
         return k * (s + extra)
     if name == "vimco":
         return int(a["objective.k"]) * s

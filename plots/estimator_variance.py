@@ -39,7 +39,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from numpy.polynomial import polynomial as P  # noqa: E402
 
-from vibench_results import Checks, load, save_figure  # noqa: E402
+from vibench_results import Checks, control_variate, load, save_figure  # noqa: E402
 
 MU = 1.0
 
@@ -103,11 +103,8 @@ def closed_form(variant, param, k, warmup):
 def variant_of(attrs):
     name = attrs["estimator.name"]
     if name == "score_function":
-        if attrs.get("estimator.control_variate") == "delta_method":
-            return "score_function+delta_method"
-        if attrs.get("estimator.baseline", "none") != "none":
-            return f"score_function+{attrs['estimator.baseline']}"
-        return name
+        cv = control_variate(attrs)[0]
+        return name if cv == "none" else f"score_function+{cv}"
     if name == "mvd":
         return "mvd+coupled" if int(attrs["estimator.coupling"]) else "mvd+uncoupled"
     return name
@@ -147,7 +144,7 @@ def main():
         if cell.attrs["status"] != "ok":
             continue
         variant, k = variant_of(cell.attrs), float(cell.attrs["target.k"])
-        warmup = int(cell.attrs.get("estimator.warmup", 0))
+        warmup = int(control_variate(cell.attrs)[1].get("warmup", 0))
         for param, name in (("mean", "mean[0]"), ("sigma", "sigma[0]")):
             rows.setdefault((variant, param), []).append(
                 (k, cell.param("grad_var", name), cell.param("grad_var_se", name), warmup))

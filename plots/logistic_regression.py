@@ -40,15 +40,15 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from vibench_results import Checks, load, save_figure  # noqa: E402
+from vibench_results import Checks, control_variate, load, save_figure  # noqa: E402
 
 
 def label_of(a):
     name, kl = a["estimator.name"], a["objective.kl"]
     if name == "score_function":
-        if a.get("estimator.control_variate") == "delta_method":
+        if control_variate(a)[0] == "delta_method":
             return "SF + delta method"
-        if a.get("estimator.baseline") == "moving_average":
+        if control_variate(a)[0] == "moving_average":
             return "SF + moving average"
         return "score function"
     if name == "mvd":

@@ -25,13 +25,13 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from vibench_results import Checks, load, save_figure  # noqa: E402
+from vibench_results import Checks, control_variate, load, save_figure  # noqa: E402
 
 
 def label_of(attrs):
     name = attrs["estimator.name"]
     if name == "score_function":
-        return "REINFORCE + moving-average baseline" if attrs.get("estimator.baseline") == "moving_average" else "REINFORCE"
+        return "REINFORCE + moving-average baseline" if control_variate(attrs)[0] == "moving_average" else "REINFORCE"
     if name == "relax" and attrs.get("estimator.surrogate") == "linear":
         return f"RELAX, fitted linear surrogate (lambda = {attrs['estimator.temperature']})"
     if name == "relax":

@@ -12,11 +12,26 @@
 
 namespace vibench::test {
 
-// All configs of plugin `info` under `slot`, one per combination of its Choice and Boolean parameters.
+// All configs of plugin `info` under `slot`, one per combination of its Choice and Boolean parameters and of
+// every registered plugin (with its own variants) in a nested plugin parameter (score_function's control_variate).
 inline std::vector<Config> choice_variants(const std::string& slot, const PluginInfo& info,
                                            const std::map<std::string, Value>& overrides = {}) {
   std::vector<Config> out{plugin_config(slot, info.kind, info.name, overrides)};
   for (const ParamSpec& p : info.params) {
+    if (p.type == ParamType::Plugin && !overrides.count(p.name + ".name")) {
+      const std::string nested = slot + "." + p.name;
+      std::vector<Config> next;
+      for (const Config& c : out)
+        for (const PluginInfo* ni : Registry::instance().list(p.plugin_kind))
+          for (const Config& nc : choice_variants(nested, *ni)) {
+            Config v = c;
+            std::erase_if(v, [&](const auto& kv) { return kv.first.rfind(nested + ".", 0) == 0; });
+            v.insert(nc.begin(), nc.end());
+            next.push_back(v);
+          }
+      out = next;
+      continue;
+    }
     if ((p.type != ParamType::Choice && p.type != ParamType::Bool) || overrides.count(p.name)) continue;
     std::vector<Config> next;
     for (const Config& c : out) {
@@ -35,6 +50,12 @@ inline std::vector<Config> choice_variants(const std::string& slot, const Plugin
     out = next;
   }
   return out;
+}
+
+// score_function with control variate `name` (its parameters at their defaults).
+inline Config score_function_config(const std::string& control_variate) {
+  return merge({plugin_config("estimator.control_variate", "control_variate", control_variate),
+                plugin_config("estimator", "estimator", "score_function")});  // merge keeps the first value of a key
 }
 
 inline std::string describe(const Config& c) {
@@ -146,13 +167,19 @@ void for_each_sweep_cell(F&& f) {
               }
 }
 
-// A plugin variant's name with its Choice and Boolean parameters, e.g. "mvd{coupling=true}": what
+// A plugin variant's name with its Choice and Boolean parameters and nested plugins, e.g. "mvd{coupling=true}",
+// "score_function{control_variate=delta_method}": what
 // choice_variants enumerates, so it names one variant of the sweep.
 inline std::string variant_label(const std::string& slot, const Config& c, const PluginInfo& info) {
   std::string s = info.name, sep = "{";
   for (const ParamSpec& p : info.params)
     if (p.type == ParamType::Choice || p.type == ParamType::Bool) {
       s += sep + p.name + "=" + canonical_text(c.at(slot + "." + p.name));
+      sep = ";";
+    } else if (p.type == ParamType::Plugin) {
+      const std::string nested = slot + "." + p.name;
+      const PluginInfo* ni = Registry::instance().find(p.plugin_kind, std::get<std::string>(c.at(nested + ".name")));
+      s += sep + p.name + "=" + variant_label(nested, c, *ni);
       sep = ";";
     }
   return sep == "{" ? s : s + "}";

@@ -435,7 +435,7 @@ fixed:
 zip:
   - target: [bernoulli_toy, bernoulli_toy, quadratic, quadratic, bernoulli_toy]
     family: [bernoulli, bernoulli, gaussian_affine_encoder, gaussian_diag, bernoulli]
-    estimator: [reparam, vimco, reparam, {name: score_function, baseline: leave_one_out}, score_function]
+    estimator: [reparam, vimco, reparam, {name: score_function, control_variate: leave_one_out}, score_function]
 )");
   auto dry = run_cli("run " + yaml + " --out " + dir + "/out --dry-run");
   REQUIRE(dry.code == 0);
@@ -1155,10 +1155,10 @@ grid:
 TEST_CASE("a sub-key of a plugin axis: dry run shows which cells received it and an unknown one exits 2", "[cli]") {
   std::string dir = fresh_dir("subkey");
   std::string yaml = write_file(dir + "/s.yaml", contract_yaml);
-  auto r = run_cli("run " + yaml + " --out " + dir + "/out --dry-run --set estimator.baseline=moving_average");
+  auto r = run_cli("run " + yaml + " --out " + dir + "/out --dry-run --set estimator.control_variate=moving_average");
   REQUIRE(r.code == 0);
   INFO(r.out);
-  CHECK(std::regex_search(r.out, std::regex(R"(\[  0\] [0-9a-f]{16}  run +estimator.baseline=moving_average .*estimator.name=score_function)")));
+  CHECK(std::regex_search(r.out, std::regex(R"(\[  0\] [0-9a-f]{16}  run +estimator.control_variate.decay=0.9 estimator.control_variate.name=moving_average .*estimator.name=score_function)")));
   CHECK(std::regex_search(r.out, std::regex(R"(\[  1\] [0-9a-f]{16}  run +estimator.name=reparam\n)")));
   auto bad = run_cli("run " + yaml + " --out " + dir + "/out --set estimator.nonsense=3");
   CHECK(bad.code == 2);

@@ -5,6 +5,7 @@
 #include <catch2/catch.hpp>
 
 #include <cmath>
+#include <set>
 
 #include "conformance.hpp"
 #include "vibench/plugin/gradient_stats.hpp"
@@ -43,12 +44,15 @@ TEST_CASE("every estimator is unbiased for every objective it supports", "[estim
   // 20000 replicates of S = 3 samples. Each component must satisfy |mean − exact| ≤ z·SE with
   // z = Φ⁻¹(1 − 1e-4/(2P)) (Bonferroni over the P components: family-wise false alarm ≤ 1e-4).
   std::size_t checked = 0;
+  std::set<std::string> control_variates;  // of score_function, z-tested at least once
   for_each_sweep_cell([&](const SweepCell& c, CellPlugins& p) {
     INFO(describe(c.config));
     if (!p.estimator->unbiased_for(*p.objective)) return;
     std::vector<double> phi = off_optimum_point(*p.family);
     auto exact = p.objective->exact_gradient(*p.target, *p.family, phi.data());
     if (!exact) return;
+    if (auto cv = c.config.find("estimator.control_variate.name"); cv != c.config.end())
+      control_variates.insert(std::get<std::string>(cv->second));
     GradientStats s = gradient_statistics(*p.target, *p.family, *p.objective, *p.estimator, phi, 99, 1, 20000, 3);
     const std::size_t n = s.grad.size();
     REQUIRE(exact->size() == n);
@@ -64,6 +68,8 @@ TEST_CASE("every estimator is unbiased for every objective it supports", "[estim
     ++checked;
   });
   CHECK(checked >= 8);  // 2 targets × 2 parameterizations × 2 objectives × 2 estimators, at least
+  const std::vector<std::string> registered = Registry::instance().names("control_variate");
+  CHECK(std::vector<std::string>(control_variates.begin(), control_variates.end()) == registered);
 }
 
 TEST_CASE("K-sample bounds of discrete families: exact by enumeration, estimators unbiased against it", "[estimator]") {
@@ -103,8 +109,7 @@ TEST_CASE("the delta-method control variate has zero variance when f is quadrati
       for (const PluginInfo* fi : Registry::instance().list("family"))
         for (const Config& fc : choice_variants("family", *fi)) {
           Config cell = merge({tc, fc, plugin_config("objective", "objective", objective),
-                               plugin_config("estimator", "estimator", "score_function",
-                                             {{"control_variate", std::string("delta_method")}})});
+                               score_function_config("delta_method")});
           INFO(describe(cell));
           auto built = try_build(cell);
           if (!built) continue;  // unsupported combination: skipped by the runner
@@ -126,9 +131,8 @@ TEST_CASE("the delta-method control variate has zero variance when f is quadrati
 TEST_CASE("score-function baselines need their sample counts and say so", "[estimator]") {
   Config cell = merge({plugin_config("target", "target", "quadratic"), plugin_config("family", "family", "gaussian_diag"),
                        plugin_config("objective", "objective", "expectation")});
-  for (const char* b : {"leave_one_out", "optimal"}) {
-    CellPlugins p = build_cell_plugins(
-        merge({cell, plugin_config("estimator", "estimator", "score_function", {{"baseline", std::string(b)}})}));
+  for (const char* b : {"leave_one_out", "optimal", "optimal_scalar"}) {
+    CellPlugins p = build_cell_plugins(merge({cell, score_function_config(b)}));
     CHECK(p.estimator->min_samples() == 2);
     CHECK_THROWS(gradient_statistics(*p.target, *p.family, *p.objective, *p.estimator, p.family->init(), 1, 1, 10, 1));
   }
@@ -136,8 +140,7 @@ TEST_CASE("score-function baselines need their sample counts and say so", "[esti
 
 TEST_CASE("gradient statistics do not depend on the number of threads", "[estimator]") {
   for (const Config& ec : {plugin_config("estimator", "estimator", "reparam"),
-                           plugin_config("estimator", "estimator", "score_function",
-                                         {{"baseline", std::string("moving_average")}})}) {
+                           score_function_config("moving_average")}) {
   Config cell = merge({plugin_config("target", "target", "linear_gaussian", {{"dim", std::int64_t{5}}}),
                        plugin_config("family", "family", "gaussian_diag"), plugin_config("objective", "objective", "elbo"),
                        ec});
@@ -256,7 +259,7 @@ TEST_CASE("gradient_stats counts the log-joint evaluations of one estimate exact
   };
   const std::vector<Expect> expect = {
       {plugin_config("estimator", "estimator", "score_function"), s, 0, 0},
-      {plugin_config("estimator", "estimator", "score_function", {{"control_variate", std::string("delta_method")}}),
+      {score_function_config("delta_method"),
        s + 1, 1, 1},
       {plugin_config("estimator", "estimator", "reparam"), s, s, 0},
       {plugin_config("estimator", "estimator", "mvd", {{"coupling", true}}), s * (1 + 3 * d), 0, 0},

@@ -2,10 +2,12 @@
 #include <catch2/catch.hpp>
 
 #include <filesystem>
+#include <map>
 #include <regex>
 #include <set>
 
 #include "helpers.hpp"
+#include "vibench/plugin/registry.hpp"
 #include "vibench/run/grid.hpp"
 
 using namespace vibench;
@@ -197,30 +199,42 @@ TEST_CASE("malformed experiment files fail with file:line:column, key and expect
 
 TEST_CASE("a sub-key of a plugin axis applies to every plugin on the axis that declares it", "[grid]") {
   const std::string axis = "grid:\n  estimator: [score_function, reparam]\n";
-  auto check = [](const Experiment& ex, const std::string& baseline) {
+  auto check = [](const Experiment& ex, const std::string& control_variate) {
     REQUIRE(ex.cells.size() == 2);
     CHECK(str(ex.cells[0], "estimator.name") == "score_function");
-    CHECK(str(ex.cells[0], "estimator.baseline") == baseline);
+    CHECK(str(ex.cells[0], "estimator.control_variate.name") == control_variate);
     CHECK(str(ex.cells[1], "estimator.name") == "reparam");
-    CHECK(ex.cells[1].config.count("estimator.baseline") == 0);  // reparam takes no baseline
+    CHECK(ex.cells[1].config.count("estimator.control_variate.name") == 0);  // reparam takes no control variate
   };
-  SECTION("from --set") { check(load(axis, {.sets = {"estimator.baseline=moving_average"}}), "moving_average"); }
+  SECTION("from --set") {
+    check(load(axis, {.sets = {"estimator.control_variate=moving_average"}}), "moving_average");
+    check(load(axis, {.sets = {"estimator.control_variate.name=moving_average"}}), "moving_average");
+  }
   SECTION("from fixed, dotted or as a map") {
-    check(load_experiment_text(header + "  estimator.baseline: optimal\n" + axis, "t.yaml", {}), "optimal");
-    check(load_experiment_text(header + "  estimator: {baseline: optimal}\n" + axis, "t.yaml", {}), "optimal");
+    check(load_experiment_text(header + "  estimator.control_variate: optimal\n" + axis, "t.yaml", {}), "optimal");
+    check(load_experiment_text(header + "  estimator: {control_variate: optimal}\n" + axis, "t.yaml", {}), "optimal");
+    check(load_experiment_text(header + "  estimator: {control_variate: {name: optimal}}\n" + axis, "t.yaml", {}), "optimal");
   }
   SECTION("from a scale") {
-    check(load(axis + "scales:\n  paper: {estimator.baseline: leave_one_out, samples: 2}\n", {.scale = "paper"}), "leave_one_out");
+    check(load(axis + "scales:\n  paper: {estimator.control_variate.name: leave_one_out, samples: 2}\n", {.scale = "paper"}),
+          "leave_one_out");
   }
-  SECTION("on a zip axis, beside the axis values' own keys") {
-    Experiment ex = load("zip:\n  - estimator: [score_function, reparam, {name: score_function, warmup: 5}]\n"
+  SECTION("on a zip axis, beside the axis values' own keys, one plugin further down") {
+    Experiment ex = load("zip:\n  - estimator: [score_function, reparam, {name: score_function, control_variate: {warmup: 5}}]\n"
                          "    samples: [2, 3, 4]\n",
-                         {.sets = {"estimator.baseline=moving_average"}});
+                         {.sets = {"estimator.control_variate=moving_average"}});
     REQUIRE(ex.cells.size() == 3);
-    CHECK(str(ex.cells[0], "estimator.baseline") == "moving_average");
-    CHECK(ex.cells[1].config.count("estimator.baseline") == 0);
-    CHECK(str(ex.cells[2], "estimator.baseline") == "moving_average");
-    CHECK(str(ex.cells[2], "estimator.warmup") == "5");
+    CHECK(str(ex.cells[0], "estimator.control_variate.name") == "moving_average");
+    CHECK(ex.cells[1].config.count("estimator.control_variate.name") == 0);
+    CHECK(str(ex.cells[2], "estimator.control_variate.name") == "moving_average");
+    CHECK(str(ex.cells[2], "estimator.control_variate.warmup") == "5");
+  }
+  SECTION("a grid over the nested plugin's name") {
+    Experiment ex = load("grid:\n  estimator.control_variate.name: [none, moving_average, delta_method]\n"
+                         "  estimator: [score_function]\n", {.sets = {"estimator.control_variate.decay=0.5"}});
+    REQUIRE(ex.cells.size() == 3);
+    CHECK(str(ex.cells[1], "estimator.control_variate.decay") == "0.5");
+    CHECK(ex.cells[0].config.count("estimator.control_variate.decay") == 0);  // `none` takes no decay
   }
   SECTION("on another plugin slot (a family axis)") {
     Experiment ex = load("grid:\n  family: [gaussian_diag, gaussian_lowrank]\n  estimator: [reparam]\n",
@@ -230,12 +244,53 @@ TEST_CASE("a sub-key of a plugin axis applies to every plugin on the axis that d
     CHECK(str(ex.cells[1], "family.rank") == "2");
   }
   SECTION("an axis over the plugin's name key") {
-    check(load("grid:\n  estimator.name: [score_function, reparam]\n", {.sets = {"estimator.baseline=optimal"}}), "optimal");
+    check(load("grid:\n  estimator.name: [score_function, reparam]\n", {.sets = {"estimator.control_variate=optimal"}}), "optimal");
   }
   SECTION("replacing a fixed plugin by an axis keeps the fixed plugin's sub-keys") {
-    check(load_experiment_text(header + "  estimator: {name: score_function, baseline: optimal}\n", "t.yaml",
+    check(load_experiment_text(header + "  estimator: {name: score_function, control_variate: optimal}\n", "t.yaml",
                                {.sets = {"estimator=score_function,reparam"}}),
           "optimal");
+  }
+}
+
+TEST_CASE("score_function's control variates keep the cell ids of the keys they replaced", "[grid]") {
+  // Ids (and with them the random streams) of cells stored before control variates became plugins, under
+  // estimator.baseline / decay / warmup / control_variate: the migrated experiment files must give them again.
+  const std::map<std::string, std::vector<std::string>> stored = {
+      {"estimator_variance", {"06135ee517fefe9e", "09cbccd785637b0d", "0b9d6bdec8629a85"}},  // moving_average, none, delta_method
+      {"discrete_optimize", {"10082ef5d2eee321", "50afefebac1a5ced", "6a25472554f9989e", "a70f61dbb281029c"}}};  // + optimal, leave_one_out
+  for (const auto& [name, ids] : stored) {
+    Experiment ex = load_experiment(std::string(VIBENCH_SOURCE_DIR) + "/experiments/" + name + ".yaml", {});
+    std::set<std::string> have;
+    for (const Cell& c : ex.cells) have.insert(c.id);
+    for (const std::string& id : ids) {
+      INFO(name << ": cell " << id);
+      CHECK(have.count(id) == 1);
+    }
+  }
+  // The id config spells a legacy control variate with the old keys; a newer one keeps its own keys.
+  Experiment ex = load("grid:\n  estimator: [{name: score_function, control_variate: {name: moving_average, decay: 0.5}}, "
+                       "{name: score_function, control_variate: optimal_scalar}]\n");
+  REQUIRE(ex.cells.size() == 2);
+  const Config old_keys = cell_id_config(ex.cells[0].config, Registry::instance().find("study", "gradient_stats")->params);
+  CHECK(old_keys.count("estimator.control_variate.name") == 0);
+  CHECK(canonical_text(old_keys.at("estimator.baseline")) == "moving_average");
+  CHECK(canonical_text(old_keys.at("estimator.decay")) == "0.5");
+  CHECK(canonical_text(old_keys.at("estimator.warmup")) == "100");
+  CHECK(canonical_text(old_keys.at("estimator.control_variate")) == "none");
+  CHECK(ex.cells[0].key == cell_hash(old_keys, "gradient_stats"));
+  CHECK(ex.cells[1].key == cell_hash(ex.cells[1].config, "gradient_stats"));
+  CHECK(ex.cells[0].config.count("estimator.control_variate.decay") == 1);  // what is stored keeps the new spelling
+}
+
+TEST_CASE("an estimator that takes no control variate rejects one", "[grid]") {
+  try {
+    load("  estimator: {name: reparam, control_variate: delta_method}\n");
+    FAIL("no error");
+  } catch (const ConfigError& e) {
+    CHECK(e.key() == "estimator.control_variate");
+    CHECK(e.where().str() == "t.yaml:8:30");
+    CHECK(e.message().find("unknown key") != std::string::npos);
   }
 }
 
@@ -250,33 +305,35 @@ TEST_CASE("a sub-key of a plugin axis is validated, and one no plugin on the axi
     FAIL("no error");
     throw;
   };
-  ConfigError bogus = error(header + axis, {.sets = {"estimator.baseline=bogus"}});
-  CHECK(bogus.where().file == "--set estimator.baseline=bogus");
-  CHECK(bogus.key() == "estimator.baseline");
-  CHECK(bogus.message().find("one of: none, moving_average") != std::string::npos);
+  ConfigError bogus = error(header + axis, {.sets = {"estimator.control_variate=bogus"}});
+  CHECK(bogus.where().file == "--set estimator.control_variate=bogus");
+  CHECK(bogus.key() == "estimator.control_variate");
+  CHECK(bogus.message().find("unknown control_variate 'bogus'; registered: delta_method, leave_one_out") != std::string::npos);
 
   ConfigError unknown = error(header + axis, {.sets = {"estimator.nonsense=3"}});
   CHECK(unknown.where().file == "--set estimator.nonsense=3");
   CHECK(unknown.key() == "estimator.nonsense");
   CHECK(unknown.message().find("no plugin on the axis 'estimator' (score_function, reparam) takes this key") != std::string::npos);
 
-  ConfigError fixed = error(header + "  estimator.baselin: none\n" + axis, {});
+  ConfigError fixed = error(header + "  estimator.control_variat: none\n" + axis, {});
   CHECK(fixed.where().str() == "t.yaml:8:3");
-  CHECK(fixed.message().find("did you mean 'baseline'?") != std::string::npos);
+  CHECK(fixed.message().find("did you mean 'control_variate'?") != std::string::npos);
 
   // An axis value that is a map merges with the sub-keys given outside it; the same key on both sides is a
   // conflict, not a silent choice.
-  Experiment merged = load_experiment_text(header + "  estimator.baseline: optimal\ngrid:\n  estimator: [{name: score_function, warmup: 3}]\n", "t.yaml", {});
-  CHECK(str(merged.cells[0], "estimator.baseline") == "optimal");
-  CHECK(str(merged.cells[0], "estimator.warmup") == "3");
-  ConfigError conflict = error(header + "grid:\n  estimator: [{name: score_function, baseline: none}, reparam]\n",
-                               {.sets = {"estimator.baseline=optimal"}});
+  Experiment merged = load_experiment_text(
+      header + "  estimator.control_variate: moving_average\ngrid:\n  estimator: [{name: score_function, control_variate: {warmup: 3}}]\n",
+      "t.yaml", {});
+  CHECK(str(merged.cells[0], "estimator.control_variate.name") == "moving_average");
+  CHECK(str(merged.cells[0], "estimator.control_variate.warmup") == "3");
+  ConfigError conflict = error(header + "grid:\n  estimator: [{name: score_function, control_variate: none}, reparam]\n",
+                               {.sets = {"estimator.control_variate=optimal"}});
   CHECK(conflict.where().str() == "t.yaml:9:38");
-  CHECK(conflict.message().find("given both by this axis value and at --set estimator.baseline=optimal") != std::string::npos);
+  CHECK(conflict.message().find("given both by this axis value and at --set estimator.control_variate=optimal") != std::string::npos);
 
   // Several values of a sub-key on an axis whose other plugins do not take it give those plugins' cells twice.
-  ConfigError twice = error(header + axis, {.sets = {"estimator.baseline=none,optimal"}});
-  CHECK(twice.where().file == "--set estimator.baseline=none,optimal");
+  ConfigError twice = error(header + axis, {.sets = {"estimator.control_variate=none,optimal"}});
+  CHECK(twice.where().file == "--set estimator.control_variate=none,optimal");
   CHECK(twice.message().find("estimator 'reparam' does not take this key") != std::string::npos);
 }
 

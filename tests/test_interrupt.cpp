@@ -38,7 +38,7 @@ seed: 5
 fixed:
   target: {name: linear_gaussian, dim: 6, data_seed: 1}
   family: gaussian_fullrank
-  estimator: {name: score_function, baseline: moving_average}
+  estimator: {name: score_function, control_variate: moving_average}
   samples: 4
   steps: 200000
   log_every: 2000

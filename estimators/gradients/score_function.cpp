@@ -1,61 +1,65 @@
-// estimator `score_function` (REINFORCE / likelihood ratio) with an optional baseline and the delta-method
-// control variate: for K = 1 objectives and no baseline,
+// estimator `score_function` (REINFORCE / likelihood ratio) with a control variate (kind `control_variate`,
+// default `none`): for K = 1 objectives and no control variate,
 //   ĝ = (1/S) Σ_s f_φ(z_s) ∇_φ log q_φ(z_s),  z_s ~ q_φ,  f_φ(z) = log p(x, z) − c·log q_φ(z);
 // the term −c·E_q[∇_φ log q_φ(z)] of the exact gradient is zero and dropped (still unbiased).
-// Baselines, the control variate and K-sample objectives: see score_function_gradient.hpp.
-#include "vibench/vi/score_function_gradient.hpp"
+// Control variates and K-sample objectives: see score_function_gradient.hpp and control_variate.hpp.
+#include <memory>
+
 #include "vibench/plugin/registry.hpp"
+#include "vibench/vi/score_function_gradient.hpp"
 
 namespace {
 
 using namespace vibench;
 
-ScoreBaseline parse_baseline(const std::string& s) {
-  if (s == "leave_one_out") return ScoreBaseline::leave_one_out;
-  if (s == "moving_average") return ScoreBaseline::moving_average;
-  if (s == "optimal") return ScoreBaseline::optimal;
-  return ScoreBaseline::none;
-}
-
 class ScoreFunction final : public Estimator {
  public:
-  explicit ScoreFunction(const Params& p) {
-    opt_.baseline = parse_baseline(p.get_string("baseline"));
-    opt_.decay = p.get_double("decay");
-    opt_.warmup = static_cast<std::size_t>(p.get_int("warmup"));
-    opt_.delta_method = p.get_string("control_variate") == "delta_method";
-  }
+  explicit ScoreFunction(const Params& p) : control_(make_plugin<ControlVariate>(p.sub("control_variate"))) {}
 
   std::optional<std::string> unsupported(const Target& t, const Family& q, const Objective& o) const override {
-    if (opt_.delta_method) return delta_method_unsupported(t, q, o);
-    return std::nullopt;  // needs only log q and its score: any family, any target
+    return control_->unsupported(t, q, o);  // plain: needs only log q and its score, any family, any target
   }
-  std::size_t min_samples() const override {
-    return opt_.baseline == ScoreBaseline::leave_one_out || opt_.baseline == ScoreBaseline::optimal ? 2 : 1;
-  }
+  std::size_t min_samples() const override { return control_->min_samples(); }
 
   double estimate(const Target& t, const Family& q, const Objective& o, const double* phi, Rng& rng,
                   std::size_t samples, EstimatorWorkspace& ws, double* grad) const override {
-    return score_function_gradient(opt_, t, q, o, phi, rng, samples, ws, grad);
+    return score_function_gradient({.control_variate = control_.get()}, t, q, o, phi, rng, samples, ws, grad);
   }
 
  private:
-  ScoreFunctionOptions opt_;
+  std::unique_ptr<ControlVariate> control_;
 };
+
+// The estimator's keys before control variates were plugins (`baseline`, `decay`, `warmup`, and
+// `control_variate: none | delta_method`): stored cells keep their ids, and so their random streams, when the
+// experiment is written with the new `control_variate: {name: ...}`. A control variate added since then
+// keeps its own keys.
+void legacy_id_keys(const std::string& prefix, Config& c) {
+  const std::string slot = prefix + "control_variate";
+  const auto name = c.find(slot + ".name");
+  if (name == c.end()) return;
+  const std::string cv = std::get<std::string>(name->second);
+  if (cv != "none" && cv != "moving_average" && cv != "leave_one_out" && cv != "optimal" && cv != "delta_method") return;
+  Value decay = 0.9, warmup = std::int64_t{100};
+  if (cv == "moving_average") {
+    decay = c.at(slot + ".decay");
+    warmup = c.at(slot + ".warmup");
+  }
+  for (const char* k : {".name", ".decay", ".warmup"}) c.erase(slot + k);  // any other key stays in the id
+  c[prefix + "baseline"] = cv == "delta_method" ? std::string("none") : cv;
+  c[prefix + "control_variate"] = cv == "delta_method" ? cv : std::string("none");
+  c[prefix + "decay"] = decay;
+  c[prefix + "warmup"] = warmup;
+}
 
 const Register<Estimator, ScoreFunction> registration{{
     .name = "score_function",
-    .description = "REINFORCE: mean of (f(z) - baseline) * grad log q(z), optional delta-method control variate",
-    .reference = "Williams 1992; Mohamed et al. 2020 §4 and §7; Paisley, Blei, Jordan 2012 (delta method)",
-    .params = {ParamSpec::choice("baseline", {"none", "moving_average", "leave_one_out", "optimal"}, "none",
-                                 "none; moving_average (EMA over earlier samples/calls); leave_one_out (mean of the "
-                                 "other samples, S >= 2); optimal (per-component E[f s^2]/E[s^2] from the other "
-                                 "samples, S >= 2)"),
-               ParamSpec::real("decay", 0.9, "moving_average: weight of the old average per sample").at_least(0).at_most(1),
-               ParamSpec::integer("warmup", 100, "moving_average: samples drawn to start a cold average").at_least(0),
-               ParamSpec::choice("control_variate", {"none", "delta_method"}, "none",
-                                 "delta_method: subtract the second-order Taylor expansion of f at the mean of q and add "
-                                 "its exact expected gradient (Gaussian q, target with a Hessian, k = 1)")},
+    .description = "REINFORCE: mean of (f(z) - baseline) * grad log q(z), with a control variate",
+    .reference = "Williams 1992; Mohamed et al. 2020 §4 and §7",
+    .params = {ParamSpec::plugin("control_variate", "control_variate", "none",
+                                 "what is subtracted from f: a baseline or control variate, a plugin of kind "
+                                 "control_variate with its own parameters ({name: moving_average, decay: 0.9})")},
+    .legacy_id_keys = legacy_id_keys,
 }};
 
 }  // namespace

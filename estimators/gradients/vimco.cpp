@@ -19,7 +19,7 @@ class Vimco final : public Estimator {
 
   double estimate(const Target& t, const Family& q, const Objective& o, const double* phi, Rng& rng,
                   std::size_t samples, EstimatorWorkspace& ws, double* grad) const override {
-    return score_function_gradient({.baseline = ScoreBaseline::leave_one_out_k}, t, q, o, phi, rng, samples, ws, grad);
+    return score_function_gradient({.leave_one_out_in_group = true}, t, q, o, phi, rng, samples, ws, grad);
   }
 };
 

@@ -14,6 +14,23 @@ import numpy as np
 from . import schema
 
 
+def control_variate(attrs, prefix="estimator"):
+    """The control variate of a score_function cell as (name, {parameter: value}): from the keys
+    `estimator.control_variate.*`, or from the keys results stored before control variates were plugins
+    (`estimator.baseline`, `estimator.decay`, `estimator.warmup`, `estimator.control_variate: none | delta_method`;
+    the cell ids are the same). ("none", {}) without one."""
+    slot = prefix + ".control_variate"
+    if slot + ".name" in attrs:
+        params = {k[len(slot) + 1:]: typed(v) for k, v in attrs.items() if k.startswith(slot + ".") and k != slot + ".name"}
+        return typed(attrs[slot + ".name"]), params
+    if typed(attrs.get(slot, "none")) == "delta_method":
+        return "delta_method", {}
+    base = typed(attrs.get(prefix + ".baseline", "none"))
+    if base == "moving_average":
+        return base, {"decay": typed(attrs[prefix + ".decay"]), "warmup": typed(attrs[prefix + ".warmup"])}
+    return base, {}
+
+
 def typed(value):
     """An HDF5 attribute or dataset value as plain Python: str for text (bytes decoded), int, float, or a list
     of those for arrays."""

@@ -56,14 +56,33 @@ GradientStats gradient_statistics(const Target& t, const Family& q, const Object
   return s;
 }
 
+namespace {
+// Every parameter of a plugin at its default, nested plugins (and their parameters) included.
+void add_defaults(const std::vector<ParamSpec>& specs, const std::string& prefix, Config& config) {
+  for (const ParamSpec& spec : specs) {
+    const std::string key = prefix + spec.name;
+    if (spec.type == ParamType::Group) {
+      add_defaults(spec.fields, key + ".", config);
+    } else if (spec.type == ParamType::Plugin) {
+      if (!spec.default_value) throw std::logic_error("reference estimator parameter '" + key + "' has no default");
+      const std::string& nested = std::get<std::string>(*spec.default_value);
+      config[key + ".name"] = nested;
+      if (const PluginInfo* info = Registry::instance().find(spec.plugin_kind, nested))
+        add_defaults(info->params, key + ".", config);
+    } else if (spec.default_value && !spec.absent_unless_given) {
+      config[key] = *spec.default_value;
+    }
+  }
+}
+}  // namespace
+
 ReferenceEstimator reference_estimator(const Target& t, const Family& q, const Objective& o) {
   std::string why;
   for (const char* name : {"reparam", "score_function"}) {
     const PluginInfo* info = Registry::instance().find(Estimator::kind, name);
     if (!info) throw std::logic_error(std::string("reference estimator '") + name + "' is not registered");
     Config config{{"name", std::string(name)}};
-    for (const ParamSpec& spec : info->params)  // its defaults: plain, no baseline or control variate
-      if (spec.default_value) config[spec.name] = *spec.default_value;
+    add_defaults(info->params, "", config);  // plain: control variate `none`
     std::unique_ptr<Estimator> e = make_plugin<Estimator>(Params(config, ""));
     std::optional<std::string> no = e->unsupported(t, q, o);
     if (!no && !e->unbiased_for(o)) no = "biased for this objective";

@@ -12,7 +12,7 @@ Registry& Registry::instance() {
 }
 
 const std::vector<std::string>& Registry::kinds() {
-  static const std::vector<std::string> k{"target", "family", "objective", "estimator", "mi_task", "critic", "bound", "ib", "study"};
+  static const std::vector<std::string> k{"target", "family", "objective", "estimator", "control_variate", "mi_task", "critic", "bound", "ib", "study"};
   return k;
 }
 

@@ -76,6 +76,36 @@ enum class Merge {
   axis_value,     // a grid or zip value: a key given on both sides is a conflict (only `name` is replaced)
 };
 
+// Merge map `value` into the plugin map `existing`, key by key; a plugin nested in the plugin (score_function's
+// control_variate) is merged the same way, one level down, its scalar shorthand being its `name`.
+void merge_map(RawNode& existing, const RawNode& value, const std::string& dotted, Merge merge) {
+  for (std::size_t i = 0; i < value.entries.size(); ++i) {
+    const std::string& k = value.entries[i].first;
+    const RawNode& v = value.entries[i].second;
+    RawNode* e = existing.find(k);
+    if (e && v.is_map() && (e->is_map() || e->is_scalar())) {
+      if (e->is_scalar()) {
+        RawNode m = RawNode::make_map(e->loc);
+        m.set("name", *e, existing.key_location(k));
+        *e = std::move(m);
+      }
+      merge_map(*e, v, dotted + "." + k, merge);
+      continue;
+    }
+    if (e && e->is_map() && v.is_scalar()) {
+      if (merge == Merge::axis_value && e->find("name"))
+        throw ConfigError(value.key_locations[i], dotted + "." + k + ".name",
+                          fmt::format("given both by this axis value and at {}; keep one", e->key_location("name").str()));
+      e->set("name", v, value.key_locations[i]);
+      continue;
+    }
+    if (merge == Merge::axis_value && k != "name" && e)
+      throw ConfigError(value.key_locations[i], dotted + "." + k,
+                        fmt::format("given both by this axis value and at {}; keep one", existing.key_location(k).str()));
+    existing.set(k, v, value.key_locations[i]);
+  }
+}
+
 // Set `a.b.c` inside a map tree, creating maps on the way. A scalar met on the way is a plugin
 // shorthand (`estimator: reparam`) and becomes {name: reparam}.
 void set_dotted(RawNode& root, const std::string& dotted, RawNode value, const Location& key_loc,
@@ -102,13 +132,7 @@ void set_dotted(RawNode& root, const std::string& dotted, RawNode value, const L
   } else if (value.is_scalar()) {
     existing->set("name", std::move(value), key_loc);
   } else {
-    for (std::size_t i = 0; i < value.entries.size(); ++i) {
-      const std::string& k = value.entries[i].first;
-      if (merge == Merge::axis_value && k != "name" && existing->find(k))
-        throw ConfigError(value.key_locations[i], dotted + "." + k,
-                          fmt::format("given both by this axis value and at {}; keep one", existing->key_location(k).str()));
-      existing->set(k, value.entries[i].second, value.key_locations[i]);
-    }
+    merge_map(*existing, value, dotted, merge);
   }
 }
 
@@ -382,9 +406,12 @@ ConfigError unused_sub_key(const SubKey& k, const std::vector<Cell>& cells) {
     }
   std::sort(taken.begin(), taken.end());
   const std::string leaf = k.key.substr(prefix.size());
+  std::vector<std::string> candidates = taken;  // and the enclosing keys of nested ones (a nested plugin's slot)
+  for (const std::string& t : taken)
+    for (auto dot = t.find('.'); dot != std::string::npos; dot = t.find('.', dot + 1)) candidates.push_back(t.substr(0, dot));
   return ConfigError(k.where, k.key,
                      fmt::format("no plugin on the axis '{}' ({}) takes this key{}; they take: {}", k.axis_path,
-                                 plugins.empty() ? "none" : join(plugins), did_you_mean(leaf, taken),
+                                 plugins.empty() ? "none" : join(plugins), did_you_mean(leaf, candidates),
                                  taken.empty() ? "(nothing)" : join(taken)));
 }
 
@@ -546,6 +573,27 @@ void resolve_params(const RawNode& node, const std::vector<ParamSpec>& specs, co
         }
     }
   }
+}
+
+static void apply_legacy_id_keys(const Config& config, const std::vector<ParamSpec>& specs, const std::string& prefix,
+                          Config& id) {
+  for (const ParamSpec& spec : specs) {
+    const std::string key = prefix + spec.name;
+    if (spec.type == ParamType::Group) apply_legacy_id_keys(config, spec.fields, key + ".", id);
+    if (spec.type != ParamType::Plugin) continue;
+    const auto name = config.find(key + ".name");
+    if (name == config.end() || !std::holds_alternative<std::string>(name->second)) continue;
+    const PluginInfo* info = Registry::instance().find(spec.plugin_kind, std::get<std::string>(name->second));
+    if (!info) continue;
+    apply_legacy_id_keys(config, info->params, key + ".", id);  // inner plugins first
+    if (info->legacy_id_keys) info->legacy_id_keys(key + ".", id);
+  }
+}
+
+Config cell_id_config(const Config& config, const std::vector<ParamSpec>& specs) {
+  Config id = config;
+  apply_legacy_id_keys(config, specs, "", id);
+  return id;
 }
 
 std::uint64_t cell_hash(const Config& config, const std::string& study) {
@@ -718,7 +766,7 @@ Experiment load_experiment_text(const std::string& text, const std::string& file
     resolve_params(node, study_info->params, "", cell.config, cell.locations, &sub_keys);
     dropped[index] = sub_keys.dropped;
     for (SubKey& k : subs) k.applied += applies(k.key, dropped[index]) ? 1 : 0;
-    cell.key = cell_hash(cell.config, ex.study);
+    cell.key = cell_hash(cell_id_config(cell.config, study_info->params), ex.study);
     cell.id = hex_id(cell.key);
     ex.cells.push_back(std::move(cell));
   }

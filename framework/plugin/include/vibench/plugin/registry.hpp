@@ -30,6 +30,11 @@ struct PluginInfo {
   std::string description;  // one line
   std::string reference;    // paper / section it implements, if any
   std::vector<ParamSpec> params;
+  // Rewrites this plugin's resolved keys (those under `prefix`, e.g. "estimator.") into the spelling they had
+  // when its cells were first stored, in the config a cell id is hashed from (and so its random streams are
+  // seeded from); the stored config keeps the current spelling. Lets a parameter be reorganized without
+  // changing stored results (score_function's control variate). Unset: the keys are hashed as resolved.
+  std::function<void(const std::string& prefix, Config& config)> legacy_id_keys;
   std::string source_file;  // the file that registered it, as compiled (code fingerprints hash it at build time)
   std::function<PluginPtr(const Params&, const PluginContext&)> make;  // an Interface* of this kind
 };

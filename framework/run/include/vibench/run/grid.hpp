@@ -63,6 +63,9 @@ struct AxisSubKeys {
 void resolve_params(const RawNode& node, const std::vector<ParamSpec>& specs, const std::string& prefix,
                     Config& out, std::map<std::string, Location>& locations, AxisSubKeys* sub_keys = nullptr);
 
+// The config a cell's id is hashed from: the resolved config with every plugin's legacy_id_keys applied
+// (registry.hpp), inner plugins first. Equal to the resolved config unless a plugin reorganized its keys.
+Config cell_id_config(const Config& config, const std::vector<ParamSpec>& specs);
 std::uint64_t cell_hash(const Config& config, const std::string& study);
 std::string hex_id(std::uint64_t h);
 
