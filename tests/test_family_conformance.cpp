@@ -71,10 +71,11 @@ TEST_CASE("family derivatives match finite differences", "[family]") {
           CHECK(fd_close(sc(r, i), fd));
         }
     }
-    if (!q.discrete()) {
+    CHECK(q.discrete() == !q.density_gradient());  // a continuous family offers ∇_z log q, a discrete one cannot
+    if (const DensityGradient* density = q.density_gradient()) {
       INFO("grad_z log q");
       Matrix g;
-      q.grad_z_log_q(phi.data(), z, g);
+      density->grad_z_log_q(phi.data(), z, g);
       for (std::size_t r = 0; r < s; ++r)
         for (std::size_t j = 0; j < q.dim(); ++j) {
           double fd = central_difference([&](const std::vector<double>& zr) {
@@ -87,12 +88,12 @@ TEST_CASE("family derivatives match finite differences", "[family]") {
           CHECK(fd_close(g(r, j), fd));
         }
     }
-    if (q.reparameterizable()) {
+    if (const Reparameterization* reparam = q.reparameterization()) {
       {
         INFO("reparam pullback = (dz/dphi)^T v at fixed noise");
         Matrix v(s, q.dim()), out;
         Rng(4, 4, 4, streams::estimator).normals(v.data(), s * q.dim());
-        q.reparam_pullback(phi.data(), eps, v, out);
+        reparam->pullback(phi.data(), eps, v, out);
         for (std::size_t r = 0; r < s; ++r)
           for (std::size_t i = 0; i < p; ++i) {
             double fd = central_difference([&](const std::vector<double>& x) {
@@ -372,4 +373,62 @@ TEST_CASE("the categorical Concrete density integrates to one over the simplex",
       }
     CHECK(total * h * h == Approx(1.0).epsilon(1e-5));
   }
+}
+
+TEST_CASE("base noise: draws have their law, antithetic partners have the same law and reverse the order", "[family]") {
+  // Mean and variance of each law: N(0, 1); standard logistic 0, π²/3; standard Gumbel γ (Euler–Mascheroni), π²/6.
+  const double pi2 = M_PI * M_PI, euler_gamma = 0.57721566490153286;
+  struct Law { BaseNoise::Law law; const char* name; double mean, variance; };
+  for (const Law& l : {Law{BaseNoise::Law::standard_normal, "normal", 0.0, 1.0}, Law{BaseNoise::Law::logistic, "logistic", 0.0, pi2 / 3},
+                       Law{BaseNoise::Law::gumbel, "gumbel", euler_gamma, pi2 / 6}}) {
+    INFO(l.name);
+    const BaseNoise noise{l.law, 2};
+    const std::size_t n = 200000;
+    Rng rng(11, 12, 13, streams::estimator);
+    Matrix eps, anti, back;
+    draw_base_noise(noise, rng, n, eps);
+    antithetic_base_noise(noise, eps, anti);
+    antithetic_base_noise(noise, anti, back);
+    REQUIRE(anti.rows() == n);
+    REQUIRE(anti.cols() == 2);
+    Moments m, v, ma, va;
+    bool decreasing = true, involution = true;
+    for (std::size_t r = 0; r < n; ++r) {
+      const double e = eps(r, 0), a = anti(r, 0);
+      m.add(e), v.add((e - l.mean) * (e - l.mean)), ma.add(a), va.add((a - l.mean) * (a - l.mean));
+      if (r > 0 && (eps(r, 0) - eps(r - 1, 0)) * (anti(r, 0) - anti(r - 1, 0)) > 0) decreasing = false;
+      if (std::abs(back(r, 0) - e) > 1e-9 * (1 + std::abs(e))) involution = false;
+    }
+    CHECK(decreasing);  // a is a decreasing map: every pair of draws is ordered the other way round
+    CHECK(involution);  // a(a(ε)) = ε
+    // z-tests at 99.99% (two-sided) on the mean and the variance of the draws and of their partners.
+    const double zc = normal_critical_value(0.9999);
+    CHECK(std::abs(m.mean() - l.mean) < zc * m.standard_error());
+    CHECK(std::abs(v.mean() - l.variance) < zc * v.standard_error());
+    CHECK(std::abs(ma.mean() - l.mean) < zc * ma.standard_error());
+    CHECK(std::abs(va.mean() - l.variance) < zc * va.standard_error());
+  }
+}
+
+TEST_CASE("a reparameterizable family's sample is its base noise pushed through T_phi", "[family]") {
+  std::vector<std::string> names;
+  const auto families = all_families(names);
+  std::size_t checked = 0;
+  for (std::size_t f = 0; f < families.size(); ++f) {
+    INFO(names[f]);
+    const Family& q = *families[f];
+    const Reparameterization* reparam = q.reparameterization();
+    if (reparam) CHECK(q.density_gradient());  // z = T_φ(ε) with T invertible: a density with ∇_z log q
+    if (!reparam) continue;
+    const std::vector<double> phi = test_point(q);
+    Matrix eps, z, eps2, z2;
+    Rng a(5, 6, 7, streams::estimator), b(5, 6, 7, streams::estimator);
+    q.sample(phi.data(), a, 9, eps, z);
+    draw_base_noise(reparam->base_noise(), b, 9, eps2);
+    reparam->transform(phi.data(), eps2, z2);
+    CHECK(eps.cols() == reparam->base_noise().dim);
+    CHECK(std::equal(z.data(), z.data() + z.rows() * z.cols(), z2.data()));
+    ++checked;
+  }
+  CHECK(checked >= 7);  // the Gaussians, the flows, the encoder and the Concrete families
 }

@@ -36,7 +36,7 @@ std::vector<Config> reparameterizable_families() {
   for (const PluginInfo* fi : Registry::instance().list("family"))
     for (const Config& fc : choice_variants("family", *fi)) {
       auto p = try_build(merge({linear_gaussian(2), fc}));
-      if (p && p->family->reparameterizable()) out.push_back(fc);
+      if (p && p->family->reparameterization()) out.push_back(fc);
     }
   return out;
 }

@@ -34,7 +34,6 @@ class Bernoulli final : public Family {
     for (std::size_t i = 0; i < d_; ++i) n.push_back(fmt::format("logit[{}]", i));
     return n;
   }
-  bool reparameterizable() const override { return false; }
   bool discrete() const override { return true; }
   std::vector<double> init() const override { return std::vector<double>(d_, 0.0); }  // p = 1/2
 
@@ -54,12 +53,6 @@ class Bernoulli final : public Family {
     out.resize(z.rows(), d_);
     for (std::size_t r = 0; r < z.rows(); ++r)
       for (std::size_t i = 0; i < d_; ++i) out(r, i) = z(r, i) - sigmoid(phi[i]);
-  }
-  void grad_z_log_q(const double*, const Matrix&, Matrix&) const override {
-    throw std::logic_error("bernoulli is discrete: no gradient in z");
-  }
-  void reparam_pullback(const double*, const Matrix&, const Matrix&, Matrix&) const override {
-    throw std::logic_error("bernoulli is not reparameterizable");
   }
 
   std::optional<Matrix> support() const override {

@@ -35,7 +35,6 @@ class Categorical final : public Family {
       for (std::size_t j = 0; j < c_; ++j) n.push_back(fmt::format("logit[{},{}]", v, j));
     return n;
   }
-  bool reparameterizable() const override { return false; }
   bool discrete() const override { return true; }
   std::vector<double> init() const override { return std::vector<double>(d_, 0.0); }  // uniform
 
@@ -63,12 +62,6 @@ class Categorical final : public Family {
       for (std::size_t r = 0; r < z.rows(); ++r)
         for (std::size_t j = 0; j < c_; ++j) out(r, v * c_ + j) = z(r, v * c_ + j) - pi[j];
     }
-  }
-  void grad_z_log_q(const double*, const Matrix&, Matrix&) const override {
-    throw std::logic_error("categorical is discrete: no gradient in z");
-  }
-  void reparam_pullback(const double*, const Matrix&, const Matrix&, Matrix&) const override {
-    throw std::logic_error("categorical is not reparameterizable");
   }
 
   std::optional<Matrix> support() const override {

@@ -24,7 +24,7 @@ using namespace vibench;
 
 double log1p_exp(double x) { return x > 0 ? x + std::log1p(std::exp(-x)) : std::log1p(std::exp(x)); }
 
-class Concrete final : public Family {
+class Concrete final : public ReparameterizedFamily {
  public:
   Concrete(const Params& p, const PluginContext& ctx)
       : d_(ctx.dim),
@@ -45,19 +45,17 @@ class Concrete final : public Family {
       n.push_back(categorical_ ? fmt::format("logit[{},{}]", i / c_, i % c_) : fmt::format("logit[{}]", i));
     return n;
   }
-  bool reparameterizable() const override { return true; }
   std::vector<double> init() const override { return std::vector<double>(d_, 0.0); }
 
   // Kept strictly inside the support: σ/softmax round to exactly 0 or 1 far out, where log q is −∞.
-  void sample(const double* phi, Rng& rng, std::size_t s, Matrix& eps, Matrix& z) const override {
-    eps.resize(s, d_);
+  // ε: logistic noise (binary) or Gumbel noise (categorical); z = σ((φ + ε)/λ) or softmax((φ + ε)/λ).
+  BaseNoise base_noise() const override {
+    return {categorical_ ? BaseNoise::Law::gumbel : BaseNoise::Law::logistic, d_};
+  }
+  void transform(const double* phi, const Matrix& eps, Matrix& z) const override {
+    const std::size_t s = eps.rows();
     z.resize(s, d_);
-    rng.uniforms(eps.data(), s * d_);
     for (std::size_t r = 0; r < s; ++r) {
-      for (std::size_t i = 0; i < d_; ++i) {
-        const double u = eps(r, i) > 0 ? eps(r, i) : 0x1p-53;
-        eps(r, i) = categorical_ ? -std::log(-std::log(u)) : std::log(u) - std::log1p(-u);  // Gumbel or logistic
-      }
       if (!categorical_) {
         for (std::size_t i = 0; i < d_; ++i)
           z(r, i) = std::clamp(sigmoid((phi[i] + eps(r, i)) / lambda_), 0x1p-53, 1 - 0x1p-53);
@@ -124,7 +122,7 @@ class Concrete final : public Family {
       }
     }
   }
-  void reparam_pullback(const double* phi, const Matrix& eps, const Matrix& v, Matrix& out) const override {
+  void pullback(const double* phi, const Matrix& eps, const Matrix& v, Matrix& out) const override {
     out.resize(v.rows(), d_);
     std::vector<double> y(c_);
     for (std::size_t r = 0; r < v.rows(); ++r) {

@@ -18,7 +18,7 @@ namespace {
 
 using namespace vibench;
 
-class FlowAffineCoupling final : public Family {
+class FlowAffineCoupling final : public ReparameterizedFamily {
  public:
   FlowAffineCoupling(const Params& p, const PluginContext& ctx)
       : d_(ctx.dim), layers_(static_cast<std::size_t>(p.get_int("layers"))) {
@@ -56,12 +56,12 @@ class FlowAffineCoupling final : public Family {
     }
     return n;
   }
-  bool reparameterizable() const override { return true; }
   std::vector<double> init() const override { return std::vector<double>(p_, 0.0); }  // identity flow on N(0, I)
 
-  void sample(const double* phi, Rng& rng, std::size_t s, Matrix& eps, Matrix& z) const override {
-    flow_base::sample(phi, d_, rng, s, eps, z,
-                      [this](const double* p, const double* e, std::vector<std::vector<double>>& xs) { forward(p, e, xs); });
+  BaseNoise base_noise() const override { return {BaseNoise::Law::standard_normal, d_}; }
+  void transform(const double* phi, const Matrix& eps, Matrix& z) const override {
+    flow_base::transform(phi, d_, eps, z,
+                         [this](const double* p, const double* e, std::vector<std::vector<double>>& xs) { forward(p, e, xs); });
   }
 
   void log_q(const double* phi, const Matrix& z, double* out) const override {
@@ -84,7 +84,7 @@ class FlowAffineCoupling final : public Family {
   //   g[B]_{l−1} = g[B] ⊙ e^s;  ∂t = g[B];  ∂s = g[B] ⊙ x_{l−1}[B] ⊙ e^s;  ∂h = ∂s ⊙ (1 − s²)
   //   ∂W_t = ∂t aᵀ, ∂b_t = ∂t, ∂W_s = ∂h aᵀ, ∂b_s = ∂h;  g[A]_{l−1} = g[A] + W_tᵀ∂t + W_sᵀ∂h
   // and at the base x₀ = μ + σε: ∂μ = g, ∂log σ = g ⊙ σ ⊙ ε.
-  void reparam_pullback(const double* phi, const Matrix& eps, const Matrix& v, Matrix& out) const override {
+  void pullback(const double* phi, const Matrix& eps, const Matrix& v, Matrix& out) const override {
     out.resize(v.rows(), p_);
     std::vector<std::vector<double>> xs;
     std::vector<double> g(d_);

@@ -21,7 +21,7 @@ namespace {
 using namespace vibench;
 
 
-class FlowPlanar final : public Family {
+class FlowPlanar final : public ReparameterizedFamily {
  public:
   FlowPlanar(const Params& p, const PluginContext& ctx) : d_(ctx.dim), layers_(static_cast<std::size_t>(p.get_int("layers"))) {
     if (d_ == 0) throw ParamError(p.full_key("name"), "flow_planar needs the target's dimension");
@@ -40,7 +40,6 @@ class FlowPlanar final : public Family {
     }
     return n;
   }
-  bool reparameterizable() const override { return true; }
   // N(0, I) base; u = 0 and w along one axis per layer (w = 0 would leave û undefined).
   std::vector<double> init() const override {
     std::vector<double> phi(num_params(), 0.0);
@@ -48,9 +47,10 @@ class FlowPlanar final : public Family {
     return phi;
   }
 
-  void sample(const double* phi, Rng& rng, std::size_t s, Matrix& eps, Matrix& z) const override {
-    flow_base::sample(phi, d_, rng, s, eps, z,
-                      [this](const double* p, const double* e, std::vector<std::vector<double>>& xs) { forward(p, e, xs); });
+  BaseNoise base_noise() const override { return {BaseNoise::Law::standard_normal, d_}; }
+  void transform(const double* phi, const Matrix& eps, Matrix& z) const override {
+    flow_base::transform(phi, d_, eps, z,
+                         [this](const double* p, const double* e, std::vector<std::vector<double>>& xs) { forward(p, e, xs); });
   }
 
   void log_q(const double* phi, const Matrix& z, double* out) const override {
@@ -71,7 +71,7 @@ class FlowPlanar final : public Family {
 
   // Forward reverse mode: with g the adjoint of x_l and T = tanh(a), S = sech²(a):
   //   g_{x_{l−1}} = g + (gᵀû) S w;  ∂û = g T;  ∂b = (gᵀû) S;  ∂w = (gᵀû) S x_{l−1} (+ through û).
-  void reparam_pullback(const double* phi, const Matrix& eps, const Matrix& v, Matrix& out) const override {
+  void pullback(const double* phi, const Matrix& eps, const Matrix& v, Matrix& out) const override {
     out.resize(v.rows(), num_params());
     std::vector<std::vector<double>> xs;
     std::vector<double> g(d_), gu(d_);

@@ -15,7 +15,7 @@ namespace {
 
 using namespace vibench;
 
-class GaussianAffineEncoder final : public Family {
+class GaussianAffineEncoder final : public ReparameterizedFamily {
  public:
   GaussianAffineEncoder(const Params& p, const PluginContext& ctx)
       : d_(ctx.dim), learned_(p.get_string("scale") == "learned"), fixed_sigma_(std::sqrt(p.get_double("variance"))) {
@@ -37,17 +37,16 @@ class GaussianAffineEncoder final : public Family {
       for (std::size_t i = 0; i < d_; ++i) n.push_back(fmt::format("log_sigma[{}]", i));
     return n;
   }
-  bool reparameterizable() const override { return true; }
   std::vector<double> init() const override {  // A = 0, b = 0: q = N(0, σ²I)
     std::vector<double> phi(num_params(), 0.0);
     if (learned_) std::fill(phi.begin() + static_cast<long>(d_ * m_ + d_), phi.end(), std::log(fixed_sigma_));
     return phi;
   }
 
-  void sample(const double* phi, Rng& rng, std::size_t s, Matrix& eps, Matrix& z) const override {
-    eps.resize(s, d_);
+  BaseNoise base_noise() const override { return {BaseNoise::Law::standard_normal, d_}; }
+  void transform(const double* phi, const Matrix& eps, Matrix& z) const override {
+    const std::size_t s = eps.rows();
     z.resize(s, d_);
-    rng.normals(eps.data(), s * d_);
     const std::vector<double> m = mean(phi);
     for (std::size_t r = 0; r < s; ++r)
       for (std::size_t i = 0; i < d_; ++i) z(r, i) = m[i] + sigma(phi, i) * eps(r, i);
@@ -91,7 +90,7 @@ class GaussianAffineEncoder final : public Family {
       }
   }
 
-  void reparam_pullback(const double* phi, const Matrix& eps, const Matrix& v, Matrix& out) const override {
+  void pullback(const double* phi, const Matrix& eps, const Matrix& v, Matrix& out) const override {
     out.resize(v.rows(), num_params());
     for (std::size_t r = 0; r < v.rows(); ++r) {
       double* o = out.row(r);

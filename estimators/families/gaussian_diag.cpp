@@ -13,7 +13,7 @@ namespace {
 
 using namespace vibench;
 
-class GaussianDiag final : public Family {
+class GaussianDiag final : public ReparameterizedFamily {
  public:
   GaussianDiag(const Params& p, const PluginContext& ctx)
       : d_(ctx.dim), log_scale_(p.get_string("parameterization") == "mean_log_sigma") {
@@ -28,17 +28,16 @@ class GaussianDiag final : public Family {
     for (std::size_t i = 0; i < d_; ++i) n.push_back(fmt::format("{}[{}]", log_scale_ ? "log_sigma" : "sigma", i));
     return n;
   }
-  bool reparameterizable() const override { return true; }
   std::vector<double> init() const override {  // N(0, I)
     std::vector<double> phi(2 * d_, 0.0);
     if (!log_scale_) std::fill(phi.begin() + static_cast<long>(d_), phi.end(), 1.0);
     return phi;
   }
 
-  void sample(const double* phi, Rng& rng, std::size_t s, Matrix& eps, Matrix& z) const override {
-    eps.resize(s, d_);
+  BaseNoise base_noise() const override { return {BaseNoise::Law::standard_normal, d_}; }
+  void transform(const double* phi, const Matrix& eps, Matrix& z) const override {
+    const std::size_t s = eps.rows();
     z.resize(s, d_);
-    rng.normals(eps.data(), s * d_);
     const double* sig = scales(phi).sigma;
     for (std::size_t r = 0; r < s; ++r) {
       const double* e = eps.row(r);
@@ -89,7 +88,7 @@ class GaussianDiag final : public Family {
   }
 
   // ∂z/∂μ = 1, ∂z/∂σ = ε, ∂z/∂log σ = σε
-  void reparam_pullback(const double* phi, const Matrix& eps, const Matrix& v, Matrix& out) const override {
+  void pullback(const double* phi, const Matrix& eps, const Matrix& v, Matrix& out) const override {
     out.resize(v.rows(), 2 * d_);
     const double* jac = scales(phi).scale_jacobian;
     for (std::size_t r = 0; r < v.rows(); ++r) {

@@ -17,7 +17,7 @@ namespace {
 
 using namespace vibench;
 
-class GaussianFullrank final : public Family {
+class GaussianFullrank final : public ReparameterizedFamily {
  public:
   GaussianFullrank(const Params& p, const PluginContext& ctx) : d_(ctx.dim) {
     if (d_ == 0) throw ParamError(p.full_key("name"), "gaussian_fullrank needs the target's dimension");
@@ -32,13 +32,12 @@ class GaussianFullrank final : public Family {
       for (std::size_t j = 0; j <= i; ++j) n.push_back(fmt::format("{}[{},{}]", i == j ? "log_L" : "L", i, j));
     return n;
   }
-  bool reparameterizable() const override { return true; }
   std::vector<double> init() const override { return std::vector<double>(num_params(), 0.0); }  // N(0, I)
 
-  void sample(const double* phi, Rng& rng, std::size_t s, Matrix& eps, Matrix& z) const override {
-    eps.resize(s, d_);
+  BaseNoise base_noise() const override { return {BaseNoise::Law::standard_normal, d_}; }
+  void transform(const double* phi, const Matrix& eps, Matrix& z) const override {
+    const std::size_t s = eps.rows();
     z.resize(s, d_);
-    rng.normals(eps.data(), s * d_);
     const Matrix l = factor(phi);
     for (std::size_t r = 0; r < s; ++r)
       for (std::size_t i = 0; i < d_; ++i) {
@@ -88,7 +87,7 @@ class GaussianFullrank final : public Family {
     }
   }
 
-  void reparam_pullback(const double* phi, const Matrix& eps, const Matrix& v, Matrix& out) const override {
+  void pullback(const double* phi, const Matrix& eps, const Matrix& v, Matrix& out) const override {
     out.resize(v.rows(), num_params());
     for (std::size_t r = 0; r < v.rows(); ++r) {
       double* o = out.row(r);

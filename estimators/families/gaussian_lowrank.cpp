@@ -16,7 +16,7 @@ namespace {
 
 using namespace vibench;
 
-class GaussianLowrank final : public Family {
+class GaussianLowrank final : public ReparameterizedFamily {
  public:
   GaussianLowrank(const Params& p, const PluginContext& ctx) : d_(ctx.dim), r_(static_cast<std::size_t>(p.get_int("rank"))) {
     if (d_ == 0) throw ParamError(p.full_key("name"), "gaussian_lowrank needs the target's dimension");
@@ -32,7 +32,6 @@ class GaussianLowrank final : public Family {
       for (std::size_t j = 0; j < r_; ++j) n.push_back(fmt::format("B[{},{}]", i, j));
     return n;
   }
-  bool reparameterizable() const override { return true; }
   // μ = 0, d = 1, B = 0.1 on its leading diagonal (B = 0 would be a saddle: ∂/∂B = 2GB = 0 there).
   std::vector<double> init() const override {
     std::vector<double> phi(num_params(), 0.0);
@@ -40,10 +39,10 @@ class GaussianLowrank final : public Family {
     return phi;
   }
 
-  void sample(const double* phi, Rng& rng, std::size_t s, Matrix& eps, Matrix& z) const override {
-    eps.resize(s, d_ + r_);
+  BaseNoise base_noise() const override { return {BaseNoise::Law::standard_normal, d_ + r_}; }
+  void transform(const double* phi, const Matrix& eps, Matrix& z) const override {
+    const std::size_t s = eps.rows();
     z.resize(s, d_);
-    rng.normals(eps.data(), s * (d_ + r_));
     for (std::size_t row = 0; row < s; ++row)
       for (std::size_t i = 0; i < d_; ++i) {
         double v = phi[i] + std::exp(phi[d_ + i]) * eps(row, i);
@@ -91,7 +90,7 @@ class GaussianLowrank final : public Family {
     }
   }
 
-  void reparam_pullback(const double* phi, const Matrix& eps, const Matrix& v, Matrix& out) const override {
+  void pullback(const double* phi, const Matrix& eps, const Matrix& v, Matrix& out) const override {
     out.resize(v.rows(), num_params());
     for (std::size_t row = 0; row < v.rows(); ++row) {
       double* o = out.row(row);

@@ -16,7 +16,7 @@ namespace {
 
 using namespace vibench;
 
-class GaussianMixture final : public Family {
+class GaussianMixture final : public Family, public DensityGradient {
  public:
   GaussianMixture(const Params& p, const PluginContext& ctx)
       : d_(ctx.dim), k_(static_cast<std::size_t>(p.get_int("components"))) {
@@ -34,7 +34,6 @@ class GaussianMixture final : public Family {
       for (std::size_t i = 0; i < d_; ++i) n.push_back(fmt::format("log_sigma[{},{}]", c, i));
     return n;
   }
-  bool reparameterizable() const override { return false; }
   // Equal weights, unit scales, means spread along the first axis (identical components would be a saddle).
   std::vector<double> init() const override {
     std::vector<double> phi(num_params(), 0.0);
@@ -86,6 +85,7 @@ class GaussianMixture final : public Family {
     }
   }
 
+  const DensityGradient* density_gradient() const override { return this; }
   void grad_z_log_q(const double* phi, const Matrix& z, Matrix& out) const override {
     out.resize(z.rows(), d_);
     std::vector<double> rho(k_);
@@ -100,9 +100,6 @@ class GaussianMixture final : public Family {
         out(r, i) = g;
       }
     }
-  }
-  void reparam_pullback(const double*, const Matrix&, const Matrix&, Matrix&) const override {
-    throw std::logic_error("gaussian_mixture is not reparameterizable");
   }
 
  private:

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <stdexcept>
 #include <numbers>
 
 #include "vibench/math/linalg.hpp"
@@ -208,7 +209,9 @@ void Objective::log_weights(const Target& t, const Family& q, const double* phi,
     q.log_q(phi, z, scratch.log_q.data());
     for (std::size_t r = 0; r < n; ++r) l[r] -= c * scratch.log_q[r];
     if (grad_l) {
-      q.grad_z_log_q(phi, z, scratch.grad_q);
+      const DensityGradient* density = q.density_gradient();
+      if (!density) throw std::logic_error("∂l/∂z needs ∇_z log q: the estimator must declare it needs a density gradient");
+      density->grad_z_log_q(phi, z, scratch.grad_q);
       for (std::size_t r = 0; r < n; ++r)
         for (std::size_t i = 0; i < d; ++i) (*grad_l)(r, i) -= c * scratch.grad_q(r, i);
     }

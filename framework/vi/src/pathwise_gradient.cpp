@@ -8,9 +8,16 @@ namespace vibench {
 
 double pathwise_gradient(PathwiseRule rule, const Target& t, const Family& q, const Objective& o, const double* phi,
                          Rng& rng, std::size_t samples, EstimatorWorkspace& ws, double* grad) {
+  draw_base_noise(q.reparameterization()->base_noise(), rng, samples * o.num_importance_samples(), ws.eps);
+  return pathwise_gradient_at_noise(rule, t, q, o, phi, samples, ws, grad);
+}
+
+double pathwise_gradient_at_noise(PathwiseRule rule, const Target& t, const Family& q, const Objective& o,
+                                  const double* phi, std::size_t samples, EstimatorWorkspace& ws, double* grad) {
+  const Reparameterization& reparam = *q.reparameterization();
   const double c = o.log_q_coefficient(), gamma = o.weight_exponent();
   const std::size_t k = o.num_importance_samples(), n = samples * k, p = q.num_params(), d = q.dim();
-  q.sample(phi, rng, n, ws.eps, ws.z);
+  reparam.transform(phi, ws.eps, ws.z);
   ws.log_w.resize(n);
   o.log_weights(t, q, phi, ws.z, ws.log_weight_scratch, ws.log_w.data(), &ws.grad_z);  // l and ∂l/∂z
   ws.w_tilde.resize(n);
@@ -25,7 +32,7 @@ double pathwise_gradient(PathwiseRule rule, const Target& t, const Family& q, co
         for (std::size_t i = 0; i < d; ++i) ws.grad_z(r, i) *= ws.coef[r];
     }
   }
-  q.reparam_pullback(phi, ws.eps, ws.grad_z, ws.per_sample);
+  reparam.pullback(phi, ws.eps, ws.grad_z, ws.per_sample);
   std::fill(grad, grad + p, 0.0);
   add_weighted_rows(grad, ws.per_sample.data(), n, p, nullptr);
   if (rule == PathwiseRule::total && c != 0.0) {  // the score term of −c·log q_φ, z held fixed
@@ -41,7 +48,7 @@ double pathwise_gradient(PathwiseRule rule, const Target& t, const Family& q, co
 }
 
 std::optional<std::string> pathwise_unsupported(const std::string& estimator, const Family& q) {
-  if (!q.reparameterizable()) return estimator + " needs a reparameterizable family; this family is not";
+  if (!q.reparameterization()) return estimator + " needs a reparameterizable family; this family is not";
   return std::nullopt;
 }
 

@@ -24,6 +24,40 @@ struct DiagonalGaussianView {
   std::vector<std::size_t> mean_index, scale_index;
 };
 
+// The base noise of a reparameterizable family (z = T_φ(ε), ε independent of φ): `dim` independent
+// coordinates, each standard normal, standard logistic or standard Gumbel.
+struct BaseNoise {
+  enum class Law { standard_normal, logistic, gumbel };
+  Law law = Law::standard_normal;
+  std::size_t dim = 0;
+};
+
+// S rows of base noise from rng (S×dim). Logistic and Gumbel coordinates come from uniforms u (u = 0 read
+// as 2⁻⁵³) as log u − log(1 − u) and −log(−log u).
+void draw_base_noise(const BaseNoise& noise, Rng& rng, std::size_t s, Matrix& eps);
+// Antithetic partners: ε' = a(ε) has the law of ε and is a decreasing function of it, coordinate by
+// coordinate: −ε for the symmetric laws (normal, logistic); F⁻¹(1 − F(ε)) with F(g) = exp(−e^{−g}) for Gumbel.
+void antithetic_base_noise(const BaseNoise& noise, const Matrix& eps, Matrix& out);
+
+// Capability of a family: the reparameterization z = T_φ(ε) (Kingma & Welling 2014; Mohamed et al. 2020 §5).
+class Reparameterization {
+ public:
+  virtual ~Reparameterization() = default;
+  virtual BaseNoise base_noise() const = 0;
+  // Row s of Z = T_φ(ε_s) (S×D from S×noise dim).
+  virtual void transform(const double* phi, const Matrix& eps, Matrix& z) const = 0;
+  // Row s = (∂T_φ(ε_s)/∂φ)ᵀ v_s (S×P), for V (S×D): the pathwise chain rule at fixed noise.
+  virtual void pullback(const double* phi, const Matrix& eps, const Matrix& v, Matrix& out) const = 0;
+};
+
+// Capability of a family with a differentiable density in z.
+class DensityGradient {
+ public:
+  virtual ~DensityGradient() = default;
+  // Row s = ∇_z log q_φ(z_s) (S×D).
+  virtual void grad_z_log_q(const double* phi, const Matrix& z, Matrix& out) const = 0;
+};
+
 class Family {
  public:
   virtual ~Family() = default;
@@ -32,21 +66,19 @@ class Family {
   virtual std::size_t dim() const = 0;
   virtual std::size_t num_params() const = 0;
   virtual std::vector<std::string> param_names() const = 0;  // e.g. "mean[0]", "sigma[0]"
-  virtual bool reparameterizable() const = 0;
-  // Discrete support (no density in z, no ∇_z log q).
+  // Discrete support (no density in z).
   virtual bool discrete() const { return false; }
+  // Capabilities: null when the family does not offer it (estimators declare which ones they need).
+  virtual const Reparameterization* reparameterization() const { return nullptr; }
+  virtual const DensityGradient* density_gradient() const { return nullptr; }
   // A default starting member (e.g. N(0, I)).
   virtual std::vector<double> init() const = 0;
 
-  // Draw S samples: noise ε (S×noise_dim) from rng, then z = T(ε; φ) (S×D).
+  // Draw S samples z (S×D) from rng; a reparameterizable family also writes their noise ε (z = T_φ(ε)).
   virtual void sample(const double* phi, Rng& rng, std::size_t s, Matrix& eps, Matrix& z) const = 0;
   virtual void log_q(const double* phi, const Matrix& z, double* out) const = 0;
   // Row s = ∇_φ log q_φ(z_s) (S×P), z held fixed.
   virtual void score(const double* phi, const Matrix& z, Matrix& out) const = 0;
-  // Row s = ∇_z log q_φ(z_s) (S×D); continuous (reparameterizable) families only.
-  virtual void grad_z_log_q(const double* phi, const Matrix& z, Matrix& out) const = 0;
-  // Row s = (∂z_s/∂φ)ᵀ v_s at ε_s (S×P), for V (S×D): the pathwise chain rule (reparameterizable only).
-  virtual void reparam_pullback(const double* phi, const Matrix& eps, const Matrix& v, Matrix& out) const = 0;
 
   // Every point of a finite support (one per row) when there are at most max_support_size of them:
   // exact expectations then enumerate it.
@@ -94,6 +126,18 @@ class Family {
   // φ maximising the ELBO when the exact posterior is Gaussian (equals from_gaussian when representable).
   virtual std::optional<std::vector<double>> elbo_optimum(const GaussianPosterior& post) const {
     return std::nullopt;
+  }
+};
+
+// Base of the reparameterizable families: offers both capabilities; a draw is ε from the base noise, then
+// z = T_φ(ε).
+class ReparameterizedFamily : public Family, public Reparameterization, public DensityGradient {
+ public:
+  const Reparameterization* reparameterization() const final { return this; }
+  const DensityGradient* density_gradient() const final { return this; }
+  void sample(const double* phi, Rng& rng, std::size_t s, Matrix& eps, Matrix& z) const final {
+    draw_base_noise(base_noise(), rng, s, eps);
+    transform(phi, eps, z);
   }
 };
 

@@ -8,7 +8,6 @@
 #include <vector>
 
 #include "vibench/math/matrix.hpp"
-#include "vibench/math/rng.hpp"
 
 namespace vibench::flow_base {
 
@@ -44,12 +43,11 @@ inline void pullback(const double* phi, std::size_t d, const double* eps, const 
   }
 }
 
-// Family::sample for a flow: ε ~ N(0, I) (S×D) from rng, z = the last layer of forward(phi, ε_row, xs).
+// T_φ(ε) for a flow (base noise N(0, I), S×D): z = the last layer of forward(phi, ε_row, xs).
 template <class Forward>
-void sample(const double* phi, std::size_t d, Rng& rng, std::size_t s, Matrix& eps, Matrix& z, Forward&& forward) {
-  eps.resize(s, d);
+void transform(const double* phi, std::size_t d, const Matrix& eps, Matrix& z, Forward&& forward) {
+  const std::size_t s = eps.rows();
   z.resize(s, d);
-  rng.normals(eps.data(), s * d);
   std::vector<std::vector<double>> xs;
   for (std::size_t r = 0; r < s; ++r) {
     forward(phi, eps.row(r), xs);

@@ -14,9 +14,14 @@ namespace vibench {
 
 enum class PathwiseRule { total, path_only, doubly_reparameterized };
 
-// Averages over `samples` groups of K = o.num_importance_samples() draws; returns the mean L̂_K.
+// Averages over `samples` groups of K = o.num_importance_samples() draws; returns the mean L̂_K. The noise ε
+// of the S·K draws comes from the family's base noise (q must offer a Reparameterization).
 double pathwise_gradient(PathwiseRule rule, const Target& t, const Family& q, const Objective& o, const double* phi,
                          Rng& rng, std::size_t samples, EstimatorWorkspace& ws, double* grad);
+// The same from given noise: ws.eps holds S·K rows of base noise (group s = rows sK … sK + K − 1), chosen
+// by the caller (e.g. antithetic pairs); z_r = T_φ(ε_r).
+double pathwise_gradient_at_noise(PathwiseRule rule, const Target& t, const Family& q, const Objective& o,
+                                  const double* phi, std::size_t samples, EstimatorWorkspace& ws, double* grad);
 
 // Why a pathwise estimator cannot run on this family (nullopt if it can).
 std::optional<std::string> pathwise_unsupported(const std::string& estimator, const Family& q);
