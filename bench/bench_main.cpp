@@ -48,12 +48,12 @@ std::string scratch_dir(const std::string& tag) {
 // stream every time.
 void time_estimates(benchmark::State& state, const CellPlugins& p, std::size_t samples) {
   std::vector<double> phi = p.family->init(), grad(phi.size() + p.target->num_model_params());
-  EstimatorWorkspace ws;
+  const std::unique_ptr<EstimatorScratch> ws = p.estimator->make_scratch();
   std::uint64_t rep = 0;
   for (auto _ : state) {
     Rng rng(1, 2, rep++, streams::estimator);
     benchmark::DoNotOptimize(
-        p.estimator->estimate(*p.target, *p.family, *p.objective, phi.data(), rng, samples, ws, grad.data()));
+        p.estimator->estimate(*p.target, *p.family, *p.objective, phi.data(), rng, samples, *ws, grad.data()));
   }
   state.SetItemsProcessed(state.iterations());
 }
@@ -203,7 +203,7 @@ void register_estimator_benchmarks() {
             if (st.k > 1) over["objective.k"] = st.k;
             auto built = std::make_shared<CellPlugins>(build_cell_plugins(resolved_cell(
                 {{"target", st.target}, {"family", st.family}, {"objective", st.objective}, {"estimator", name}}, over)));
-            if (built->estimator->unsupported(*built->target, *built->family, *built->objective)) continue;
+            if (unmet_needs("", built->estimator->needs(), *built->target, *built->family, *built->objective)) continue;
             p = built;
             k = st.k;
             break;

@@ -109,7 +109,8 @@ inline std::optional<CellPlugins> try_build(const Config& cell) {
 
 // Whether the cell's objective and estimator both run on its target and family (the runner skips it otherwise).
 inline bool runs(const CellPlugins& p) {
-  return !p.objective->unsupported(*p.target, *p.family) && !p.estimator->unsupported(*p.target, *p.family, *p.objective);
+  return !unmet_needs("", p.objective->needs(), *p.target, *p.family) &&
+         !unmet_needs("", p.estimator->needs(), *p.target, *p.family, *p.objective);
 }
 
 // Names of every estimated parameter of a cell: φ, then the target's model parameters θ.

@@ -440,7 +440,7 @@ zip:
   auto dry = run_cli("run " + yaml + " --out " + dir + "/out --dry-run");
   REQUIRE(dry.code == 0);
   INFO(dry.out);
-  CHECK(dry.out.find("reparam needs a reparameterizable family") != std::string::npos);
+  CHECK(dry.out.find("reparam needs a family offering a reparameterization z = T_φ(ε)") != std::string::npos);
   CHECK(dry.out.find("vimco needs a K-sample objective with k >= 2") != std::string::npos);
   CHECK(dry.out.find("gaussian_affine_encoder needs a target with an observation x") != std::string::npos);
   CHECK(dry.out.find("score_function needs samples >= 2 (this cell has 1)") != std::string::npos);
@@ -1200,8 +1200,8 @@ grid:
   auto r = run_cli("run " + yaml + " --out " + dir + "/out");
   CHECK(r.code == 2);
   INFO(r.err);
-  CHECK(r.err.find("every one of the 4 cells is skipped, so nothing can run:\n  2 cells: reparam needs a reparameterizable family") != std::string::npos);
-  CHECK(r.err.find("  2 cells: stl needs a reparameterizable family") != std::string::npos);
+  CHECK(r.err.find("every one of the 4 cells is skipped, so nothing can run:\n  2 cells: reparam needs a family offering a reparameterization z = T_φ(ε)\n") != std::string::npos);
+  CHECK(r.err.find("  2 cells: stl needs a family offering a reparameterization z = T_φ(ε)\n") != std::string::npos);
   CHECK(!fs::exists(dir + "/out"));
   CHECK(run_cli("merge " + yaml + " --out " + dir + "/out").code == 2);
   CHECK(!fs::exists(dir + "/out"));

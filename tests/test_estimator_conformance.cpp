@@ -114,7 +114,7 @@ TEST_CASE("the delta-method control variate has zero variance when f is quadrati
           auto built = try_build(cell);
           if (!built) continue;  // unsupported combination: skipped by the runner
           CellPlugins& p = *built;
-          if (p.estimator->unsupported(*p.target, *p.family, *p.objective)) continue;
+          if (!runs(p)) continue;
           std::vector<double> phi = off_optimum_point(*p.family);
           auto exact = *p.objective->exact_gradient(*p.target, *p.family, phi.data());
           GradientStats s = gradient_statistics(*p.target, *p.family, *p.objective, *p.estimator, phi, 1, 1, 500, 1);
@@ -169,14 +169,14 @@ TEST_CASE("gumbel_softmax is the exact derivative of f at the relaxed sample, at
                          plugin_config("family", "family", family), plugin_config("objective", "objective", "expectation"),
                          plugin_config("estimator", "estimator", "gumbel_softmax", {{"temperature", 0.6}})});
     CellPlugins p = build_cell_plugins(cell);
-    REQUIRE_FALSE(p.estimator->unsupported(*p.target, *p.family, *p.objective));
+    REQUIRE(runs(p));
     CHECK_FALSE(p.estimator->unbiased_for(*p.objective));
     std::vector<double> phi = p.family->init();
     for (std::size_t i = 0; i < phi.size(); ++i) phi[i] += 0.2 * static_cast<double>(i) - 0.3;
-    EstimatorWorkspace ws;
+    const std::unique_ptr<EstimatorScratch> ws = p.estimator->make_scratch();
     std::vector<double> g(phi.size() + p.target->num_model_params());
     Rng rng(8, 8, 8, streams::estimator);
-    p.estimator->estimate(*p.target, *p.family, *p.objective, phi.data(), rng, 2, ws, g.data());
+    p.estimator->estimate(*p.target, *p.family, *p.objective, phi.data(), rng, 2, *ws, g.data());
     for (std::size_t i = 0; i < phi.size(); ++i) {
       const double fd = central_difference([&](const std::vector<double>& x) {
         Rng same(8, 8, 8, streams::estimator);
@@ -279,4 +279,30 @@ TEST_CASE("gradient_stats counts the log-joint evaluations of one estimate exact
     CHECK(st.hessian_evals.mean() == ex.hessians);
     CHECK(st.log_joint_evals.count() == 130);
   }
+}
+
+TEST_CASE("SKIP reasons are derived from the declared needs and offers", "[estimator]") {
+  // unmet_plugin_needs names every unmet need of the objective, the estimator and its control variate; the
+  // estimator's advice is added only when the objective is what is missing.
+  auto reason = [](const Config& cell) { return unmet_plugin_needs(build_cell_plugins(cell), cell); };
+  const Config lg = plugin_config("target", "target", "linear_gaussian", {{"dim", std::int64_t{2}}});
+  const Config diag = plugin_config("family", "family", "gaussian_diag");
+  const Config bern = plugin_config("family", "family", "bernoulli");
+  const Config iwae5 = plugin_config("objective", "objective", "iwae", {{"k", std::int64_t{5}}});
+  const Config elbo = plugin_config("objective", "objective", "elbo");
+  CHECK(reason(merge({lg, diag, iwae5, plugin_config("estimator", "estimator", "reparam")})) ==
+        "reparam needs a single-sample objective (k = 1); for k > 1 use the estimator iwae");
+  CHECK(reason(merge({lg, bern, elbo, plugin_config("estimator", "estimator", "reparam")})) ==
+        "reparam needs a family offering a reparameterization z = T_φ(ε)");
+  CHECK(reason(merge({lg, bern, iwae5, plugin_config("estimator", "estimator", "mvd")})) ==
+        "mvd needs a single-sample objective (k = 1); a family offering diagonal Gaussian members with φ = (means, "
+        "scales)");
+  CHECK(reason(merge({lg, bern, elbo, score_function_config("delta_method")})) ==
+        "score_function with the control variate delta_method needs a family offering Gaussian members (closed-form "
+        "mean and covariance), the pullback of moment gradients to φ");
+  CHECK(reason(merge({lg, bern, plugin_config("objective", "objective", "elbo", {{"kl", std::string("analytic")}}),
+                      plugin_config("estimator", "estimator", "score_function")})) ==
+        "elbo needs a family offering Gaussian members (closed-form mean and covariance)");
+  CHECK_FALSE(reason(merge({lg, diag, elbo, score_function_config("delta_method")})));
+  CHECK_FALSE(reason(merge({lg, bern, elbo, plugin_config("estimator", "estimator", "score_function")})));
 }

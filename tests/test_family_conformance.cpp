@@ -432,3 +432,38 @@ TEST_CASE("a reparameterizable family's sample is its base noise pushed through 
   }
   CHECK(checked >= 7);  // the Gaussians, the flows, the encoder and the Concrete families
 }
+
+TEST_CASE("every family's declared capabilities match what its methods do", "[family]") {
+  // Estimators are matched to families by Family::offers() alone (capabilities.hpp), so a declaration that
+  // disagrees with the method would skip a valid cell or run an estimator on a family that cannot serve it.
+  std::vector<std::string> names;
+  const auto families = all_families(names);
+  for (std::size_t f = 0; f < families.size(); ++f) {
+    INFO(names[f]);
+    const Family& q = *families[f];
+    const Capabilities offers = q.offers();
+    const std::vector<double> phi = test_point(q);
+    CHECK(offers.has(Capability::reparameterization) == (q.reparameterization() != nullptr));
+    CHECK(offers.has(Capability::density_gradient) == (q.density_gradient() != nullptr));
+    const auto moments = q.gaussian_moments(phi.data());
+    CHECK(offers.has(Capability::gaussian_moments) == moments.has_value());
+    CHECK(offers.has(Capability::diagonal_gaussian) == q.diagonal_gaussian(phi.data()).has_value());
+    if (moments) {
+      std::vector<double> out(q.num_params());
+      CHECK(offers.has(Capability::moment_pullback) == q.pullback_moments(phi.data(), moments->mean, moments->cov, out.data()));
+    } else {
+      CHECK_FALSE(offers.has(Capability::moment_pullback));
+    }
+    Matrix noise, soft, hard, a, b, c, d;
+    Rng rng(1, 2, 3, streams::estimator);
+    const bool relaxes = q.relaxed_sample(phi.data(), rng, 2, 0.5, noise, soft, hard);
+    CHECK(offers.has(Capability::relaxation) == relaxes);
+    Matrix v(2, q.dim());
+    rng.uniforms(v.data(), 2 * q.dim());
+    const bool conditional = relaxes && q.conditional_relaxation(phi.data(), noise, hard, v, 0.5, a, b, c, d);
+    CHECK(offers.has(Capability::conditional_relaxation) == conditional);
+    if (conditional) CHECK(q.num_params() == q.dim());  // φ_i drives z_i alone (RELAX's per-coordinate terms)
+    CHECK_FALSE(offers.has(Capability::hessian));  // target capabilities
+    CHECK_FALSE(offers.has(Capability::gaussian_prior));
+  }
+}

@@ -374,3 +374,16 @@ TEST_CASE("logistic_regression: the full-data Gaussian expectation (the exact EL
   CHECK(prior->cov(3, 3) == 1.0);
   CHECK(prior->cov(3, 4) == 0.0);
 }
+
+TEST_CASE("every target's declared capabilities match what its methods do", "[target]") {
+  // Estimators and control variates are matched to targets by Target::offers() alone (capabilities.hpp).
+  for (const auto& [name, t] : all_targets()) {
+    INFO(name);
+    const Capabilities offers = t->offers();
+    Matrix z(1, t->dim()), h;
+    Rng(3, 2, 5, streams::estimator).normals(z.data(), t->dim());
+    CHECK(offers.has(Capability::hessian) == t->hessian_log_joint(z.row(0), h));
+    CHECK(offers.has(Capability::gaussian_prior) == t->gaussian_prior().has_value());
+    CHECK(offers.without({Capability::hessian, Capability::gaussian_prior}).empty());  // family capabilities
+  }
+}

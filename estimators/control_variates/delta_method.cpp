@@ -44,34 +44,25 @@ class DeltaMethod final : public ControlVariate {
  public:
   explicit DeltaMethod(const Params&) {}
 
-  std::optional<std::string> unsupported(const Target& t, const Family& q, const Objective& o) const override {
-    if (o.num_importance_samples() != 1)
-      return std::string("the delta-method control variate needs a single-sample objective (k = 1)");
-    const std::vector<double> phi = q.init();
-    auto mom = q.gaussian_moments(phi.data());
-    if (!mom) return std::string("the delta-method control variate needs a Gaussian family");
-    Matrix h;
-    if (!t.hessian_log_joint(mom->mean.data(), h))
-      return std::string("the delta-method control variate needs the target's Hessian");
-    std::vector<double> out(q.num_params());
-    if (!q.pullback_moments(phi.data(), mom->mean, h, out.data()))
-      return std::string("the delta-method control variate needs the family's moment pullback");
-    return std::nullopt;
+  Needs needs() const override {
+    return {.family = {Capability::gaussian_moments, Capability::moment_pullback},
+            .target = {Capability::hessian},
+            .objective = ObjectiveForm::single_sample};
   }
 
   std::unique_ptr<Surrogate> surrogate(const Target& t, const Family& q, const Objective& o, const double* phi,
-                                       EstimatorWorkspace& ws) const override {
+                                       ControlVariateScratch& cs) const override {
     const GaussianMoments mom = *q.gaussian_moments(phi);
     const std::size_t d = mom.mean.size();
     auto e = std::make_unique<TaylorExpansion>();
     e->m = mom.mean;
     e->h = Matrix(d, d);
-    ws.points.resize(1, d);
-    std::copy(mom.mean.begin(), mom.mean.end(), ws.points.row(0));
+    cs.point.resize(1, d);
+    std::copy(mom.mean.begin(), mom.mean.end(), cs.point.row(0));
     Matrix grad;
-    o.log_weights(t, q, phi, ws.points, ws.log_weight_scratch, &e->f0, &grad);  // f(m), ∇f(m)
+    o.log_weights(t, q, phi, cs.point, cs.log_weights, &e->f0, &grad);  // f(m), ∇f(m)
     e->g.assign(grad.row(0), grad.row(0) + d);
-    t.hessian_log_joint(ws.points.row(0), e->h);
+    t.hessian_log_joint(cs.point.row(0), e->h);
     // ∇²f = ∇² log p + c·Λ_q (from −c·log q) + Λ₀ (from −log p(z), analytic KL)
     const double c = o.log_q_coefficient();
     if (c != 0.0) {

@@ -14,7 +14,7 @@ class LeaveOneOut final : public ControlVariate {
 
   std::size_t min_samples() const override { return 2; }
   bool has_baseline() const override { return true; }
-  void subtract_baseline(const ScoreGroups& g, EstimatorWorkspace&, double* grad) const override {
+  void subtract_baseline(const ScoreGroups& g, ControlVariateScratch&, double* grad) const override {
     double total = 0;
     for (std::size_t s = 0; s < g.groups; ++s) total += g.values[s];
     for (std::size_t s = 0; s < g.groups; ++s) {

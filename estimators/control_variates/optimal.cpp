@@ -14,20 +14,20 @@ class OptimalBaseline final : public ControlVariate {
 
   std::size_t min_samples() const override { return 2; }
   bool has_baseline() const override { return true; }
-  void subtract_baseline(const ScoreGroups& g, EstimatorWorkspace& ws, double* grad) const override {
+  void subtract_baseline(const ScoreGroups& g, ControlVariateScratch& cs, double* grad) const override {
     const std::size_t p = g.params;
-    ws.baseline.assign(2 * p, 0.0);  // Σ_s v_s G_si², Σ_s G_si²
+    cs.sums.assign(2 * p, 0.0);  // Σ_s v_s G_si², Σ_s G_si²
     for (std::size_t s = 0; s < g.groups; ++s)
       for (std::size_t i = 0; i < p; ++i) {
         const double g2 = g.scores[s * p + i] * g.scores[s * p + i];
-        ws.baseline[i] += g.values[s] * g2;
-        ws.baseline[p + i] += g2;
+        cs.sums[i] += g.values[s] * g2;
+        cs.sums[p + i] += g2;
       }
     for (std::size_t s = 0; s < g.groups; ++s)
       for (std::size_t i = 0; i < p; ++i) {
         const double gsi = g.scores[s * p + i], g2 = gsi * gsi;
-        const double den = ws.baseline[p + i] - g2;
-        const double b = den > 0 ? (ws.baseline[i] - g.values[s] * g2) / den : 0.0;
+        const double den = cs.sums[p + i] - g2;
+        const double b = den > 0 ? (cs.sums[i] - g.values[s] * g2) / den : 0.0;
         grad[i] -= b * gsi;
       }
   }

@@ -17,20 +17,20 @@ class OptimalScalarBaseline final : public ControlVariate {
 
   std::size_t min_samples() const override { return 2; }
   bool has_baseline() const override { return true; }
-  void subtract_baseline(const ScoreGroups& g, EstimatorWorkspace& ws, double* grad) const override {
+  void subtract_baseline(const ScoreGroups& g, ControlVariateScratch& cs, double* grad) const override {
     const std::size_t p = g.params;
-    ws.baseline.assign(g.groups, 0.0);  // ‖G_s‖²
+    cs.per_group.assign(g.groups, 0.0);  // ‖G_s‖²
     double weighted = 0, total = 0;     // Σ_s v_s ‖G_s‖², Σ_s ‖G_s‖²
     for (std::size_t s = 0; s < g.groups; ++s) {
       double n2 = 0;
       for (std::size_t i = 0; i < p; ++i) n2 += g.scores[s * p + i] * g.scores[s * p + i];
-      ws.baseline[s] = n2;
+      cs.per_group[s] = n2;
       weighted += g.values[s] * n2;
       total += n2;
     }
     for (std::size_t s = 0; s < g.groups; ++s) {
-      const double den = total - ws.baseline[s];
-      const double b = den > 0 ? (weighted - g.values[s] * ws.baseline[s]) / den : 0.0;
+      const double den = total - cs.per_group[s];
+      const double b = den > 0 ? (weighted - g.values[s] * cs.per_group[s]) / den : 0.0;
       for (std::size_t i = 0; i < p; ++i) grad[i] -= b * g.scores[s * p + i];
     }
   }

@@ -76,6 +76,7 @@ class Categorical final : public Family {
     return all;
   }
 
+  Capabilities offers() const override { return Family::offers().with(Capability::relaxation); }
   bool relaxed_sample(const double* phi, Rng& rng, std::size_t s, double temperature, Matrix& noise, Matrix& soft,
                       Matrix& hard) const override {
     noise.resize(s, d_);

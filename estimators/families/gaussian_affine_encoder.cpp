@@ -113,6 +113,9 @@ class GaussianAffineEncoder final : public ReparameterizedFamily {
     return true;
   }
 
+  Capabilities offers() const override {
+    return Family::offers().with(Capability::gaussian_moments).with(Capability::moment_pullback);
+  }
   std::optional<GaussianMoments> gaussian_moments(const double* phi) const override {
     GaussianMoments g{mean(phi), Matrix(d_, d_)};
     for (std::size_t i = 0; i < d_; ++i) g.cov(i, i) = sigma(phi, i) * sigma(phi, i);

@@ -115,6 +115,12 @@ class GaussianDiag final : public ReparameterizedFamily {
     return true;
   }
 
+  Capabilities offers() const override {
+    return Family::offers()
+        .with(Capability::gaussian_moments)
+        .with(Capability::moment_pullback)
+        .with(Capability::diagonal_gaussian);
+  }
   std::optional<GaussianMoments> gaussian_moments(const double* phi) const override {
     GaussianMoments m{std::vector<double>(phi, phi + d_), Matrix(d_, d_)};
     for (std::size_t i = 0; i < d_; ++i) m.cov(i, i) = sigma(phi, i) * sigma(phi, i);

@@ -111,6 +111,9 @@ class GaussianFullrank final : public ReparameterizedFamily {
     return true;
   }
 
+  Capabilities offers() const override {
+    return Family::offers().with(Capability::gaussian_moments).with(Capability::moment_pullback);
+  }
   std::optional<GaussianMoments> gaussian_moments(const double* phi) const override {
     const Matrix l = factor(phi);
     return GaussianMoments{std::vector<double>(phi, phi + d_), linalg::matmul(l, linalg::transpose(l))};

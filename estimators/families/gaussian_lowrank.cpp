@@ -114,6 +114,9 @@ class GaussianLowrank final : public ReparameterizedFamily {
     return true;
   }
 
+  Capabilities offers() const override {
+    return Family::offers().with(Capability::gaussian_moments).with(Capability::moment_pullback);
+  }
   std::optional<GaussianMoments> gaussian_moments(const double* phi) const override {
     return GaussianMoments{std::vector<double>(phi, phi + d_), covariance(phi)};
   }

@@ -7,16 +7,14 @@ namespace {
 
 using namespace vibench;
 
-class Dreg final : public Estimator {
+class Dreg final : public EstimatorWith<PathwiseScratch> {
  public:
   explicit Dreg(const Params&) {}
 
-  std::optional<std::string> unsupported(const Target&, const Family& q, const Objective&) const override {
-    return pathwise_unsupported("dreg", q);
-  }
+  Needs needs() const override { return {.family = {Capability::reparameterization}}; }
 
-  double estimate(const Target& t, const Family& q, const Objective& o, const double* phi, Rng& rng,
-                  std::size_t samples, EstimatorWorkspace& ws, double* grad) const override {
+  double estimate_with(const Target& t, const Family& q, const Objective& o, const double* phi, Rng& rng,
+                       std::size_t samples, PathwiseScratch& ws, double* grad) const override {
     return pathwise_gradient(PathwiseRule::doubly_reparameterized, t, q, o, phi, rng, samples, ws, grad);
   }
 };

@@ -11,42 +11,41 @@ namespace {
 
 using namespace vibench;
 
-class GumbelSoftmax final : public Estimator {
+// The noise, the relaxed y and discrete b, f(b), ∇f at y (or b) and the pulled-back rows.
+struct GumbelSoftmaxScratch : EstimatorScratch {
+  Matrix noise, soft, hard, grad_f, rows, grad_theta;
+  std::vector<double> f_hard, f_at_grad, row_weight;
+};
+
+class GumbelSoftmax final : public EstimatorWith<GumbelSoftmaxScratch> {
  public:
   explicit GumbelSoftmax(const Params& p)
       : temperature_(p.get_double("temperature")), straight_through_(p.get_bool("straight_through")) {}
 
-  std::optional<std::string> unsupported(const Target&, const Family& q, const Objective& o) const override {
-    if (o.log_q_coefficient() != 0.0 || o.analytic_kl() || o.num_importance_samples() != 1)
-      return std::string("gumbel_softmax estimates gradients of the objective 'expectation' (E_q[f(b)]) only");
-    Matrix noise, soft, hard;
-    Rng probe(0, 0, 0, streams::estimator);
-    const std::vector<double> phi = q.init();
-    if (!q.relaxed_sample(phi.data(), probe, 1, temperature_, noise, soft, hard))
-      return std::string("gumbel_softmax needs a discrete family with a relaxation (bernoulli, categorical)");
-    return std::nullopt;
+  Needs needs() const override {
+    return {.family = {Capability::relaxation}, .objective = ObjectiveForm::expectation};
   }
   bool unbiased_for(const Objective&) const override { return false; }
 
-  double estimate(const Target& t, const Family& q, const Objective& o, const double* phi, Rng& rng,
-                  std::size_t samples, EstimatorWorkspace& ws, double* grad) const override {
+  double estimate_with(const Target& t, const Family& q, const Objective& o, const double* phi, Rng& rng,
+                       std::size_t samples, GumbelSoftmaxScratch& ws, double* grad) const override {
     const std::size_t p = q.num_params();
-    q.relaxed_sample(phi, rng, samples, temperature_, ws.eps, ws.points, ws.z);  // noise, soft y, hard b
-    ws.log_p.resize(samples);
-    ws.f.resize(samples);
-    t.log_joint(ws.z, ws.f.data());  // f(b)
-    t.grad_log_joint(straight_through_ ? ws.z : ws.points, ws.grad_z, ws.log_p.data());
-    q.relaxed_pullback(phi, ws.eps, temperature_, ws.grad_z, ws.per_sample);
+    q.relaxed_sample(phi, rng, samples, temperature_, ws.noise, ws.soft, ws.hard);
+    ws.f_at_grad.resize(samples);
+    ws.f_hard.resize(samples);
+    t.log_joint(ws.hard, ws.f_hard.data());  // f(b)
+    t.grad_log_joint(straight_through_ ? ws.hard : ws.soft, ws.grad_f, ws.f_at_grad.data());
+    q.relaxed_pullback(phi, ws.noise, temperature_, ws.grad_f, ws.rows);
     std::fill(grad, grad + p, 0.0);
     double value = 0;
     for (std::size_t s = 0; s < samples; ++s) {
-      value += ws.f[s];
-      const double* row = ws.per_sample.row(s);
+      value += ws.f_hard[s];
+      const double* row = ws.rows.row(s);
       for (std::size_t i = 0; i < p; ++i) grad[i] += row[i];
     }
     const double inv = 1.0 / static_cast<double>(samples);
     ws.row_weight.assign(samples, inv);
-    return value * inv + finish_gradient(t, q, o, phi, ws.z, ws.row_weight, inv, ws, grad);
+    return value * inv + finish_gradient(t, q, o, phi, ws.hard, ws.row_weight, inv, ws.grad_theta, grad);
   }
 
  private:

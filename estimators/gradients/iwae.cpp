@@ -8,16 +8,14 @@ namespace {
 
 using namespace vibench;
 
-class Iwae final : public Estimator {
+class Iwae final : public EstimatorWith<PathwiseScratch> {
  public:
   explicit Iwae(const Params&) {}
 
-  std::optional<std::string> unsupported(const Target&, const Family& q, const Objective&) const override {
-    return pathwise_unsupported("iwae", q);
-  }
+  Needs needs() const override { return {.family = {Capability::reparameterization}}; }
 
-  double estimate(const Target& t, const Family& q, const Objective& o, const double* phi, Rng& rng,
-                  std::size_t samples, EstimatorWorkspace& ws, double* grad) const override {
+  double estimate_with(const Target& t, const Family& q, const Objective& o, const double* phi, Rng& rng,
+                       std::size_t samples, PathwiseScratch& ws, double* grad) const override {
     return pathwise_gradient(PathwiseRule::total, t, q, o, phi, rng, samples, ws, grad);
   }
 };

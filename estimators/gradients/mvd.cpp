@@ -17,19 +17,23 @@ namespace {
 
 using namespace vibench;
 
-class Mvd final : public Estimator {
+// The noise of every evaluation point, the uniforms of R, the normals of Maxwell's M, the points and f there.
+struct MvdScratch : EstimatorScratch {
+  Matrix eps, maxwell_normals, points, grad_theta;
+  std::vector<double> uniforms, f, row_weight;
+  LogWeightScratch log_weights;
+};
+
+class Mvd final : public EstimatorWith<MvdScratch> {
  public:
   explicit Mvd(const Params& p) : coupled_(p.get_bool("coupling")) {}
 
-  std::optional<std::string> unsupported(const Target&, const Family& q, const Objective& o) const override {
-    if (o.num_importance_samples() != 1) return std::string("mvd differentiates single-sample objectives (k = 1)");
-    const std::vector<double> phi = q.init();
-    if (!q.diagonal_gaussian(phi.data())) return std::string("mvd needs a diagonal Gaussian family (gaussian_diag)");
-    return std::nullopt;
+  Needs needs() const override {
+    return {.family = {Capability::diagonal_gaussian}, .objective = ObjectiveForm::single_sample};
   }
 
-  double estimate(const Target& t, const Family& q, const Objective& o, const double* phi, Rng& rng,
-                  std::size_t samples, EstimatorWorkspace& ws, double* grad) const override {
+  double estimate_with(const Target& t, const Family& q, const Objective& o, const double* phi, Rng& rng,
+                       std::size_t samples, MvdScratch& ws, double* grad) const override {
     const DiagonalGaussianView g = *q.diagonal_gaussian(phi);
     const std::size_t d = g.mean.size(), p = q.num_params();
     const std::size_t per = coupled_ ? 1 + 3 * d : 1 + 4 * d;  // rows per sample
@@ -38,10 +42,10 @@ class Mvd final : public Estimator {
     ws.eps.resize(rows, d);
     rng.normals(ws.eps.data(), rows * d);
     const std::size_t n_uniform = samples * d * (coupled_ ? 1 : 2), n_extra = coupled_ ? 2 : 4;
-    ws.coef.resize(n_uniform);
-    rng.uniforms(ws.coef.data(), n_uniform);
-    ws.grad_q.resize(samples * d, n_extra);
-    rng.normals(ws.grad_q.data(), samples * d * n_extra);
+    ws.uniforms.resize(n_uniform);
+    rng.uniforms(ws.uniforms.data(), n_uniform);
+    ws.maxwell_normals.resize(samples * d, n_extra);
+    rng.normals(ws.maxwell_normals.data(), samples * d * n_extra);
 
     ws.points.resize(rows, d);
     for (std::size_t r = 0; r < rows; ++r)
@@ -51,9 +55,9 @@ class Mvd final : public Estimator {
       for (std::size_t i = 0; i < d; ++i) {
         const std::size_t si = s * d + i;
         const double mu = g.mean[i], sd = g.sigma[i];
-        const double* extra = ws.grad_q.row(si);
+        const double* extra = ws.maxwell_normals.row(si);
         if (coupled_) {
-          const double rr = std::sqrt(-2.0 * std::log1p(-ws.coef[si]));  // Rayleigh(1) from U[0, 1)
+          const double rr = std::sqrt(-2.0 * std::log1p(-ws.uniforms[si]));  // Rayleigh(1) from U[0, 1)
           const double e = ws.eps(base, i);
           const double m = std::copysign(std::sqrt(e * e + extra[0] * extra[0] + extra[1] * extra[1]), e);
           const std::size_t plus = base + 1 + 3 * i, minus = plus + 1, scale_plus = plus + 2;
@@ -63,8 +67,8 @@ class Mvd final : public Estimator {
           ws.points(minus, i) = mu - sd * rr;
           ws.points(scale_plus, i) = mu + sd * m;
         } else {
-          const double r1 = std::sqrt(-2.0 * std::log1p(-ws.coef[si]));
-          const double r2 = std::sqrt(-2.0 * std::log1p(-ws.coef[samples * d + si]));
+          const double r1 = std::sqrt(-2.0 * std::log1p(-ws.uniforms[si]));
+          const double r2 = std::sqrt(-2.0 * std::log1p(-ws.uniforms[samples * d + si]));
           const double m = std::copysign(std::sqrt(extra[0] * extra[0] + extra[1] * extra[1] + extra[2] * extra[2]), extra[3]);
           const std::size_t plus = base + 1 + 4 * i;
           ws.points(plus, i) = mu + sd * r1;
@@ -73,9 +77,9 @@ class Mvd final : public Estimator {
         }
       }
     }
-    ws.log_p.resize(rows);
-    o.log_weights(t, q, phi, ws.points, ws.log_weight_scratch, ws.log_p.data(), nullptr);  // f at every point
-    const double* f = ws.log_p.data();
+    ws.f.resize(rows);
+    o.log_weights(t, q, phi, ws.points, ws.log_weights, ws.f.data(), nullptr);  // f at every point
+    const double* f = ws.f.data();
     std::fill(grad, grad + p, 0.0);
     double value = 0;
     const double inv_sqrt_2pi = 1.0 / std::sqrt(2 * std::numbers::pi);
@@ -101,7 +105,7 @@ class Mvd final : public Estimator {
     const double inv = 1.0 / static_cast<double>(samples);
     ws.row_weight.assign(rows, 0.0);  // θ: the base samples z ~ q
     for (std::size_t s = 0; s < samples; ++s) ws.row_weight[s * per] = inv;
-    return value * inv + finish_gradient(t, q, o, phi, ws.points, ws.row_weight, inv, ws, grad);
+    return value * inv + finish_gradient(t, q, o, phi, ws.points, ws.row_weight, inv, ws.grad_theta, grad);
   }
 
  private:

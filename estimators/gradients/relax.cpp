@@ -18,7 +18,13 @@ namespace {
 
 using namespace vibench;
 
-class Relax final : public Estimator {
+// The noise and discrete b of the current draws, and the θ-gradient rows.
+struct RelaxScratch : EstimatorScratch {
+  Matrix noise, hard, grad_theta;
+  std::vector<double> row_weight;
+};
+
+class Relax final : public EstimatorWith<RelaxScratch> {
  public:
   explicit Relax(const Params& p)
       : linear_(p.get_string("surrogate") == "linear"),
@@ -26,20 +32,13 @@ class Relax final : public Estimator {
         temperature_(p.get_double("temperature")),
         warmup_(static_cast<std::size_t>(p.get_int("warmup"))) {}
 
-  std::optional<std::string> unsupported(const Target&, const Family& q, const Objective& o) const override {
-    if (o.log_q_coefficient() != 0.0 || o.analytic_kl() || o.num_importance_samples() != 1)
-      return std::string("relax estimates gradients of the objective 'expectation' only");
-    const std::vector<double> phi = q.init();
-    Matrix noise, soft, hard, v(1, q.dim()), a, b, c, d;
-    Rng probe(0, 0, 0, streams::estimator);
-    if (q.num_params() != q.dim() || !q.relaxed_sample(phi.data(), probe, 1, temperature_, noise, soft, hard) ||
-        !q.conditional_relaxation(phi.data(), noise, hard, v, temperature_, a, b, c, d))
-      return std::string("relax needs a factorized discrete family with a conditional relaxation (bernoulli)");
-    return std::nullopt;
+  Needs needs() const override {
+    return {.family = {Capability::relaxation, Capability::conditional_relaxation},
+            .objective = ObjectiveForm::expectation};
   }
 
-  double estimate(const Target& t, const Family& q, const Objective& o, const double* phi, Rng& rng,
-                  std::size_t samples, EstimatorWorkspace& ws, double* grad) const override {
+  double estimate_with(const Target& t, const Family& q, const Objective& o, const double* phi, Rng& rng,
+                       std::size_t samples, RelaxScratch& ws, double* grad) const override {
     const std::size_t p = q.num_params();
     const std::vector<double> psi = linear_ ? fit_surrogate(t, q, phi, rng, ws) : std::vector<double>{scale_};
     Draws dr = draw(t, q, phi, rng, samples, ws);
@@ -53,7 +52,7 @@ class Relax final : public Estimator {
     }
     const double inv = 1.0 / static_cast<double>(samples);
     ws.row_weight.assign(samples, inv);
-    return value * inv + finish_gradient(t, q, o, phi, ws.z, ws.row_weight, inv, ws, grad);
+    return value * inv + finish_gradient(t, q, o, phi, ws.hard, ws.row_weight, inv, ws.grad_theta, grad);
   }
 
  private:
@@ -62,20 +61,20 @@ class Relax final : public Estimator {
     std::vector<double> f_b, f_tilde;
     Matrix score, path, path_tilde, y_tilde, d_soft, d_soft_tilde;
   };
-  Draws draw(const Target& t, const Family& q, const double* phi, Rng& rng, std::size_t n, EstimatorWorkspace& ws) const {
+  Draws draw(const Target& t, const Family& q, const double* phi, Rng& rng, std::size_t n, RelaxScratch& ws) const {
     const std::size_t d = q.dim();
     Draws dr;
     Matrix soft, grad_f, grad_f_tilde, v(n, d);
-    q.relaxed_sample(phi, rng, n, temperature_, ws.eps, soft, ws.z);  // noise, y, hard b
+    q.relaxed_sample(phi, rng, n, temperature_, ws.noise, soft, ws.hard);  // noise, y, hard b
     rng.uniforms(v.data(), n * d);
-    q.conditional_relaxation(phi, ws.eps, ws.z, v, temperature_, soft, dr.y_tilde, dr.d_soft, dr.d_soft_tilde);
+    q.conditional_relaxation(phi, ws.noise, ws.hard, v, temperature_, soft, dr.y_tilde, dr.d_soft, dr.d_soft_tilde);
     dr.f_b.resize(n);
     dr.f_tilde.resize(n);
     std::vector<double> f_soft(n);
-    t.log_joint(ws.z, dr.f_b.data());
+    t.log_joint(ws.hard, dr.f_b.data());
     t.grad_log_joint(soft, grad_f, f_soft.data());
     t.grad_log_joint(dr.y_tilde, grad_f_tilde, dr.f_tilde.data());
-    q.score(phi, ws.z, dr.score);
+    q.score(phi, ws.hard, dr.score);
     dr.path.resize(n, d);
     dr.path_tilde.resize(n, d);
     for (std::size_t r = 0; r < n; ++r)
@@ -101,7 +100,7 @@ class Relax final : public Estimator {
   }
   // ψ = −(Σ BᵀB)⁻¹ Σ BᵀA over `warmup` draws (a 1e-12 relative ridge keeps the solve defined).
   std::vector<double> fit_surrogate(const Target& t, const Family& q, const double* phi, Rng& rng,
-                                    EstimatorWorkspace& ws) const {
+                                    RelaxScratch& ws) const {
     const std::size_t p = q.num_params(), m = p + 2;
     Draws dr = draw(t, q, phi, rng, warmup_, ws);
     Matrix btb(m, m);

@@ -8,18 +8,18 @@ namespace {
 
 using namespace vibench;
 
-class Reparam final : public Estimator {
+class Reparam final : public EstimatorWith<PathwiseScratch> {
  public:
   explicit Reparam(const Params&) {}
 
-  std::optional<std::string> unsupported(const Target&, const Family& q, const Objective& o) const override {
-    if (o.num_importance_samples() > 1)
-      return std::string("reparam differentiates single-sample objectives; for k > 1 use the estimator iwae");
-    return pathwise_unsupported("reparam", q);
+  Needs needs() const override {
+    return {.family = {Capability::reparameterization},
+            .objective = ObjectiveForm::single_sample,
+            .advice = "for k > 1 use the estimator iwae"};
   }
 
-  double estimate(const Target& t, const Family& q, const Objective& o, const double* phi, Rng& rng,
-                  std::size_t samples, EstimatorWorkspace& ws, double* grad) const override {
+  double estimate_with(const Target& t, const Family& q, const Objective& o, const double* phi, Rng& rng,
+                       std::size_t samples, PathwiseScratch& ws, double* grad) const override {
     return pathwise_gradient(PathwiseRule::total, t, q, o, phi, rng, samples, ws, grad);
   }
 };

@@ -11,22 +11,26 @@
 namespace {
 using namespace vibench;
 
-class ReparamAntithetic final : public Estimator {
+struct AntitheticScratch : PathwiseScratch {
+  Matrix partners;
+};
+
+class ReparamAntithetic final : public EstimatorWith<AntitheticScratch> {
  public:
   explicit ReparamAntithetic(const Params&) {}
-  std::optional<std::string> unsupported(const Target&, const Family& q, const Objective& o) const override {
-    if (o.num_importance_samples() > 1) return std::string("reparam_antithetic differentiates single-sample objectives");
-    return pathwise_unsupported("reparam_antithetic", q);
+  Needs needs() const override {
+    return {.family = {Capability::reparameterization}, .objective = ObjectiveForm::single_sample};
   }
   std::size_t min_samples() const override { return 2; }
-  double estimate(const Target& t, const Family& q, const Objective& o, const double* phi, Rng& rng,
-                  std::size_t samples, EstimatorWorkspace& ws, double* grad) const override {
+  double estimate_with(const Target& t, const Family& q, const Objective& o, const double* phi, Rng& rng,
+                       std::size_t samples, AntitheticScratch& ws, double* grad) const override {
     const BaseNoise noise = q.reparameterization()->base_noise();
     const std::size_t pairs = samples / 2, drawn = samples - pairs;
     draw_base_noise(noise, rng, drawn, ws.eps);           // rows [0, drawn): independent draws
-    antithetic_base_noise(noise, ws.eps, ws.points);      // their partners
+    antithetic_base_noise(noise, ws.eps, ws.partners);    // their partners
     ws.eps.resize(samples, noise.dim);                    // keeps rows [0, drawn)
-    for (std::size_t r = 0; r < pairs; ++r) std::copy(ws.points.row(r), ws.points.row(r) + noise.dim, ws.eps.row(drawn + r));
+    for (std::size_t r = 0; r < pairs; ++r)
+      std::copy(ws.partners.row(r), ws.partners.row(r) + noise.dim, ws.eps.row(drawn + r));
     return pathwise_gradient_at_noise(PathwiseRule::total, t, q, o, phi, samples, ws, grad);
   }
 };

@@ -12,19 +12,21 @@ namespace {
 
 using namespace vibench;
 
-class Rws final : public Estimator {
+// The draws, their log-weights, log q and scores.
+struct RwsScratch : EstimatorScratch {
+  Matrix eps, z, scores, grad_theta;
+  std::vector<double> log_w, log_q, w_tilde, row_weight;
+};
+
+class Rws final : public EstimatorWith<RwsScratch> {
  public:
   explicit Rws(const Params&) {}
 
-  std::optional<std::string> unsupported(const Target&, const Family&, const Objective& o) const override {
-    if (o.log_q_coefficient() != 1.0 || o.weight_exponent() != 1.0)
-      return std::string("rws uses the importance weights of the objective 'iwae' (or 'elbo' for K = 1)");
-    return std::nullopt;
-  }
+  Needs needs() const override { return {.objective = ObjectiveForm::importance_weights}; }
   bool unbiased_for(const Objective&) const override { return false; }
 
-  double estimate(const Target& t, const Family& q, const Objective& o, const double* phi, Rng& rng,
-                  std::size_t samples, EstimatorWorkspace& ws, double* grad) const override {
+  double estimate_with(const Target& t, const Family& q, const Objective& o, const double* phi, Rng& rng,
+                       std::size_t samples, RwsScratch& ws, double* grad) const override {
     const std::size_t k = o.num_importance_samples(), n = samples * k, p = q.num_params();
     q.sample(phi, rng, n, ws.eps, ws.z);
     ws.log_w.resize(n);
@@ -33,7 +35,7 @@ class Rws final : public Estimator {
     t.log_joint(ws.z, ws.log_w.data());
     q.log_q(phi, ws.z, ws.log_q.data());
     for (std::size_t r = 0; r < n; ++r) ws.log_w[r] -= ws.log_q[r];
-    q.score(phi, ws.z, ws.per_sample);
+    q.score(phi, ws.z, ws.scores);
     std::fill(grad, grad + p, 0.0);
     double value = 0;
     const double inv = 1.0 / static_cast<double>(samples);
@@ -42,11 +44,11 @@ class Rws final : public Estimator {
       value += log_mean_exp_weights(&ws.log_w[s * k], k, 1.0, &ws.w_tilde[s * k]);
       for (std::size_t r = s * k; r < (s + 1) * k; ++r) {
         ws.row_weight[r] = ws.w_tilde[r] * inv;
-        const double* row = ws.per_sample.row(r);
+        const double* row = ws.scores.row(r);
         for (std::size_t i = 0; i < p; ++i) grad[i] += ws.row_weight[r] * row[i];
       }
     }
-    return value * inv + finish_gradient(t, q, o, phi, ws.z, ws.row_weight, 1.0, ws, grad);  // φ already weighted by w̃/S
+    return value * inv + finish_gradient(t, q, o, phi, ws.z, ws.row_weight, 1.0, ws.grad_theta, grad);  // φ already weighted by w̃/S
   }
 };
 

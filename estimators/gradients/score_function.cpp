@@ -12,17 +12,15 @@ namespace {
 
 using namespace vibench;
 
-class ScoreFunction final : public Estimator {
+class ScoreFunction final : public EstimatorWith<ScoreFunctionScratch> {
  public:
   explicit ScoreFunction(const Params& p) : control_(make_plugin<ControlVariate>(p.sub("control_variate"))) {}
 
-  std::optional<std::string> unsupported(const Target& t, const Family& q, const Objective& o) const override {
-    return control_->unsupported(t, q, o);  // plain: needs only log q and its score, any family, any target
-  }
+  Needs needs() const override { return control_->needs(); }
   std::size_t min_samples() const override { return control_->min_samples(); }
 
-  double estimate(const Target& t, const Family& q, const Objective& o, const double* phi, Rng& rng,
-                  std::size_t samples, EstimatorWorkspace& ws, double* grad) const override {
+  double estimate_with(const Target& t, const Family& q, const Objective& o, const double* phi, Rng& rng,
+                       std::size_t samples, ScoreFunctionScratch& ws, double* grad) const override {
     return score_function_gradient({.control_variate = control_.get()}, t, q, o, phi, rng, samples, ws, grad);
   }
 

@@ -9,18 +9,16 @@ namespace {
 
 using namespace vibench;
 
-class Stl final : public Estimator {
+class Stl final : public EstimatorWith<PathwiseScratch> {
  public:
   explicit Stl(const Params&) {}
 
-  std::optional<std::string> unsupported(const Target&, const Family& q, const Objective&) const override {
-    return pathwise_unsupported("stl", q);
-  }
+  Needs needs() const override { return {.family = {Capability::reparameterization}}; }
 
   bool unbiased_for(const Objective& o) const override { return o.num_importance_samples() == 1; }
 
-  double estimate(const Target& t, const Family& q, const Objective& o, const double* phi, Rng& rng,
-                  std::size_t samples, EstimatorWorkspace& ws, double* grad) const override {
+  double estimate_with(const Target& t, const Family& q, const Objective& o, const double* phi, Rng& rng,
+                       std::size_t samples, PathwiseScratch& ws, double* grad) const override {
     return pathwise_gradient(PathwiseRule::path_only, t, q, o, phi, rng, samples, ws, grad);
   }
 };

@@ -7,18 +7,14 @@ namespace {
 
 using namespace vibench;
 
-class Vimco final : public Estimator {
+class Vimco final : public EstimatorWith<ScoreFunctionScratch> {
  public:
   explicit Vimco(const Params&) {}
 
-  std::optional<std::string> unsupported(const Target&, const Family&, const Objective& o) const override {
-    if (o.num_importance_samples() < 2)
-      return std::string("vimco needs a K-sample objective with k >= 2 (iwae, renyi or cubo)");
-    return std::nullopt;
-  }
+  Needs needs() const override { return {.objective = ObjectiveForm::multi_sample}; }
 
-  double estimate(const Target& t, const Family& q, const Objective& o, const double* phi, Rng& rng,
-                  std::size_t samples, EstimatorWorkspace& ws, double* grad) const override {
+  double estimate_with(const Target& t, const Family& q, const Objective& o, const double* phi, Rng& rng,
+                       std::size_t samples, ScoreFunctionScratch& ws, double* grad) const override {
     return score_function_gradient({.leave_one_out_in_group = true}, t, q, o, phi, rng, samples, ws, grad);
   }
 };

@@ -16,12 +16,9 @@ class Elbo final : public Objective {
   explicit Elbo(const Params& p) : analytic_(p.get_string("kl") == "analytic") {}
   double log_q_coefficient() const override { return analytic_ ? 0.0 : 1.0; }
   bool analytic_kl() const override { return analytic_; }
-  std::optional<std::string> unsupported(const Target& t, const Family& q) const override {
-    if (!analytic_) return std::nullopt;
-    const std::vector<double> phi = q.init();
-    if (!t.gaussian_prior()) return std::string("elbo with kl: analytic needs a target with a Gaussian prior factor");
-    if (!q.gaussian_moments(phi.data())) return std::string("elbo with kl: analytic needs a Gaussian family");
-    return std::nullopt;
+  Needs needs() const override {
+    if (!analytic_) return {};
+    return {.family = {Capability::gaussian_moments}, .target = {Capability::gaussian_prior}};
   }
   std::optional<double> exact_value(const Target& t, const Family& q, const double* phi) const override {
     return exact_integrand_value(t, q, phi, 1.0);

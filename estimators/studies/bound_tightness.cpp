@@ -15,6 +15,13 @@ namespace {
 
 using namespace vibench;
 
+// One chunk's draws and their log-weights.
+struct BoundScratch {
+  Matrix eps, z;
+  std::vector<double> log_w, w_tilde;
+  LogWeightScratch log_weights;
+};
+
 class BoundTightnessStudy final : public Study {
  public:
   explicit BoundTightnessStudy(const Params&) {}
@@ -28,7 +35,7 @@ class BoundTightnessStudy final : public Study {
 
   std::optional<std::string> unsupported(const Config& cell) const override {
     CellPlugins p = build_cell_plugins(cell);
-    if (auto why = p.objective->unsupported(*p.target, *p.family)) return why;
+    if (auto why = unmet_plugin_needs(p, cell)) return why;
     evaluation_point(Params(cell, "point."), *p.target, *p.family, 0, 0);  // throws if φ cannot be built
     return std::nullopt;
   }
@@ -47,12 +54,12 @@ class BoundTightnessStudy final : public Study {
     const auto term = o.analytic_term(t, q, phi.data());
     const double analytic = term ? term->value : 0.0;
 
-    ReplicateMoments m = reduce_replicates<EstimatorWorkspace>(
-        ctx.seed, ctx.cell_key, replicates, 1, [&](EstimatorWorkspace& ws, Rng& rng, double* out) {
+    ReplicateMoments m = reduce_replicates<BoundScratch>(
+        ctx.seed, ctx.cell_key, replicates, 1, [&](BoundScratch& ws, Rng& rng, double* out) {
           q.sample(phi.data(), rng, k, ws.eps, ws.z);
           ws.log_w.resize(k);
           ws.w_tilde.resize(k);
-          o.log_weights(t, q, phi.data(), ws.z, ws.log_weight_scratch, ws.log_w.data(), nullptr);
+          o.log_weights(t, q, phi.data(), ws.z, ws.log_weights, ws.log_w.data(), nullptr);
           out[0] = log_mean_exp_weights(ws.log_w.data(), k, gamma, ws.w_tilde.data()) + analytic;
         });
     const Moments& b = m.values[0];

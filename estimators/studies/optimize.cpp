@@ -97,7 +97,7 @@ class OptimizeStudy final : public Study {
     if (!c.target->exact_posterior())
       return fmt::format("optimizer cavi needs closed-form coordinate updates: target {} has no exact Gaussian posterior",
                          Params(cell, "target.").get_string("name"));
-    if (!c.family->diagonal_gaussian(c.family->init().data()))
+    if (!c.family->offers().has(Capability::diagonal_gaussian))
       return fmt::format("optimizer cavi updates mean-field Gaussians coordinate by coordinate: family {} is not one "
                          "(use gaussian_diag)", Params(cell, "family.").get_string("name"));
     if (p.get_bool("learn_theta") && c.target->num_model_params() > 0)
@@ -139,7 +139,7 @@ class OptimizeStudy final : public Study {
     std::unique_ptr<Optimizer> optimizer = make_optimizer();
 
     std::vector<double> g(n);
-    EstimatorWorkspace ws, probe_ws;
+    const std::unique_ptr<EstimatorScratch> ws = e.make_scratch(), probe_ws = e.make_scratch();
     std::vector<double> rec_step, rec_estimate, rec_exact, rec_kl, rec_grad_norm, rec_grad_var, rec_params;
     double diverged_at = -1;
     Moments since_record;
@@ -154,8 +154,7 @@ class OptimizeStudy final : public Study {
       optimizer->write_state(out);
       for (const auto* vec : {&rec_step, &rec_estimate, &rec_exact, &rec_kl, &rec_grad_norm, &rec_grad_var, &rec_params})
         out.put(*vec);
-      out.put(static_cast<std::uint8_t>(ws.state_warm));
-      out.put(ws.moving_average);
+      ws->save_state(out);
       for (double x : since_record.state()) out.put(x);
     };
     auto restore = [&](StateReader& in) {
@@ -166,8 +165,7 @@ class OptimizeStudy final : public Study {
       optimizer->read_state(in);
       for (auto* vec : {&rec_step, &rec_estimate, &rec_exact, &rec_kl, &rec_grad_norm, &rec_grad_var, &rec_params})
         in.get(*vec);
-      ws.state_warm = in.get<std::uint8_t>() != 0;
-      in.get(ws.moving_average);
+      ws->load_state(in);
       std::array<double, 5> moments;
       for (double& x : moments) in.get(x);
       since_record = Moments::from_state(moments);
@@ -191,8 +189,8 @@ class OptimizeStudy final : public Study {
         std::vector<double> pg(n);
         for (std::size_t r = 0; r < probes; ++r) {
           Rng rng(ctx.seed, ctx.cell_key, step * probes + r, streams::probe);
-          probe_ws.reset_state();
-          e.estimate(t, q, o, x.data(), rng, samples, probe_ws, pg.data());
+          probe_ws->reset_state();
+          e.estimate(t, q, o, x.data(), rng, samples, *probe_ws, pg.data());
           for (std::size_t i = 0; i < var.size(); ++i) var[i].add(pg[i]);
         }
         double mean_var = 0;
@@ -211,8 +209,7 @@ class OptimizeStudy final : public Study {
       std::fill(g.begin(), g.end(), 0.0);
       optimizer = make_optimizer();
       for (auto* vec : {&rec_step, &rec_estimate, &rec_exact, &rec_kl, &rec_grad_norm, &rec_grad_var, &rec_params}) vec->clear();
-      ws.reset_state();
-      ws.moving_average = 0;
+      ws->reset_state();
       since_record = Moments{};
       step = 0;
       x = x0;
@@ -239,7 +236,7 @@ class OptimizeStudy final : public Study {
         t.select_minibatch(batch_rng);
       }
       Rng rng(ctx.seed, ctx.cell_key, step, streams::estimator);
-      const double value = e.estimate(t, q, o, x.data(), rng, samples, ws, g.data());
+      const double value = e.estimate(t, q, o, x.data(), rng, samples, *ws, g.data());
       bool finite = std::isfinite(value);
       for (double gi : g) finite = finite && std::isfinite(gi);
       if (!finite) {

@@ -42,6 +42,7 @@ class Banana final : public Target {
     }
   }
 
+  Capabilities offers() const override { return Target::offers().with(Capability::hessian); }
   bool hessian_log_joint(const double* z, Matrix& h) const override {
     h = Matrix::identity(d_);
     for (std::size_t i = 0; i < d_ * d_; ++i) h.data()[i] = -h.data()[i];

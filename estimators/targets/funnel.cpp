@@ -44,6 +44,7 @@ class Funnel final : public Target {
     }
   }
 
+  Capabilities offers() const override { return Target::offers().with(Capability::hessian); }
   bool hessian_log_joint(const double* z, Matrix& h) const override {
     h.resize(d_, d_);
     const double ev = std::exp(-z[0]);

@@ -48,6 +48,7 @@ class GaussianMixturePosterior final : public Target {
     }
   }
 
+  Capabilities offers() const override { return Target::offers().with(Capability::hessian); }
   bool hessian_log_joint(const double* z, Matrix& h) const override {
     std::vector<double> rho(k_), mean_d(d_, 0.0);
     responsibilities(z, rho.data());

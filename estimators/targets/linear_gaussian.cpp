@@ -130,6 +130,7 @@ class LinearGaussian final : public Target {
     }
   }
 
+  Capabilities offers() const override { return Target::offers().with(Capability::hessian); }
   bool hessian_log_joint(const double*, Matrix& h) const override {  // −Λ, constant
     h = lambda_;
     for (std::size_t i = 0; i < d_ * d_; ++i) h.data()[i] = -h.data()[i];

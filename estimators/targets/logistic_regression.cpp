@@ -60,6 +60,7 @@ class LogisticRegression final : public Target {
     g.resize(z.rows(), d_);
     for (std::size_t r = 0; r < z.rows(); ++r) lp[r] = evaluate(z.row(r), g.row(r));
   }
+  Capabilities offers() const override { return Target::offers().with(Capability::hessian); }
   bool hessian_log_joint(const double* w, Matrix& h) const override {
     h.resize(d_, d_);
     for (std::size_t n : rows_) {

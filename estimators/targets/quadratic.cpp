@@ -33,6 +33,7 @@ class Quadratic final : public Target {
       for (std::size_t i = 0; i < dim_; ++i) g(s, i) = 2 * (z(s, i) - k_);
   }
 
+  Capabilities offers() const override { return Target::offers().with(Capability::hessian); }
   bool hessian_log_joint(const double*, Matrix& h) const override {  // 2I
     h = Matrix::identity(dim_);
     for (std::size_t i = 0; i < dim_; ++i) h(i, i) = 2.0;

@@ -96,29 +96,48 @@ int cmd_list(const std::string& kind) {
 }
 
 // Which (family, objective) pairs an estimator runs on, with every plugin at its defaults on a reference
-// target (linear_gaussian or bernoulli_toy, D = 6, so one-hot blocks of 2 or 3 fit): the same
-// unsupported() checks --dry-run applies.
+// target (linear_gaussian or bernoulli_toy, D = 6, so one-hot blocks of 2 or 3 fit): derived from the
+// declared needs and offers (vi/capabilities.hpp), as --dry-run's SKIP reasons are.
+std::optional<CellPlugins> build_default_cell(const std::string& target, const std::string& family,
+                                              const std::string& objective, const std::string& estimator) {
+  const Location here{"<describe>", 0, 0};
+  RawNode node = RawNode::make_map(here);
+  std::vector<ParamSpec> specs;
+  for (const auto& [slot, value] : {std::pair{"target", target}, {"family", family}, {"objective", objective}, {"estimator", estimator}}) {
+    node.set(slot, RawNode::make_scalar(value, here), here);
+    specs.push_back(ParamSpec::plugin(slot, slot, std::nullopt, ""));
+  }
+  Config c;
+  std::map<std::string, Location> locs;
+  try {
+    resolve_params(node, specs, "", c, locs);
+    c["target.dim"] = std::int64_t{6};  // divisible by the default category counts
+    return build_cell_plugins(c);
+  } catch (const std::exception&) {
+    return std::nullopt;
+  }
+}
+
+// What an estimator or objective needs, what a family or target offers (at its defaults): the declarations
+// the combination table below is derived from.
+void describe_declarations(const PluginInfo& info) {
+  std::optional<CellPlugins> p;
+  if (info.kind == "estimator") p = build_default_cell("linear_gaussian", "gaussian_diag", "elbo", info.name);
+  if (info.kind == "objective") p = build_default_cell("linear_gaussian", "gaussian_diag", info.name, "score_function");
+  if (info.kind == "target") p = build_default_cell(info.name, "gaussian_diag", "elbo", "score_function");
+  if (info.kind == "family")
+    for (const char* target : {"linear_gaussian", "bernoulli_toy"})
+      if (!p) p = build_default_cell(target, info.name, "elbo", "score_function");
+  if (!p) return;
+  if (info.kind == "estimator") std::cout << "needs: " << needs_text(p->estimator->needs()) << "\n";
+  if (info.kind == "objective") std::cout << "needs: " << needs_text(p->objective->needs()) << "\n";
+  if (info.kind == "family") std::cout << "offers: " << p->family->offers().text() << "\n";
+  if (info.kind == "target") std::cout << "offers: " << p->target->offers().text() << "\n";
+}
+
 void describe_compatibility(const PluginInfo& info) {
   if (info.kind != "estimator" && info.kind != "family" && info.kind != "objective") return;
-  auto build = [](const std::string& target, const std::string& family, const std::string& objective,
-                  const std::string& estimator) -> std::optional<CellPlugins> {
-    const Location here{"<describe>", 0, 0};
-    RawNode node = RawNode::make_map(here);
-    std::vector<ParamSpec> specs;
-    for (const auto& [slot, value] : {std::pair{"target", target}, {"family", family}, {"objective", objective}, {"estimator", estimator}}) {
-      node.set(slot, RawNode::make_scalar(value, here), here);
-      specs.push_back(ParamSpec::plugin(slot, slot, std::nullopt, ""));
-    }
-    Config c;
-    std::map<std::string, Location> locs;
-    try {
-      resolve_params(node, specs, "", c, locs);
-      c["target.dim"] = std::int64_t{6};  // divisible by the default category counts
-      return build_cell_plugins(c);
-    } catch (const std::exception&) {
-      return std::nullopt;
-    }
-  };
+  const auto build = build_default_cell;
   std::vector<std::string> supported;
   const auto& reg = Registry::instance();
   for (const std::string& family : reg.names("family"))
@@ -130,8 +149,8 @@ void describe_compatibility(const PluginInfo& info) {
         bool runs = false;
         for (const char* target : {"linear_gaussian", "bernoulli_toy"}) {
           auto p = build(target, family, objective, estimator);
-          runs = runs || (p && !p->objective->unsupported(*p->target, *p->family) &&
-                          !p->estimator->unsupported(*p->target, *p->family, *p->objective));
+          runs = runs || (p && !unmet_needs("", p->objective->needs(), *p->target, *p->family) &&
+                          !unmet_needs("", p->estimator->needs(), *p->target, *p->family, *p->objective));
         }
         if (runs)
           supported.push_back(info.kind == "estimator" ? family + " × " + objective
@@ -167,6 +186,7 @@ int cmd_describe(const std::string& name) {
       std::cout << (p->kind == "study" ? "cell keys (YAML):\n" : "parameters:\n");
       describe_params(p->params, "  ");
     }
+    describe_declarations(*p);
     describe_compatibility(*p);
     std::cout << "\n";
   }

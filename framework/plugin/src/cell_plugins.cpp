@@ -20,10 +20,23 @@ CellPlugins build_cell_plugins(const Config& cell) {
   return p;
 }
 
+std::optional<std::string> unmet_plugin_needs(const CellPlugins& p, const Config& cell) {
+  auto name = [&](const std::string& key) {
+    const auto it = cell.find(key);
+    return it == cell.end() ? std::string() : std::get<std::string>(it->second);
+  };
+  if (p.objective)
+    if (auto why = unmet_needs(name("objective.name"), p.objective->needs(), *p.target, *p.family)) return why;
+  if (!p.estimator || !p.objective) return std::nullopt;
+  std::string who = name("estimator.name");
+  if (const std::string cv = name("estimator.control_variate.name"); !cv.empty() && cv != "none")
+    who += " with the control variate " + cv;
+  return unmet_needs(who, p.estimator->needs(), *p.target, *p.family, *p.objective);
+}
+
 std::optional<std::string> estimator_cell_unsupported(const Config& cell) {
   CellPlugins p = build_cell_plugins(cell);
-  if (auto why = p.objective->unsupported(*p.target, *p.family)) return why;
-  if (auto why = p.estimator->unsupported(*p.target, *p.family, *p.objective)) return why;
+  if (auto why = unmet_plugin_needs(p, cell)) return why;
   const auto samples = static_cast<std::size_t>(Params(cell, "").get_int("samples"));
   if (samples < p.estimator->min_samples())
     return fmt::format("{} needs samples >= {} (this cell has {})", Params(cell, "estimator.").get_string("name"),

@@ -14,10 +14,10 @@ namespace vibench {
 
 namespace {
 
-// One chunk's scratch: the estimator's workspace and its own counting view of the target (built on the
-// chunk's first replicate), so the counters are never shared between threads.
+// One chunk's scratch: the estimator's own scratch and a counting view of the target (both built on the
+// chunk's first replicate), so neither is shared between threads.
 struct CountingWorkspace {
-  EstimatorWorkspace ws;
+  std::unique_ptr<EstimatorScratch> scratch;
   std::optional<CountingTarget> target;
 };
 
@@ -35,11 +35,14 @@ GradientStats gradient_statistics(const Target& t, const Family& q, const Object
   ReplicateMoments m = reduce_replicates<CountingWorkspace>(
       seed, cell_key, replicates, p + 4,
       [&](CountingWorkspace& st, Rng& rng, double* out) {
-        if (!st.target) st.target.emplace(t);
+        if (!st.target) {
+          st.target.emplace(t);
+          st.scratch = e.make_scratch();
+        }
         const CountingTarget& ct = *st.target;
         const std::uint64_t lj = ct.log_joint_evals(), gr = ct.grad_log_joint_evals(), he = ct.hessian_evals();
-        st.ws.reset_state();  // replicates are independent
-        out[p] = e.estimate(ct, q, o, phi.data(), rng, samples, st.ws, out);
+        st.scratch->reset_state();  // replicates are independent
+        out[p] = e.estimate(ct, q, o, phi.data(), rng, samples, *st.scratch, out);
         out[p + 1] = static_cast<double>(ct.log_joint_evals() - lj);
         out[p + 2] = static_cast<double>(ct.grad_log_joint_evals() - gr);
         out[p + 3] = static_cast<double>(ct.hessian_evals() - he);
@@ -84,10 +87,10 @@ ReferenceEstimator reference_estimator(const Target& t, const Family& q, const O
     Config config{{"name", std::string(name)}};
     add_defaults(info->params, "", config);  // plain: control variate `none`
     std::unique_ptr<Estimator> e = make_plugin<Estimator>(Params(config, ""));
-    std::optional<std::string> no = e->unsupported(t, q, o);
-    if (!no && !e->unbiased_for(o)) no = "biased for this objective";
+    std::optional<std::string> no = unmet_needs(name, e->needs(), t, q, o);
+    if (!no && !e->unbiased_for(o)) no = std::string(name) + " is biased for this objective";
     if (!no) return {name, std::move(e), ""};
-    why += (why.empty() ? "" : "; ") + std::string(name) + ": " + *no;
+    why += (why.empty() ? "" : "; ") + *no;
   }
   return {"", nullptr, why};
 }

@@ -4,6 +4,13 @@
 
 namespace vibench {
 
+Capabilities Family::offers() const {
+  Capabilities c;
+  if (reparameterization()) c.add(Capability::reparameterization);
+  if (density_gradient()) c.add(Capability::density_gradient);
+  return c;
+}
+
 void draw_base_noise(const BaseNoise& noise, Rng& rng, std::size_t s, Matrix& eps) {
   eps.resize(s, noise.dim);
   const std::size_t n = s * noise.dim;

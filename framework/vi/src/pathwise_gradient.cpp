@@ -7,19 +7,19 @@
 namespace vibench {
 
 double pathwise_gradient(PathwiseRule rule, const Target& t, const Family& q, const Objective& o, const double* phi,
-                         Rng& rng, std::size_t samples, EstimatorWorkspace& ws, double* grad) {
+                         Rng& rng, std::size_t samples, PathwiseScratch& ws, double* grad) {
   draw_base_noise(q.reparameterization()->base_noise(), rng, samples * o.num_importance_samples(), ws.eps);
   return pathwise_gradient_at_noise(rule, t, q, o, phi, samples, ws, grad);
 }
 
 double pathwise_gradient_at_noise(PathwiseRule rule, const Target& t, const Family& q, const Objective& o,
-                                  const double* phi, std::size_t samples, EstimatorWorkspace& ws, double* grad) {
+                                  const double* phi, std::size_t samples, PathwiseScratch& ws, double* grad) {
   const Reparameterization& reparam = *q.reparameterization();
   const double c = o.log_q_coefficient(), gamma = o.weight_exponent();
   const std::size_t k = o.num_importance_samples(), n = samples * k, p = q.num_params(), d = q.dim();
   reparam.transform(phi, ws.eps, ws.z);
   ws.log_w.resize(n);
-  o.log_weights(t, q, phi, ws.z, ws.log_weight_scratch, ws.log_w.data(), &ws.grad_z);  // l and ∂l/∂z
+  o.log_weights(t, q, phi, ws.z, ws.log_weights, ws.log_w.data(), &ws.grad_z);  // l and ∂l/∂z
   ws.w_tilde.resize(n);
   ws.coef.resize(n);
   double value = 0;
@@ -32,24 +32,19 @@ double pathwise_gradient_at_noise(PathwiseRule rule, const Target& t, const Fami
         for (std::size_t i = 0; i < d; ++i) ws.grad_z(r, i) *= ws.coef[r];
     }
   }
-  reparam.pullback(phi, ws.eps, ws.grad_z, ws.per_sample);
+  reparam.pullback(phi, ws.eps, ws.grad_z, ws.rows);
   std::fill(grad, grad + p, 0.0);
-  add_weighted_rows(grad, ws.per_sample.data(), n, p, nullptr);
+  add_weighted_rows(grad, ws.rows.data(), n, p, nullptr);
   if (rule == PathwiseRule::total && c != 0.0) {  // the score term of −c·log q_φ, z held fixed
-    q.score(phi, ws.z, ws.per_sample);
+    q.score(phi, ws.z, ws.rows);
     ws.row_weight.resize(n);
     for (std::size_t r = 0; r < n; ++r) ws.row_weight[r] = -(c * ws.w_tilde[r]);
-    add_weighted_rows(grad, ws.per_sample.data(), n, p, ws.row_weight.data());
+    add_weighted_rows(grad, ws.rows.data(), n, p, ws.row_weight.data());
   }
   const double inv = 1.0 / static_cast<double>(samples);
   ws.row_weight.resize(n);
   for (std::size_t r = 0; r < n; ++r) ws.row_weight[r] = ws.w_tilde[r] * inv;
-  return value * inv + finish_gradient(t, q, o, phi, ws.z, ws.row_weight, inv, ws, grad);
-}
-
-std::optional<std::string> pathwise_unsupported(const std::string& estimator, const Family& q) {
-  if (!q.reparameterization()) return estimator + " needs a reparameterizable family; this family is not";
-  return std::nullopt;
+  return value * inv + finish_gradient(t, q, o, phi, ws.z, ws.row_weight, inv, ws.grad_theta, grad);
 }
 
 }  // namespace vibench

@@ -21,8 +21,12 @@ struct CellPlugins {
 };
 CellPlugins build_cell_plugins(const Config& cell);
 
+// Why the cell's objective, then its estimator (if any, with its control variate), cannot run on its target
+// and family: the needs they declare that the target and family do not offer (vi/capabilities.hpp).
+std::optional<std::string> unmet_plugin_needs(const CellPlugins& p, const Config& cell);
+
 // Why a cell of an estimator study (target, family, objective, estimator, samples, point) cannot run:
-// the estimator's own reason, too few samples, or nullopt. Throws ParamError when φ cannot be built.
+// unmet needs, too few samples, or nullopt. Throws ParamError when φ cannot be built.
 std::optional<std::string> estimator_cell_unsupported(const Config& cell);
 
 // Peak memory of an estimator-study cell from its sizes (target.dim, target.obs_dim, the family's integer sizes,

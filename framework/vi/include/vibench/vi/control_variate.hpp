@@ -13,10 +13,22 @@
 #include <vector>
 
 #include "vibench/vi/estimator.hpp"
+#include "vibench/vi/objective.hpp"
 
 namespace vibench {
 
-// The groups of one estimate as a baseline sees them (views into the estimator's workspace).
+// A control variate's scratch and carried state, held in the scratch of the estimator that uses it.
+struct ControlVariateScratch {
+  std::vector<double> per_group;  // one value per group (the optimal scalar baseline's ‖G_s‖²)
+  std::vector<double> sums;       // running sums (the optimal baseline's Σ v‖G‖², Σ ‖G‖² per component)
+  Matrix point;                   // one evaluation point (the delta method's mean)
+  LogWeightScratch log_weights;
+  // A baseline carried across calls (moving_average): reset between independent replicates, checkpointed.
+  bool warm = false;
+  double carried = 0;
+};
+
+// The groups of one estimate as a baseline sees them (views into the estimator's scratch).
 struct ScoreGroups {
   std::size_t groups = 0, params = 0;  // S, P
   const std::vector<double>& values;   // v_s, s < S
@@ -46,25 +58,24 @@ class ControlVariate {
   virtual ~ControlVariate() = default;
   static constexpr const char* kind = "control_variate";
 
-  // Why it cannot run on this combination (the cell is skipped with the reason); nullopt if it can.
-  virtual std::optional<std::string> unsupported(const Target&, const Family&, const Objective&) const {
-    return std::nullopt;
-  }
+  // What it needs of the family, target and objective (capabilities.hpp); the estimator that takes it
+  // needs that too.
+  virtual Needs needs() const { return {}; }
   // Smallest number of groups S it works with (2 for baselines estimated from the other groups).
   virtual std::size_t min_samples() const { return 1; }
 
   // The surrogate f̃ for this estimate, or null (values are then v_s = L̂_s).
   virtual std::unique_ptr<Surrogate> surrogate(const Target&, const Family&, const Objective&, const double* /*phi*/,
-                                               EstimatorWorkspace&) const {
+                                               ControlVariateScratch&) const {
     return nullptr;
   }
   // Called once per estimate before its draws: a baseline carried across calls may start itself here from
-  // extra groups (state in ws, reset by ws.reset_state()).
-  virtual void before_draws(ExtraGroups&, EstimatorWorkspace&) const {}
+  // extra groups (the carried state in the scratch, reset by the estimator scratch's reset_state()).
+  virtual void before_draws(ExtraGroups&, ControlVariateScratch&) const {}
   // Whether subtract_baseline does anything (the estimator then forms the group scores G_s).
   virtual bool has_baseline() const { return false; }
   // grad[0, P) −= Σ_s b_s ∘ G_s (before the 1/S scaling).
-  virtual void subtract_baseline(const ScoreGroups&, EstimatorWorkspace&, double* /*grad*/) const {}
+  virtual void subtract_baseline(const ScoreGroups&, ControlVariateScratch&, double* /*grad*/) const {}
 };
 
 }  // namespace vibench

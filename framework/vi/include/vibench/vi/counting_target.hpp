@@ -52,6 +52,7 @@ class CountingTarget final : public Target {
     hessian_.fetch_add(1, std::memory_order_relaxed);
     return t_.hessian_log_joint(z, h);
   }
+  Capabilities offers() const override { return t_.offers(); }
   std::optional<GaussianPrior> gaussian_prior() const override { return t_.gaussian_prior(); }
   std::optional<double> log_evidence() const override { return t_.log_evidence(); }
   std::optional<GaussianPosterior> exact_posterior() const override { return t_.exact_posterior(); }

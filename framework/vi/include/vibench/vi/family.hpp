@@ -6,6 +6,7 @@
 
 #include "vibench/math/matrix.hpp"
 #include "vibench/math/rng.hpp"
+#include "vibench/vi/capabilities.hpp"
 #include "vibench/vi/target.hpp"
 
 namespace vibench {
@@ -71,6 +72,9 @@ class Family {
   // Capabilities: null when the family does not offer it (estimators declare which ones they need).
   virtual const Reparameterization* reparameterization() const { return nullptr; }
   virtual const DensityGradient* density_gradient() const { return nullptr; }
+  // Everything it offers (capabilities.hpp): the two above, plus what an override declares for the
+  // closed forms below (the family conformance test checks each declaration against the method).
+  virtual Capabilities offers() const;
   // A default starting member (e.g. N(0, I)).
   virtual std::vector<double> init() const = 0;
 

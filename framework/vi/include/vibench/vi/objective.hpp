@@ -40,8 +40,8 @@ class Objective {
   // The ELBO as E_q[log p(x | z)] − KL(q ‖ p(z)) with the KL in closed form: then l_k = log p(x | z_k) and
   // analytic_term() is added to every estimate (value and φ-gradient).
   virtual bool analytic_kl() const { return false; }
-  // Why this objective cannot be computed for this target and family (nullopt if it can).
-  virtual std::optional<std::string> unsupported(const Target& t, const Family& q) const { return std::nullopt; }
+  // What it needs of the target and family (capabilities.hpp; its objective form is unused).
+  virtual Needs needs() const { return {}; }
 
   // l(z_r) for every row of z — log p(x, z) − c·log q_φ(z), or log p(x | z) with an analytic KL — and, when
   // grad_l is given, the path derivatives ∂l/∂z (φ held fixed).

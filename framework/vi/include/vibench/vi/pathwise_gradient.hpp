@@ -9,21 +9,26 @@
 // ∂w̃_k/∂z_k = γ w̃_k (1 − w̃_k) ∂l_k/∂z; γ = 1 gives the published w̃_k². It is unbiased for every K;
 // stl is unbiased only for K = 1. At the exact posterior ∂l_k/∂z = 0, so stl and dreg are exactly zero.
 #include "vibench/vi/estimator.hpp"
+#include "vibench/vi/objective.hpp"
 
 namespace vibench {
 
 enum class PathwiseRule { total, path_only, doubly_reparameterized };
 
+// The scratch of the pathwise estimators: base noise ε, z = T_φ(ε), log-weights, ∂l/∂z and the pulled-back rows.
+struct PathwiseScratch : EstimatorScratch {
+  Matrix eps, z, grad_z, rows, grad_theta;
+  std::vector<double> log_w, w_tilde, coef, row_weight;
+  LogWeightScratch log_weights;
+};
+
 // Averages over `samples` groups of K = o.num_importance_samples() draws; returns the mean L̂_K. The noise ε
 // of the S·K draws comes from the family's base noise (q must offer a Reparameterization).
 double pathwise_gradient(PathwiseRule rule, const Target& t, const Family& q, const Objective& o, const double* phi,
-                         Rng& rng, std::size_t samples, EstimatorWorkspace& ws, double* grad);
+                         Rng& rng, std::size_t samples, PathwiseScratch& ws, double* grad);
 // The same from given noise: ws.eps holds S·K rows of base noise (group s = rows sK … sK + K − 1), chosen
 // by the caller (e.g. antithetic pairs); z_r = T_φ(ε_r).
 double pathwise_gradient_at_noise(PathwiseRule rule, const Target& t, const Family& q, const Objective& o,
-                                  const double* phi, std::size_t samples, EstimatorWorkspace& ws, double* grad);
-
-// Why a pathwise estimator cannot run on this family (nullopt if it can).
-std::optional<std::string> pathwise_unsupported(const std::string& estimator, const Family& q);
+                                  const double* phi, std::size_t samples, PathwiseScratch& ws, double* grad);
 
 }  // namespace vibench

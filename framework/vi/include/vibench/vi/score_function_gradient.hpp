@@ -15,6 +15,28 @@
 
 namespace vibench {
 
+// The scratch of score_function and vimco: the draws, their log-weights and scores, the per-group values,
+// and the control variate's own scratch (whose carried baseline is this scratch's carried state).
+struct ScoreFunctionScratch : EstimatorScratch {
+  Matrix eps, z, scores, grad_theta;
+  std::vector<double> log_w, w_tilde, bound, values, row_weight, loo_bounds, score_sums, prefix, suffix;
+  LogWeightScratch log_weights;
+  ControlVariateScratch control;
+
+  void reset_state() override {
+    control.warm = false;
+    control.carried = 0;
+  }
+  void save_state(StateWriter& out) const override {
+    out.put(static_cast<std::uint8_t>(control.warm));
+    out.put(control.carried);
+  }
+  void load_state(StateReader& in) override {
+    control.warm = in.get<std::uint8_t>() != 0;
+    in.get(control.carried);
+  }
+};
+
 struct ScoreFunctionOptions {
   bool leave_one_out_in_group = false;              // VIMCO's b_{s,k}
   const ControlVariate* control_variate = nullptr;  // none: b = 0, f̃ = 0
@@ -22,9 +44,12 @@ struct ScoreFunctionOptions {
 
 // Averages over `samples` groups of K = o.num_importance_samples() draws; returns the mean L̂_K.
 double score_function_gradient(const ScoreFunctionOptions& opt, const Target& t, const Family& q, const Objective& o,
-                               const double* phi, Rng& rng, std::size_t samples, EstimatorWorkspace& ws, double* grad);
+                               const double* phi, Rng& rng, std::size_t samples, ScoreFunctionScratch& ws,
+                               double* grad);
 
 // L̂_{−k} of the VIMCO baseline for every k of one group (O(K), stable): out[k].
-void leave_one_out_bounds(const double* l, std::size_t k, double gamma, EstimatorWorkspace& ws, double* out);
+// prefix and suffix are scratch.
+void leave_one_out_bounds(const double* l, std::size_t k, double gamma, std::vector<double>& prefix,
+                          std::vector<double>& suffix, double* out);
 
 }  // namespace vibench

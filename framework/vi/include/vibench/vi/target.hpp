@@ -6,6 +6,7 @@
 
 #include "vibench/math/matrix.hpp"
 #include "vibench/math/rng.hpp"
+#include "vibench/vi/capabilities.hpp"
 
 namespace vibench {
 
@@ -70,6 +71,14 @@ class Target {
 
   // H = ∇²_z log p(x, z) at one point z (D×D); false if the target does not provide it.
   virtual bool hessian_log_joint(const double* z, Matrix& h) const { return false; }
+
+  // What it offers (capabilities.hpp): a Gaussian prior when gaussian_prior() has one; a target that
+  // implements hessian_log_joint adds Capability::hessian (the target conformance test checks both).
+  virtual Capabilities offers() const {
+    Capabilities c;
+    if (gaussian_prior()) c.add(Capability::gaussian_prior);
+    return c;
+  }
 
   // Closed forms, where they exist.
   virtual std::optional<GaussianPrior> gaussian_prior() const { return std::nullopt; }
