@@ -1125,7 +1125,7 @@ grid:
   }
 }
 
-TEST_CASE("BLAS-backed cells (trained critics, VIB) are bitwise identical for 1 and 2 threads", "[cli]") {
+TEST_CASE("BLAS-backed cells (trained critics, VIB, VAE) are bitwise identical for 1 and 2 threads", "[cli]") {
   // Several cells call BLAS at once on 2 threads; the results must not depend on it (Debian's serial
   // OpenBLAS failed this: its buffers are not safe for concurrent calls).
   std::string dir = fresh_dir("blas_threads");
@@ -1144,7 +1144,16 @@ fixed:
 grid:
   beta: [0.001, 0.1, 1.0]
 )");
-  for (const auto& [name, yaml] : {std::pair<std::string, std::string>{"mi_tasks", mi}, {"vib", vib}}) {
+  // Two VAE cells: the ELBO and IWAE k = 5 with DReG (iwae_model.hpp), a few steps and a short evaluation.
+  std::string vae = write_file(dir + "/vae.yaml", R"(name: vae
+study: vae
+seed: 4
+fixed: {hidden_layers: 1, hidden_units: 32, latent_dim: 4, epochs: 1, batch_size: 50, train_examples: 500,
+        test_examples: 200, eval_examples: 4, eval_k: 200}
+zip:
+  - {k: [1, 5], gradient: [iwae, dreg]}
+)");
+  for (const auto& [name, yaml] : {std::pair<std::string, std::string>{"mi_tasks", mi}, {"vib", vib}, {"vae", vae}}) {
     REQUIRE(run_cli("run " + yaml + " --out " + dir + "/t1 --threads 1", "blas1").code == 0);
     REQUIRE(run_cli("run " + yaml + " --out " + dir + "/t2 --threads 2", "blas2").code == 0);
     INFO(name);

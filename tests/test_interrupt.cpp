@@ -1,7 +1,7 @@
 // SIGINT and SIGTERM end to end through the vibench binary: a run stops taking cells, its training cells in
 // flight save a checkpoint, it says how many cells are saved and ends by the signal (a shell's 130/143); the
 // same command resumes each training cell from its checkpoint and ends bit for bit equal to an
-// uninterrupted run, for optimize, vib and rate_distortion. Checkpoints of another seed or config, and
+// uninterrupted run, for optimize, vib, rate_distortion and vae. Checkpoints of another seed or config, and
 // damaged ones, are refused with a note; --fresh removes them; the Slurm script delivers Slurm's SIGTERM.
 #include <catch2/catch.hpp>
 
@@ -76,6 +76,15 @@ fixed:
   test_examples: 500
 grid:
   beta: [0.5, 2.0]
+)";
+
+const char* vae_yaml = R"(name: vaei
+study: vae
+seed: 4
+fixed: {hidden_layers: 1, hidden_units: 32, latent_dim: 4, epochs: 15, batch_size: 100, train_examples: 1500,
+        test_examples: 200, eval_examples: 4, eval_k: 100, lr_schedule: burda}
+zip:
+  - {k: [1, 5], gradient: [iwae, dreg]}
 )";
 
 std::vector<fs::path> checkpoint_files(const std::string& parts) {
@@ -196,6 +205,11 @@ TEST_CASE("vib: SIGINT/SIGTERM checkpoint the cell in flight; resuming gives the
 TEST_CASE("rate_distortion: SIGINT/SIGTERM checkpoint the cell in flight; resuming gives the bits of an uninterrupted run",
           "[interrupt]") {
   check_study("rd", rate_distortion_yaml);
+}
+
+TEST_CASE("vae: SIGINT/SIGTERM checkpoint the cell in flight; resuming gives the bits of an uninterrupted run",
+          "[interrupt]") {
+  check_study("vaei", vae_yaml);
 }
 
 TEST_CASE("a checkpoint of another seed, config, code or with a damaged byte is refused with a note; --fresh removes it",

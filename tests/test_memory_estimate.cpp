@@ -36,6 +36,7 @@ TEST_CASE("each study's memory estimate grows with the sizes that drive it", "[s
   const std::string mi = "name: m\nstudy: mi_estimation\nseed: 1\nfixed: {target: correlated_gaussian, bound: nwj}\n";
   const std::string vib = "name: m\nstudy: vib\nseed: 1\nfixed: {test_samples: 1}\n";
   const std::string rd = "name: m\nstudy: rate_distortion\nseed: 1\n";
+  const std::string vae = "name: m\nstudy: vae\nseed: 1\n";
   struct Case {
     std::string yaml, small, large, key;
   };
@@ -48,7 +49,8 @@ TEST_CASE("each study's memory estimate grows with the sizes that drive it", "[s
   }
   for (const Case& c : {Case{mi, "batch_size=64", "batch_size=5000", "batch_size"},
                         Case{vib, "hidden_units=16", "hidden_units=4000", "hidden_units"},
-                        Case{rd, "latent_dim=2", "latent_dim=20000", "latent_dim"}}) {
+                        Case{rd, "latent_dim=2", "latent_dim=20000", "latent_dim"},
+                        Case{vae, "k=1", "k=2000", "k"}, Case{vae, "eval_k=5", "eval_k=40000", "eval_k"}}) {
     INFO(c.large);
     const MemoryEstimate small = estimate(c.yaml, c.small), large = estimate(c.yaml, c.large);
     CHECK(small.total() > 0);
