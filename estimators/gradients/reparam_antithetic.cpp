@@ -1,8 +1,7 @@
-// estimator `reparam_antithetic`: reparam on antithetic pairs of noise (ε, a(ε)), a(ε) having the law of ε and
-// decreasing in it (−ε for Gaussian noise): ĝ = (1/S) Σ_s d/dφ f_φ(T_φ(ε_s)) over ⌊S/2⌋ pairs (plus one lone
-// draw when S is odd). Every draw has the law of reparam's, so ĝ is unbiased; within a pair the two terms are
-// negatively correlated where d/dφ f_φ(T_φ(ε)) is monotone in ε, which lowers the variance. Same S draws and S
-// log-joint evaluations as reparam with S samples.
+// estimator `reparam_antithetic`: reparam on antithetic noise pairs (ε, a(ε)), a(ε) with the law of ε and decreasing
+// in it (−ε for Gaussian noise): ĝ = (1/S) Σ_s d/dφ f_φ(T_φ(ε_s)) over ⌊S/2⌋ pairs (+ one lone draw when S is odd).
+// Each draw has reparam's law, so ĝ is unbiased; a pair's terms are negatively correlated where d/dφ f_φ(T_φ(ε)) is
+// monotone in ε, lowering the variance. Same S draws and S log-joint evaluations as reparam with S samples.
 #include <algorithm>
 
 #include "vibench/plugin/registry.hpp"
@@ -11,9 +10,7 @@
 namespace {
 using namespace vibench;
 
-struct AntitheticScratch : PathwiseScratch {
-  Matrix partners;
-};
+struct AntitheticScratch : PathwiseScratch { Matrix partners; };  // the pathwise buffers and the partners
 
 class ReparamAntithetic final : public EstimatorWith<AntitheticScratch> {
  public:
