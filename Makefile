@@ -10,7 +10,7 @@ RESULTS ?= results
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 DEB_PACKAGES := cmake g++ make git libtbb-dev libyaml-cpp-dev libhdf5-dev libcli11-dev libfmt-dev \
-  libxxhash-dev librandom123-dev libboost-math-dev catch2 libbenchmark-dev \
+  libxxhash-dev librandom123-dev libxtensor-dev libboost-math-dev catch2 libbenchmark-dev \
   libopenblas-pthread-dev zlib1g-dev dataset-fashion-mnist \
   python3-h5py python3-numpy python3-matplotlib python3-pandas python3-sklearn python3-jinja2 python3-pytest \
   python3-pip python3-setuptools openmpi-bin

@@ -107,11 +107,6 @@ inline std::optional<CellPlugins> try_build(const Config& cell) {
   }
 }
 
-// Whether the cell's objective and estimator both run on its target and family (the runner skips it otherwise).
-inline bool runs(const CellPlugins& p) {
-  return !unmet_needs("", p.objective->needs(), *p.target, *p.family) &&
-         !unmet_needs("", p.estimator->needs(), *p.target, *p.family, *p.objective);
-}
 
 // Names of every estimated parameter of a cell: φ, then the target's model parameters θ.
 inline std::vector<std::string> all_param_names(const CellPlugins& p) {
@@ -163,7 +158,7 @@ void for_each_sweep_cell(F&& f) {
               for (const Config& ec : choice_variants("estimator", *ei)) {
                 SweepCell c{merge({tc, fc, oc, ec}), tc, fc, oc, ec, fi, oi, ei};
                 auto built = try_build(c.config);
-                if (!built || !runs(*built)) continue;  // unsupported combination: skipped by the runner
+                if (!built || !plugins_run(*built)) continue;  // unsupported combination: skipped by the runner
                 f(c, *built);
               }
 }
@@ -204,7 +199,7 @@ inline std::size_t check_unbiased_estimators(const Config& base, const std::vect
       auto built = try_build(cell);
       if (!built) continue;
       CellPlugins& p = *built;
-      if (!runs(p) || !p.estimator->unbiased_for(*p.objective))
+      if (!plugins_run(p) || !p.estimator->unbiased_for(*p.objective))
         continue;
       GradientStats s = gradient_statistics(*p.target, *p.family, *p.objective, *p.estimator, phi, 5, key, replicates,
                                             std::max(min_samples, p.estimator->min_samples()));

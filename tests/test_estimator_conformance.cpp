@@ -114,7 +114,7 @@ TEST_CASE("the delta-method control variate has zero variance when f is quadrati
           auto built = try_build(cell);
           if (!built) continue;  // unsupported combination: skipped by the runner
           CellPlugins& p = *built;
-          if (!runs(p)) continue;
+          if (!plugins_run(p)) continue;
           std::vector<double> phi = off_optimum_point(*p.family);
           auto exact = *p.objective->exact_gradient(*p.target, *p.family, phi.data());
           GradientStats s = gradient_statistics(*p.target, *p.family, *p.objective, *p.estimator, phi, 1, 1, 500, 1);
@@ -169,7 +169,7 @@ TEST_CASE("gumbel_softmax is the exact derivative of f at the relaxed sample, at
                          plugin_config("family", "family", family), plugin_config("objective", "objective", "expectation"),
                          plugin_config("estimator", "estimator", "gumbel_softmax", {{"temperature", 0.6}})});
     CellPlugins p = build_cell_plugins(cell);
-    REQUIRE(runs(p));
+    REQUIRE(plugins_run(p));
     CHECK_FALSE(p.estimator->unbiased_for(*p.objective));
     std::vector<double> phi = p.family->init();
     for (std::size_t i = 0; i < phi.size(); ++i) phi[i] += 0.2 * static_cast<double>(i) - 0.3;
@@ -181,7 +181,7 @@ TEST_CASE("gumbel_softmax is the exact derivative of f at the relaxed sample, at
       const double fd = central_difference([&](const std::vector<double>& x) {
         Rng same(8, 8, 8, streams::estimator);
         Matrix noise, soft, hard;
-        p.family->relaxed_sample(x.data(), same, 2, 0.6, noise, soft, hard);
+        p.family->relaxed_sample(p.family->at(x.data()), same, 2, 0.6, noise, soft, hard);
         std::vector<double> f(2);
         p.target->log_joint(soft, f.data());
         return 0.5 * (f[0] + f[1]);

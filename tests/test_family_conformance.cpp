@@ -52,19 +52,19 @@ TEST_CASE("family derivatives match finite differences", "[family]") {
     REQUIRE(q.param_names().size() == p);
     Matrix eps, z;
     Rng rng(1, 2, 3, streams::estimator);
-    q.sample(phi.data(), rng, s, eps, z);
+    q.sample(q.at(phi.data()), rng, s, eps, z);
     REQUIRE(z.rows() == s);
     REQUIRE(z.cols() == q.dim());
 
     {
       INFO("score = d/dphi log q(z), z fixed");
       Matrix sc;
-      q.score(phi.data(), z, sc);
+      q.score(q.at(phi.data()), z, sc);
       for (std::size_t r = 0; r < s; ++r)
         for (std::size_t i = 0; i < p; ++i) {
           double fd = central_difference([&](const std::vector<double>& x) {
             std::vector<double> lq(s);
-            q.log_q(x.data(), z, lq.data());
+            q.log_q(q.at(x.data()), z, lq.data());
             return lq[r];
           }, phi, i);
           INFO("sample " << r << " param " << q.param_names()[i]);
@@ -75,14 +75,14 @@ TEST_CASE("family derivatives match finite differences", "[family]") {
     if (const DensityGradient* density = q.density_gradient()) {
       INFO("grad_z log q");
       Matrix g;
-      density->grad_z_log_q(phi.data(), z, g);
+      density->grad_z_log_q(q.at(phi.data()), z, g);
       for (std::size_t r = 0; r < s; ++r)
         for (std::size_t j = 0; j < q.dim(); ++j) {
           double fd = central_difference([&](const std::vector<double>& zr) {
             Matrix one(1, q.dim());
             std::copy(zr.begin(), zr.end(), one.row(0));
             double lq;
-            q.log_q(phi.data(), one, &lq);
+            q.log_q(q.at(phi.data()), one, &lq);
             return lq;
           }, std::vector<double>(z.row(r), z.row(r) + q.dim()), j);
           CHECK(fd_close(g(r, j), fd));
@@ -93,13 +93,13 @@ TEST_CASE("family derivatives match finite differences", "[family]") {
         INFO("reparam pullback = (dz/dphi)^T v at fixed noise");
         Matrix v(s, q.dim()), out;
         Rng(4, 4, 4, streams::estimator).normals(v.data(), s * q.dim());
-        reparam->pullback(phi.data(), eps, v, out);
+        reparam->pullback(q.at(phi.data()), eps, v, out);
         for (std::size_t r = 0; r < s; ++r)
           for (std::size_t i = 0; i < p; ++i) {
             double fd = central_difference([&](const std::vector<double>& x) {
               Matrix e2, z2;
               Rng same(1, 2, 3, streams::estimator);  // same noise ε
-              q.sample(x.data(), same, s, e2, z2);
+              q.sample(q.at(x.data()), same, s, e2, z2);
               double dot = 0;
               for (std::size_t j = 0; j < q.dim(); ++j) dot += v(r, j) * z2(r, j);
               return dot;
@@ -118,9 +118,9 @@ TEST_CASE("family derivatives match finite differences", "[family]") {
         Matrix e2, z2;
         Rng big(7, 7, 7, streams::estimator);
         const std::size_t n = 200000;
-        q.sample(phi.data(), big, n, e2, z2);
+        q.sample(q.at(phi.data()), big, n, e2, z2);
         std::vector<double> lq(n);
-        q.log_q(phi.data(), z2, lq.data());
+        q.log_q(q.at(phi.data()), z2, lq.data());
         Moments m;
         for (double v : lq) m.add(-v);
         CHECK(std::abs(m.mean() - *q.entropy(phi.data())) < normal_critical_value(0.9999) * m.standard_error());
@@ -149,7 +149,7 @@ TEST_CASE("family derivatives match finite differences", "[family]") {
         const std::size_t n = 200000;
         Matrix e2, z2;
         Rng big(9, 9, 9, streams::estimator);
-        q.sample(phi.data(), big, n, e2, z2);
+        q.sample(q.at(phi.data()), big, n, e2, z2);
         const double zc = normal_critical_value(0.9999);
         for (std::size_t a = 0; a < q.dim(); ++a) {
           Moments ma, mc;
@@ -192,7 +192,7 @@ TEST_CASE("finite supports and relaxations of discrete families", "[family]") {
     if (auto support = q.support()) {
       // Probabilities sum to one, and hard samples have the enumerated mean (z-test at 1e-4 per coordinate).
       std::vector<double> lq(support->rows()), mean(q.dim(), 0.0);
-      q.log_q(phi.data(), *support, lq.data());
+      q.log_q(q.at(phi.data()), *support, lq.data());
       double total = 0;
       for (std::size_t r = 0; r < support->rows(); ++r) {
         total += std::exp(lq[r]);
@@ -202,7 +202,7 @@ TEST_CASE("finite supports and relaxations of discrete families", "[family]") {
       const std::size_t n = 100000;
       Matrix eps, z;
       Rng rng(12, 1, 1, streams::estimator);
-      q.sample(phi.data(), rng, n, eps, z);
+      q.sample(q.at(phi.data()), rng, n, eps, z);
       for (std::size_t j = 0; j < q.dim(); ++j) {
         Moments m;
         for (std::size_t r = 0; r < n; ++r) m.add(z(r, j));
@@ -213,17 +213,17 @@ TEST_CASE("finite supports and relaxations of discrete families", "[family]") {
     Matrix noise, soft, hard;
     Rng probe(13, 1, 1, streams::estimator);
     const double temperature = 0.7;
-    if (q.relaxed_sample(phi.data(), probe, 3, temperature, noise, soft, hard)) {
+    if (q.relaxed_sample(q.at(phi.data()), probe, 3, temperature, noise, soft, hard)) {
       INFO("relaxed pullback = (d soft/d phi)^T v at fixed noise");
       Matrix v(3, q.dim()), out;
       Rng(14, 1, 1, streams::estimator).normals(v.data(), 3 * q.dim());
-      q.relaxed_pullback(phi.data(), noise, temperature, v, out);
+      q.relaxed_pullback(q.at(phi.data()), noise, temperature, v, out);
       for (std::size_t r = 0; r < 3; ++r)
         for (std::size_t i = 0; i < q.num_params(); ++i) {
           double fd = central_difference([&](const std::vector<double>& x) {
             Matrix n2, s2, h2;
             Rng same(13, 1, 1, streams::estimator);
-            q.relaxed_sample(x.data(), same, 3, temperature, n2, s2, h2);
+            q.relaxed_sample(q.at(x.data()), same, 3, temperature, n2, s2, h2);
             double dot = 0;
             for (std::size_t j = 0; j < q.dim(); ++j) dot += v(r, j) * s2(r, j);
             return dot;
@@ -233,15 +233,15 @@ TEST_CASE("finite supports and relaxations of discrete families", "[family]") {
       ++with_relaxation;
       Matrix uv(3, q.dim()), soft_a, soft_t, d_soft, d_soft_t;
       Rng(15, 1, 1, streams::estimator).uniforms(uv.data(), 3 * q.dim());
-      if (q.conditional_relaxation(phi.data(), noise, hard, uv, temperature, soft_a, soft_t, d_soft, d_soft_t)) {
+      if (q.conditional_relaxation(q.at(phi.data()), noise, hard, uv, temperature, soft_a, soft_t, d_soft, d_soft_t)) {
         INFO("REBAR conditional relaxation: derivatives at fixed (noise, b, v)");
         for (std::size_t r = 0; r < 3; ++r)
           for (std::size_t i = 0; i < q.dim(); ++i) {
             auto at = [&](const std::vector<double>& x, bool tilde) {
               Matrix n2, s2, h2, a2, t2, da, dt;
               Rng same(13, 1, 1, streams::estimator);
-              q.relaxed_sample(x.data(), same, 3, temperature, n2, s2, h2);
-              q.conditional_relaxation(x.data(), n2, hard, uv, temperature, a2, t2, da, dt);
+              q.relaxed_sample(q.at(x.data()), same, 3, temperature, n2, s2, h2);
+              q.conditional_relaxation(q.at(x.data()), n2, hard, uv, temperature, a2, t2, da, dt);
               return tilde ? t2(r, i) : a2(r, i);
             };
             CHECK(fd_close(d_soft(r, i), central_difference([&](const std::vector<double>& x) { return at(x, false); }, phi, i)));
@@ -252,9 +252,9 @@ TEST_CASE("finite supports and relaxations of discrete families", "[family]") {
         const std::size_t n = 200000;
         Matrix n2, s2, h2, v2(n, q.dim()), a2, t2, da, dt;
         Rng big(16, 1, 1, streams::estimator);
-        q.relaxed_sample(phi.data(), big, n, temperature, n2, s2, h2);
+        q.relaxed_sample(q.at(phi.data()), big, n, temperature, n2, s2, h2);
         big.uniforms(v2.data(), n * q.dim());
-        q.conditional_relaxation(phi.data(), n2, h2, v2, temperature, a2, t2, da, dt);
+        q.conditional_relaxation(q.at(phi.data()), n2, h2, v2, temperature, a2, t2, da, dt);
         for (std::size_t i = 0; i < q.dim(); ++i) {
           Moments diff;
           for (std::size_t r = 0; r < n; ++r) diff.add(t2(r, i));
@@ -287,14 +287,14 @@ TEST_CASE("the binary Concrete density integrates to one and its samples match i
       y(i, 0) = 1 / (1 + std::exp(-t));
     }
     std::vector<double> lq(n + 1);
-    q->log_q(phi.data(), y, lq.data());
+    q->log_q(q->at(phi.data()), y, lq.data());
     double total = 0;
     for (std::size_t i = 0; i <= n; ++i)
       total += (i == 0 || i == n ? 0.5 : 1.0) * std::exp(lq[i]) * y(i, 0) * (1 - y(i, 0));
     CHECK(total * h == Approx(1.0).epsilon(1e-6));
     Matrix eps, z;
     Rng rng(3, 3, 3, streams::estimator);
-    q->sample(phi.data(), rng, n, eps, z);
+    q->sample(q->at(phi.data()), rng, n, eps, z);
     Moments below;
     for (std::size_t i = 0; i < n; ++i) below.add(z(i, 0) < 0.5 ? 1.0 : 0.0);
     CHECK(std::abs(below.mean() - 1 / (1 + std::exp(0.7))) <= normal_critical_value(1 - 0.5e-4) * below.standard_error());
@@ -322,7 +322,7 @@ TEST_CASE("flow densities integrate to one and match their samplers", "[family]"
       grid(i * (n + 1) + j, 1) = lo + h * static_cast<double>(j);
     }
   std::vector<double> lq(grid.rows());
-  q->log_q(phi.data(), grid, lq.data());
+  q->log_q(q->at(phi.data()), grid, lq.data());
   double total = 0, mean0 = 0;
   for (std::size_t i = 0; i <= n; ++i)
     for (std::size_t j = 0; j <= n; ++j) {
@@ -333,7 +333,7 @@ TEST_CASE("flow densities integrate to one and match their samplers", "[family]"
   CHECK(total == Approx(1.0).epsilon(1e-6));
   Matrix eps, z;
   Rng rng(22, 0, 0, streams::estimator);
-  q->sample(phi.data(), rng, 200000, eps, z);
+  q->sample(q->at(phi.data()), rng, 200000, eps, z);
   Moments m;
   for (std::size_t r = 0; r < z.rows(); ++r) m.add(z(r, 0));
   CHECK(std::abs(m.mean() - mean0) <= normal_critical_value(1 - 0.5e-4) * m.standard_error());
@@ -364,7 +364,7 @@ TEST_CASE("the categorical Concrete density integrates to one over the simplex",
         jac[r] = (1 - s) * s * (1 - s) * t * (1 - t);
       }
     std::vector<double> lq(y.rows());
-    q->log_q(phi.data(), y, lq.data());
+    q->log_q(q->at(phi.data()), y, lq.data());
     double total = 0;
     for (std::size_t i = 0; i <= n; ++i)
       for (std::size_t j = 0; j <= n; ++j) {
@@ -423,9 +423,9 @@ TEST_CASE("a reparameterizable family's sample is its base noise pushed through 
     const std::vector<double> phi = test_point(q);
     Matrix eps, z, eps2, z2;
     Rng a(5, 6, 7, streams::estimator), b(5, 6, 7, streams::estimator);
-    q.sample(phi.data(), a, 9, eps, z);
+    q.sample(q.at(phi.data()), a, 9, eps, z);
     draw_base_noise(reparam->base_noise(), b, 9, eps2);
-    reparam->transform(phi.data(), eps2, z2);
+    reparam->transform(q.at(phi.data()), eps2, z2);
     CHECK(eps.cols() == reparam->base_noise().dim);
     CHECK(std::equal(z.data(), z.data() + z.rows() * z.cols(), z2.data()));
     ++checked;
@@ -456,11 +456,11 @@ TEST_CASE("every family's declared capabilities match what its methods do", "[fa
     }
     Matrix noise, soft, hard, a, b, c, d;
     Rng rng(1, 2, 3, streams::estimator);
-    const bool relaxes = q.relaxed_sample(phi.data(), rng, 2, 0.5, noise, soft, hard);
+    const bool relaxes = q.relaxed_sample(q.at(phi.data()), rng, 2, 0.5, noise, soft, hard);
     CHECK(offers.has(Capability::relaxation) == relaxes);
     Matrix v(2, q.dim());
     rng.uniforms(v.data(), 2 * q.dim());
-    const bool conditional = relaxes && q.conditional_relaxation(phi.data(), noise, hard, v, 0.5, a, b, c, d);
+    const bool conditional = relaxes && q.conditional_relaxation(q.at(phi.data()), noise, hard, v, 0.5, a, b, c, d);
     CHECK(offers.has(Capability::conditional_relaxation) == conditional);
     if (conditional) CHECK(q.num_params() == q.dim());  // φ_i drives z_i alone (RELAX's per-coordinate terms)
     CHECK_FALSE(offers.has(Capability::hessian));  // target capabilities

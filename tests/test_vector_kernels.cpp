@@ -6,6 +6,7 @@
 #include <cstring>
 #include <vector>
 
+#include "vibench/math/batch.hpp"
 #include "vibench/math/rng.hpp"
 #include "vibench/math/vector_kernels.hpp"
 
@@ -102,4 +103,37 @@ TEST_CASE("adam_update_direction_first equals its plain loop bit for bit", "[uni
     CHECK(same_bits(m, m2));
     CHECK(same_bits(v, v2));
   }
+}
+
+// vibench/math/batch.hpp: the xtensor views plugins write their math with.
+TEST_CASE("batch views: row expressions and sum_in_order give the plain loops' bits; lengths are checked",
+          "[unit]") {
+  Rng rng(3, 4, 0, 0);
+  const std::size_t s = 7, d = 13;
+  Matrix z(s, d), out(s, d);
+  std::vector<double> mu(d), sig(d);
+  rng.normals(z.data(), s * d);
+  rng.normals(mu.data(), d);
+  rng.uniforms(sig.data(), d);
+  for (double& x : sig) x += 0.5;
+  const double* mu_ptr = mu.data();
+  const double* sig_ptr = sig.data();
+  const auto m = block(mu_ptr, d), g = block(sig_ptr, d);  // views outlive the pointer arguments
+  for (std::size_t r = 0; r < s; ++r) xt::noalias(row_of(out, r)) = (row_of(z, r) - m) * g * g;
+  std::vector<double> loop(s * d), sums(s), loop_sums(s);
+  for (std::size_t r = 0; r < s; ++r) {
+    double q = 0;
+    for (std::size_t i = 0; i < d; ++i) {
+      loop[r * d + i] = (z(r, i) - mu[i]) * sig[i] * sig[i];
+      const double u = (z(r, i) - mu[i]) / sig[i];
+      q += u * u;
+    }
+    loop_sums[r] = q;
+    const auto u = (row_of(z, r) - m) / g;
+    sums[r] = sum_in_order(u * u);
+  }
+  CHECK(same_bits(std::vector<double>(out.data(), out.data() + s * d), loop));
+  CHECK(same_bits(sums, loop_sums));
+  Matrix wide(s, d + 1);
+  CHECK_THROWS(xt::noalias(row_of(out, 0)) = row_of(wide, 0) - m);
 }

@@ -60,7 +60,7 @@ class DeltaMethod final : public ControlVariate {
     cs.point.resize(1, d);
     std::copy(mom.mean.begin(), mom.mean.end(), cs.point.row(0));
     Matrix grad;
-    o.log_weights(t, q, phi, cs.point, cs.log_weights, &e->f0, &grad);  // f(m), ∇f(m)
+    o.log_weights(t, q, q.at(phi), cs.point, cs.log_weights, &e->f0, &grad);  // f(m), ∇f(m)
     e->g.assign(grad.row(0), grad.row(0) + d);
     t.hessian_log_joint(cs.point.row(0), e->h);
     // ∇²f = ∇² log p + c·Λ_q (from −c·log q) + Λ₀ (from −log p(z), analytic KL)

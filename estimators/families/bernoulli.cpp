@@ -37,19 +37,21 @@ class Bernoulli final : public Family {
   bool discrete() const override { return true; }
   std::vector<double> init() const override { return std::vector<double>(d_, 0.0); }  // p = 1/2
 
-  void sample(const double* phi, Rng& rng, std::size_t s, Matrix& eps, Matrix& z) const override {
+  void sample(const Member& qphi, Rng& rng, std::size_t s, Matrix& eps, Matrix& z) const override {
     Matrix soft;
-    relaxed_sample(phi, rng, s, 1.0, eps, soft, z);
+    relaxed_sample(qphi, rng, s, 1.0, eps, soft, z);
   }
 
-  void log_q(const double* phi, const Matrix& z, double* out) const override {
+  void log_q(const Member& qphi, const Matrix& z, double* out) const override {
+    const double* phi = qphi.phi;
     for (std::size_t r = 0; r < z.rows(); ++r) {
       double v = 0;
       for (std::size_t i = 0; i < d_; ++i) v += z(r, i) != 0.0 ? log_sigmoid(phi[i]) : log_sigmoid(-phi[i]);
       out[r] = v;
     }
   }
-  void score(const double* phi, const Matrix& z, Matrix& out) const override {
+  void score(const Member& qphi, const Matrix& z, Matrix& out) const override {
+    const double* phi = qphi.phi;
     out.resize(z.rows(), d_);
     for (std::size_t r = 0; r < z.rows(); ++r)
       for (std::size_t i = 0; i < d_; ++i) out(r, i) = z(r, i) - sigmoid(phi[i]);
@@ -67,8 +69,9 @@ class Bernoulli final : public Family {
   Capabilities offers() const override {
     return Family::offers().with(Capability::relaxation).with(Capability::conditional_relaxation);
   }
-  bool relaxed_sample(const double* phi, Rng& rng, std::size_t s, double temperature, Matrix& noise, Matrix& soft,
+  bool relaxed_sample(const Member& qphi, Rng& rng, std::size_t s, double temperature, Matrix& noise, Matrix& soft,
                       Matrix& hard) const override {
+    const double* phi = qphi.phi;
     noise.resize(s, d_);
     soft.resize(s, d_);
     hard.resize(s, d_);
@@ -83,8 +86,9 @@ class Bernoulli final : public Family {
       }
     return true;
   }
-  void relaxed_pullback(const double* phi, const Matrix& noise, double temperature, const Matrix& v,
+  void relaxed_pullback(const Member& qphi, const Matrix& noise, double temperature, const Matrix& v,
                         Matrix& out) const override {
+    const double* phi = qphi.phi;
     out.resize(v.rows(), d_);
     for (std::size_t r = 0; r < v.rows(); ++r)
       for (std::size_t i = 0; i < d_; ++i) {
@@ -93,9 +97,10 @@ class Bernoulli final : public Family {
       }
   }
 
-  bool conditional_relaxation(const double* phi, const Matrix& noise, const Matrix& hard, const Matrix& v,
+  bool conditional_relaxation(const Member& qphi, const Matrix& noise, const Matrix& hard, const Matrix& v,
                               double temperature, Matrix& soft, Matrix& soft_tilde, Matrix& d_soft,
                               Matrix& d_soft_tilde) const override {
+    const double* phi = qphi.phi;
     const std::size_t s = noise.rows();
     soft.resize(s, d_);
     soft_tilde.resize(s, d_);

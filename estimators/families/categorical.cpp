@@ -38,12 +38,13 @@ class Categorical final : public Family {
   bool discrete() const override { return true; }
   std::vector<double> init() const override { return std::vector<double>(d_, 0.0); }  // uniform
 
-  void sample(const double* phi, Rng& rng, std::size_t s, Matrix& eps, Matrix& z) const override {
+  void sample(const Member& qphi, Rng& rng, std::size_t s, Matrix& eps, Matrix& z) const override {
     Matrix soft;
-    relaxed_sample(phi, rng, s, 1.0, eps, soft, z);
+    relaxed_sample(qphi, rng, s, 1.0, eps, soft, z);
   }
 
-  void log_q(const double* phi, const Matrix& z, double* out) const override {
+  void log_q(const Member& qphi, const Matrix& z, double* out) const override {
+    const double* phi = qphi.phi;
     for (std::size_t r = 0; r < z.rows(); ++r) {
       double total = 0;
       for (std::size_t v = 0; v < v_; ++v) {
@@ -54,7 +55,8 @@ class Categorical final : public Family {
       out[r] = total;
     }
   }
-  void score(const double* phi, const Matrix& z, Matrix& out) const override {
+  void score(const Member& qphi, const Matrix& z, Matrix& out) const override {
+    const double* phi = qphi.phi;
     out.resize(z.rows(), d_);
     std::vector<double> pi(c_);
     for (std::size_t v = 0; v < v_; ++v) {
@@ -77,8 +79,9 @@ class Categorical final : public Family {
   }
 
   Capabilities offers() const override { return Family::offers().with(Capability::relaxation); }
-  bool relaxed_sample(const double* phi, Rng& rng, std::size_t s, double temperature, Matrix& noise, Matrix& soft,
+  bool relaxed_sample(const Member& qphi, Rng& rng, std::size_t s, double temperature, Matrix& noise, Matrix& soft,
                       Matrix& hard) const override {
+    const double* phi = qphi.phi;
     noise.resize(s, d_);
     soft.resize(s, d_);
     hard.resize(s, d_);
@@ -93,8 +96,9 @@ class Categorical final : public Family {
     }
     return true;
   }
-  void relaxed_pullback(const double* phi, const Matrix& noise, double temperature, const Matrix& v,
+  void relaxed_pullback(const Member& qphi, const Matrix& noise, double temperature, const Matrix& v,
                         Matrix& out) const override {
+    const double* phi = qphi.phi;
     out.resize(v.rows(), d_);
     std::vector<double> soft(c_), hard(c_);
     for (std::size_t r = 0; r < v.rows(); ++r)

@@ -52,7 +52,8 @@ class Concrete final : public ReparameterizedFamily {
   BaseNoise base_noise() const override {
     return {categorical_ ? BaseNoise::Law::gumbel : BaseNoise::Law::logistic, d_};
   }
-  void transform(const double* phi, const Matrix& eps, Matrix& z) const override {
+  void transform(const Member& qphi, const Matrix& eps, Matrix& z) const override {
+    const double* phi = qphi.phi;
     const std::size_t s = eps.rows();
     z.resize(s, d_);
     for (std::size_t r = 0; r < s; ++r) {
@@ -65,7 +66,8 @@ class Concrete final : public ReparameterizedFamily {
     }
   }
 
-  void log_q(const double* phi, const Matrix& z, double* out) const override {
+  void log_q(const Member& qphi, const Matrix& z, double* out) const override {
+    const double* phi = qphi.phi;
     for (std::size_t r = 0; r < z.rows(); ++r) {
       double v = 0;
       if (!categorical_) {
@@ -90,7 +92,8 @@ class Concrete final : public ReparameterizedFamily {
       out[r] = v;
     }
   }
-  void score(const double* phi, const Matrix& z, Matrix& out) const override {
+  void score(const Member& qphi, const Matrix& z, Matrix& out) const override {
+    const double* phi = qphi.phi;
     out.resize(z.rows(), d_);
     std::vector<double> pt(c_);
     for (std::size_t r = 0; r < z.rows(); ++r) {
@@ -104,7 +107,8 @@ class Concrete final : public ReparameterizedFamily {
       }
     }
   }
-  void grad_z_log_q(const double* phi, const Matrix& z, Matrix& out) const override {
+  void grad_z_log_q(const Member& qphi, const Matrix& z, Matrix& out) const override {
+    const double* phi = qphi.phi;
     out.resize(z.rows(), d_);
     std::vector<double> pt(c_);
     for (std::size_t r = 0; r < z.rows(); ++r) {
@@ -122,7 +126,8 @@ class Concrete final : public ReparameterizedFamily {
       }
     }
   }
-  void pullback(const double* phi, const Matrix& eps, const Matrix& v, Matrix& out) const override {
+  void pullback(const Member& qphi, const Matrix& eps, const Matrix& v, Matrix& out) const override {
+    const double* phi = qphi.phi;
     out.resize(v.rows(), d_);
     std::vector<double> y(c_);
     for (std::size_t r = 0; r < v.rows(); ++r) {

@@ -59,22 +59,26 @@ class FlowAffineCoupling final : public ReparameterizedFamily {
   std::vector<double> init() const override { return std::vector<double>(p_, 0.0); }  // identity flow on N(0, I)
 
   BaseNoise base_noise() const override { return {BaseNoise::Law::standard_normal, d_}; }
-  void transform(const double* phi, const Matrix& eps, Matrix& z) const override {
+  void transform(const Member& qphi, const Matrix& eps, Matrix& z) const override {
+    const double* phi = qphi.phi;
     flow_base::transform(phi, d_, eps, z,
                          [this](const double* p, const double* e, std::vector<std::vector<double>>& xs) { forward(p, e, xs); });
   }
 
-  void log_q(const double* phi, const Matrix& z, double* out) const override {
+  void log_q(const Member& qphi, const Matrix& z, double* out) const override {
+    const double* phi = qphi.phi;
     std::vector<std::vector<double>> xs;
     for (std::size_t r = 0; r < z.rows(); ++r) out[r] = inverse(phi, z.row(r), xs);
   }
 
-  void score(const double* phi, const Matrix& z, Matrix& out) const override {
+  void score(const Member& qphi, const Matrix& z, Matrix& out) const override {
+    const double* phi = qphi.phi;
     out.resize(z.rows(), p_);
     std::vector<double> gz(d_);
     for (std::size_t r = 0; r < z.rows(); ++r) backprop_log_q(phi, z.row(r), out.row(r), gz.data());
   }
-  void grad_z_log_q(const double* phi, const Matrix& z, Matrix& out) const override {
+  void grad_z_log_q(const Member& qphi, const Matrix& z, Matrix& out) const override {
+    const double* phi = qphi.phi;
     out.resize(z.rows(), d_);
     std::vector<double> gp(p_);
     for (std::size_t r = 0; r < z.rows(); ++r) backprop_log_q(phi, z.row(r), gp.data(), out.row(r));
@@ -84,7 +88,8 @@ class FlowAffineCoupling final : public ReparameterizedFamily {
   //   g[B]_{l−1} = g[B] ⊙ e^s;  ∂t = g[B];  ∂s = g[B] ⊙ x_{l−1}[B] ⊙ e^s;  ∂h = ∂s ⊙ (1 − s²)
   //   ∂W_t = ∂t aᵀ, ∂b_t = ∂t, ∂W_s = ∂h aᵀ, ∂b_s = ∂h;  g[A]_{l−1} = g[A] + W_tᵀ∂t + W_sᵀ∂h
   // and at the base x₀ = μ + σε: ∂μ = g, ∂log σ = g ⊙ σ ⊙ ε.
-  void pullback(const double* phi, const Matrix& eps, const Matrix& v, Matrix& out) const override {
+  void pullback(const Member& qphi, const Matrix& eps, const Matrix& v, Matrix& out) const override {
+    const double* phi = qphi.phi;
     out.resize(v.rows(), p_);
     std::vector<std::vector<double>> xs;
     std::vector<double> g(d_);

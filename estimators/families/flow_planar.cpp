@@ -48,22 +48,26 @@ class FlowPlanar final : public ReparameterizedFamily {
   }
 
   BaseNoise base_noise() const override { return {BaseNoise::Law::standard_normal, d_}; }
-  void transform(const double* phi, const Matrix& eps, Matrix& z) const override {
+  void transform(const Member& qphi, const Matrix& eps, Matrix& z) const override {
+    const double* phi = qphi.phi;
     flow_base::transform(phi, d_, eps, z,
                          [this](const double* p, const double* e, std::vector<std::vector<double>>& xs) { forward(p, e, xs); });
   }
 
-  void log_q(const double* phi, const Matrix& z, double* out) const override {
+  void log_q(const Member& qphi, const Matrix& z, double* out) const override {
+    const double* phi = qphi.phi;
     std::vector<std::vector<double>> xs;
     std::vector<double> alpha;
     for (std::size_t r = 0; r < z.rows(); ++r) out[r] = inverse(phi, z.row(r), xs, alpha);
   }
-  void score(const double* phi, const Matrix& z, Matrix& out) const override {
+  void score(const Member& qphi, const Matrix& z, Matrix& out) const override {
+    const double* phi = qphi.phi;
     out.resize(z.rows(), num_params());
     std::vector<double> gz(d_);
     for (std::size_t r = 0; r < z.rows(); ++r) backprop_log_q(phi, z.row(r), out.row(r), gz.data());
   }
-  void grad_z_log_q(const double* phi, const Matrix& z, Matrix& out) const override {
+  void grad_z_log_q(const Member& qphi, const Matrix& z, Matrix& out) const override {
+    const double* phi = qphi.phi;
     out.resize(z.rows(), d_);
     std::vector<double> gp(num_params());
     for (std::size_t r = 0; r < z.rows(); ++r) backprop_log_q(phi, z.row(r), gp.data(), out.row(r));
@@ -71,7 +75,8 @@ class FlowPlanar final : public ReparameterizedFamily {
 
   // Forward reverse mode: with g the adjoint of x_l and T = tanh(a), S = sech²(a):
   //   g_{x_{l−1}} = g + (gᵀû) S w;  ∂û = g T;  ∂b = (gᵀû) S;  ∂w = (gᵀû) S x_{l−1} (+ through û).
-  void pullback(const double* phi, const Matrix& eps, const Matrix& v, Matrix& out) const override {
+  void pullback(const Member& qphi, const Matrix& eps, const Matrix& v, Matrix& out) const override {
+    const double* phi = qphi.phi;
     out.resize(v.rows(), num_params());
     std::vector<std::vector<double>> xs;
     std::vector<double> g(d_), gu(d_);

@@ -44,7 +44,8 @@ class GaussianAffineEncoder final : public ReparameterizedFamily {
   }
 
   BaseNoise base_noise() const override { return {BaseNoise::Law::standard_normal, d_}; }
-  void transform(const double* phi, const Matrix& eps, Matrix& z) const override {
+  void transform(const Member& qphi, const Matrix& eps, Matrix& z) const override {
+    const double* phi = qphi.phi;
     const std::size_t s = eps.rows();
     z.resize(s, d_);
     const std::vector<double> m = mean(phi);
@@ -52,7 +53,8 @@ class GaussianAffineEncoder final : public ReparameterizedFamily {
       for (std::size_t i = 0; i < d_; ++i) z(r, i) = m[i] + sigma(phi, i) * eps(r, i);
   }
 
-  void log_q(const double* phi, const Matrix& z, double* out) const override {
+  void log_q(const Member& qphi, const Matrix& z, double* out) const override {
+    const double* phi = qphi.phi;
     const std::vector<double> m = mean(phi);
     double norm = 0.5 * static_cast<double>(d_) * std::log(2 * std::numbers::pi);
     for (std::size_t i = 0; i < d_; ++i) norm += std::log(sigma(phi, i));
@@ -66,7 +68,8 @@ class GaussianAffineEncoder final : public ReparameterizedFamily {
     }
   }
 
-  void score(const double* phi, const Matrix& z, Matrix& out) const override {
+  void score(const Member& qphi, const Matrix& z, Matrix& out) const override {
+    const double* phi = qphi.phi;
     const std::vector<double> m = mean(phi);
     out.resize(z.rows(), num_params());
     for (std::size_t r = 0; r < z.rows(); ++r) {
@@ -80,7 +83,8 @@ class GaussianAffineEncoder final : public ReparameterizedFamily {
     }
   }
 
-  void grad_z_log_q(const double* phi, const Matrix& z, Matrix& out) const override {
+  void grad_z_log_q(const Member& qphi, const Matrix& z, Matrix& out) const override {
+    const double* phi = qphi.phi;
     const std::vector<double> m = mean(phi);
     out.resize(z.rows(), d_);
     for (std::size_t r = 0; r < z.rows(); ++r)
@@ -90,7 +94,8 @@ class GaussianAffineEncoder final : public ReparameterizedFamily {
       }
   }
 
-  void pullback(const double* phi, const Matrix& eps, const Matrix& v, Matrix& out) const override {
+  void pullback(const Member& qphi, const Matrix& eps, const Matrix& v, Matrix& out) const override {
+    const double* phi = qphi.phi;
     out.resize(v.rows(), num_params());
     for (std::size_t r = 0; r < v.rows(); ++r) {
       double* o = out.row(r);

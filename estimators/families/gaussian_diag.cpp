@@ -6,6 +6,7 @@
 
 #include <fmt/format.h>
 
+#include "vibench/math/batch.hpp"
 #include "vibench/plugin/registry.hpp"
 #include "vibench/vi/family.hpp"
 
@@ -14,6 +15,12 @@ namespace {
 using namespace vibench;
 
 class GaussianDiag final : public ReparameterizedFamily {
+  // Views of a bound member (layout in bind); defined first so the methods below can deduce their types.
+  auto mean(const Member& qphi) const { return block(qphi.phi, d_); }
+  auto sigma(const Member& qphi) const { return block(qphi.values.data(), d_); }
+  auto inv_sigma(const Member& qphi) const { return block(qphi.values.data() + d_, d_); }
+  auto scale_jacobian(const Member& qphi) const { return block(qphi.values.data() + 2 * d_, d_); }
+
  public:
   GaussianDiag(const Params& p, const PluginContext& ctx)
       : d_(ctx.dim), log_scale_(p.get_string("parameterization") == "mean_log_sigma") {
@@ -34,70 +41,63 @@ class GaussianDiag final : public ReparameterizedFamily {
     return phi;
   }
 
-  BaseNoise base_noise() const override { return {BaseNoise::Law::standard_normal, d_}; }
-  void transform(const double* phi, const Matrix& eps, Matrix& z) const override {
-    const std::size_t s = eps.rows();
-    z.resize(s, d_);
-    const double* sig = scales(phi).sigma;
-    for (std::size_t r = 0; r < s; ++r) {
-      const double* e = eps.row(r);
-      double* zr = z.row(r);
-      for (std::size_t i = 0; i < d_; ++i) zr[i] = phi[i] + sig[i] * e[i];
+  // Member layout: values = (σ, 1/σ, ∂σ/∂(scale coordinate)) (3D), log_norm = Σᵢ (log σᵢ + ½ log 2π).
+  void bind(const double* phi, Member& qphi) const override {
+    qphi.phi = phi;
+    qphi.values.resize(3 * d_);
+    double *sig = qphi.values.data(), *inv = sig + d_, *jac = inv + d_;
+    const double half_log2pi = 0.5 * std::log(2 * std::numbers::pi);
+    qphi.log_norm = 0;
+    for (std::size_t i = 0; i < d_; ++i) {
+      sig[i] = sigma(phi, i);
+      inv[i] = 1.0 / sig[i];
+      jac[i] = log_scale_ ? sig[i] : 1.0;
+      qphi.log_norm += (log_scale_ ? phi[d_ + i] : std::log(sig[i])) + half_log2pi;
     }
   }
 
-  void log_q(const double* phi, const Matrix& z, double* out) const override {
-    const double half_log2pi = 0.5 * std::log(2 * std::numbers::pi);
-    const Scales sc = scales(phi);
-    double norm = 0;
-    for (std::size_t i = 0; i < d_; ++i) norm += sc.log_sigma[i] + half_log2pi;
+  BaseNoise base_noise() const override { return {BaseNoise::Law::standard_normal, d_}; }
+  void transform(const Member& qphi, const Matrix& eps, Matrix& z) const override {
+    z.resize(eps.rows(), d_);
+    const auto mu = mean(qphi), sig = sigma(qphi);
+    for (std::size_t r = 0; r < z.rows(); ++r) xt::noalias(row_of(z, r)) = mu + sig * row_of(eps, r);
+  }
+
+  void log_q(const Member& qphi, const Matrix& z, double* out) const override {
+    const auto mu = mean(qphi), inv = inv_sigma(qphi);
     for (std::size_t r = 0; r < z.rows(); ++r) {
-      const double* zr = z.row(r);
-      double q = 0;
-      for (std::size_t i = 0; i < d_; ++i) {
-        double u = (zr[i] - phi[i]) * sc.inv_sigma[i];
-        q += u * u;
-      }
-      out[r] = -0.5 * q - norm;
+      const auto u = (row_of(z, r) - mu) * inv;
+      out[r] = -0.5 * sum_in_order(u * u) - qphi.log_norm;
     }
   }
 
   // ∂/∂μ = (z − μ)/σ²;  ∂/∂σ = (z − μ)²/σ³ − 1/σ;  ∂/∂log σ = σ·∂/∂σ = (z − μ)²/σ² − 1
-  void score(const double* phi, const Matrix& z, Matrix& out) const override {
+  void score(const Member& qphi, const Matrix& z, Matrix& out) const override {
     out.resize(z.rows(), 2 * d_);
-    const double* inv = scales(phi).inv_sigma;
+    const auto mu = mean(qphi), inv = inv_sigma(qphi);
     for (std::size_t r = 0; r < z.rows(); ++r) {
-      const double* zr = z.row(r);
-      double* o = out.row(r);
-      for (std::size_t i = 0; i < d_; ++i) {
-        const double u = (zr[i] - phi[i]) * inv[i];
-        o[i] = u * inv[i];
-        o[d_ + i] = log_scale_ ? u * u - 1 : (u * u - 1) * inv[i];
-      }
+      const auto u = (row_of(z, r) - mu) * inv;
+      xt::noalias(row_of(out, r, 0, d_)) = u * inv;
+      if (log_scale_)
+        xt::noalias(row_of(out, r, d_, d_)) = u * u - 1.0;
+      else
+        xt::noalias(row_of(out, r, d_, d_)) = (u * u - 1.0) * inv;
     }
   }
 
-  void grad_z_log_q(const double* phi, const Matrix& z, Matrix& out) const override {
+  void grad_z_log_q(const Member& qphi, const Matrix& z, Matrix& out) const override {
     out.resize(z.rows(), d_);
-    const double* inv = scales(phi).inv_sigma;
-    for (std::size_t r = 0; r < z.rows(); ++r) {
-      const double* zr = z.row(r);
-      double* o = out.row(r);
-      for (std::size_t i = 0; i < d_; ++i) o[i] = (phi[i] - zr[i]) * inv[i] * inv[i];
-    }
+    const auto mu = mean(qphi), inv = inv_sigma(qphi);
+    for (std::size_t r = 0; r < z.rows(); ++r) xt::noalias(row_of(out, r)) = (mu - row_of(z, r)) * inv * inv;
   }
 
   // ∂z/∂μ = 1, ∂z/∂σ = ε, ∂z/∂log σ = σε
-  void pullback(const double* phi, const Matrix& eps, const Matrix& v, Matrix& out) const override {
+  void pullback(const Member& qphi, const Matrix& eps, const Matrix& v, Matrix& out) const override {
     out.resize(v.rows(), 2 * d_);
-    const double* jac = scales(phi).scale_jacobian;
+    const auto jac = scale_jacobian(qphi);
     for (std::size_t r = 0; r < v.rows(); ++r) {
-      const double *vr = v.row(r), *er = eps.row(r);
-      double* o = out.row(r);
-      for (std::size_t i = 0; i < d_; ++i) {
-        o[i] = vr[i];
-        o[d_ + i] = vr[i] * er[i] * jac[i];
-      }
+      xt::noalias(row_of(out, r, 0, d_)) = row_of(v, r);
+      xt::noalias(row_of(out, r, d_, d_)) = row_of(v, r) * row_of(eps, r) * jac;
     }
   }
 
@@ -180,36 +180,6 @@ class GaussianDiag final : public ReparameterizedFamily {
 
  private:
   double sigma(const double* phi, std::size_t i) const { return log_scale_ ? std::exp(phi[d_ + i]) : phi[d_ + i]; }
-
-  // σ, 1/σ, log σ and ∂z/∂(scale coordinate)/ε (σ or 1) of φ's scale coordinates. The exp/log/divide per
-  // element dominated the sample loops, and an estimate calls several methods at the same φ: the values are
-  // kept per thread (one family serves many threads) for the last scale coordinates seen, which with the
-  // parameterization determine them (so any family instance may reuse them).
-  struct Scales {
-    const double *sigma, *inv_sigma, *log_sigma, *scale_jacobian;
-  };
-  Scales scales(const double* phi) const {
-    thread_local struct {
-      bool log_scale = false;
-      std::vector<double> coords, values;
-    } memo;
-    const double* coords = phi + d_;
-    if (memo.log_scale != log_scale_ || memo.coords.size() != d_ ||
-        !std::equal(coords, coords + d_, memo.coords.begin())) {
-      memo.log_scale = log_scale_;
-      memo.coords.assign(coords, coords + d_);
-      memo.values.resize(4 * d_);
-      double *sig = memo.values.data(), *inv = sig + d_, *lg = inv + d_, *jac = lg + d_;
-      for (std::size_t i = 0; i < d_; ++i) {
-        sig[i] = sigma(phi, i);
-        inv[i] = 1.0 / sig[i];
-        lg[i] = log_scale_ ? coords[i] : std::log(sig[i]);
-        jac[i] = log_scale_ ? sig[i] : 1.0;
-      }
-    }
-    const double* v = memo.values.data();
-    return {v, v + d_, v + 2 * d_, v + 3 * d_};
-  }
 
   std::size_t d_;
   bool log_scale_;

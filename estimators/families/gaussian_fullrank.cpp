@@ -34,11 +34,20 @@ class GaussianFullrank final : public ReparameterizedFamily {
   }
   std::vector<double> init() const override { return std::vector<double>(num_params(), 0.0); }  // N(0, I)
 
+  // Member layout: factor = L, log_norm = (D/2) log 2π + Σ log L_ii.
+  void bind(const double* phi, Member& qphi) const override {
+    qphi.phi = phi;
+    write_factor(phi, qphi.factor);
+    qphi.log_norm = 0.5 * static_cast<double>(d_) * std::log(2 * std::numbers::pi);
+    for (std::size_t i = 0; i < d_; ++i) qphi.log_norm += phi[tri(i, i)];
+  }
+
   BaseNoise base_noise() const override { return {BaseNoise::Law::standard_normal, d_}; }
-  void transform(const double* phi, const Matrix& eps, Matrix& z) const override {
+  void transform(const Member& qphi, const Matrix& eps, Matrix& z) const override {
+    const double* phi = qphi.phi;
     const std::size_t s = eps.rows();
     z.resize(s, d_);
-    const Matrix l = factor(phi);
+    const Matrix& l = qphi.factor;
     for (std::size_t r = 0; r < s; ++r)
       for (std::size_t i = 0; i < d_; ++i) {
         double v = phi[i];
@@ -47,10 +56,10 @@ class GaussianFullrank final : public ReparameterizedFamily {
       }
   }
 
-  void log_q(const double* phi, const Matrix& z, double* out) const override {
-    const Matrix l = factor(phi);
-    double norm = 0.5 * static_cast<double>(d_) * std::log(2 * std::numbers::pi);
-    for (std::size_t i = 0; i < d_; ++i) norm += phi[tri(i, i)];
+  void log_q(const Member& qphi, const Matrix& z, double* out) const override {
+    const double* phi = qphi.phi;
+    const Matrix& l = qphi.factor;
+    const double norm = qphi.log_norm;
     std::vector<double> u(d_);
     for (std::size_t r = 0; r < z.rows(); ++r) {
       whiten(phi, l, z.row(r), u.data());
@@ -60,8 +69,9 @@ class GaussianFullrank final : public ReparameterizedFamily {
     }
   }
 
-  void score(const double* phi, const Matrix& z, Matrix& out) const override {
-    const Matrix l = factor(phi);
+  void score(const Member& qphi, const Matrix& z, Matrix& out) const override {
+    const double* phi = qphi.phi;
+    const Matrix& l = qphi.factor;
     out.resize(z.rows(), num_params());
     std::vector<double> u(d_), a(d_);
     for (std::size_t r = 0; r < z.rows(); ++r) {
@@ -76,8 +86,9 @@ class GaussianFullrank final : public ReparameterizedFamily {
     }
   }
 
-  void grad_z_log_q(const double* phi, const Matrix& z, Matrix& out) const override {
-    const Matrix l = factor(phi);
+  void grad_z_log_q(const Member& qphi, const Matrix& z, Matrix& out) const override {
+    const double* phi = qphi.phi;
+    const Matrix& l = qphi.factor;
     out.resize(z.rows(), d_);
     std::vector<double> u(d_);
     for (std::size_t r = 0; r < z.rows(); ++r) {
@@ -87,14 +98,15 @@ class GaussianFullrank final : public ReparameterizedFamily {
     }
   }
 
-  void pullback(const double* phi, const Matrix& eps, const Matrix& v, Matrix& out) const override {
+  void pullback(const Member& qphi, const Matrix& eps, const Matrix& v, Matrix& out) const override {
+    const Matrix& l = qphi.factor;
     out.resize(v.rows(), num_params());
     for (std::size_t r = 0; r < v.rows(); ++r) {
       double* o = out.row(r);
       for (std::size_t i = 0; i < d_; ++i) {
         o[i] = v(r, i);
         for (std::size_t j = 0; j < i; ++j) o[tri(i, j)] = v(r, i) * eps(r, j);
-        o[tri(i, i)] = v(r, i) * eps(r, i) * std::exp(phi[tri(i, i)]);
+        o[tri(i, i)] = v(r, i) * eps(r, i) * l(i, i);
       }
     }
   }
@@ -157,10 +169,14 @@ class GaussianFullrank final : public ReparameterizedFamily {
  private:
   std::size_t tri(std::size_t i, std::size_t j) const { return d_ + i * (i + 1) / 2 + j; }
   Matrix factor(const double* phi) const {
-    Matrix l(d_, d_);
-    for (std::size_t i = 0; i < d_; ++i)
-      for (std::size_t j = 0; j <= i; ++j) l(i, j) = i == j ? std::exp(phi[tri(i, i)]) : phi[tri(i, j)];
+    Matrix l;
+    write_factor(phi, l);
     return l;
+  }
+  void write_factor(const double* phi, Matrix& l) const {
+    l.resize(d_, d_);
+    for (std::size_t i = 0; i < d_; ++i)
+      for (std::size_t j = 0; j < d_; ++j) l(i, j) = j > i ? 0.0 : i == j ? std::exp(phi[tri(i, i)]) : phi[tri(i, j)];
   }
   // u = L⁻¹(z − μ) by forward substitution.
   void whiten(const double* phi, const Matrix& l, const double* z, double* u) const {

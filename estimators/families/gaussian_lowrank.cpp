@@ -39,8 +39,19 @@ class GaussianLowrank final : public ReparameterizedFamily {
     return phi;
   }
 
+  // Member layout: factor = the Cholesky factor L of Σ = diag(d²) + BBᵀ, inverse = Σ⁻¹,
+  // log_norm = ½ log|Σ| + (D/2) log 2π.
+  void bind(const double* phi, Member& qphi) const override {
+    qphi.phi = phi;
+    const Matrix cov = covariance(phi);
+    qphi.factor = linalg::cholesky(cov);
+    qphi.inverse = linalg::spd_inverse(cov);
+    qphi.log_norm = 0.5 * linalg::logdet_from_cholesky(qphi.factor) + 0.5 * static_cast<double>(d_) * std::log(2 * std::numbers::pi);
+  }
+
   BaseNoise base_noise() const override { return {BaseNoise::Law::standard_normal, d_ + r_}; }
-  void transform(const double* phi, const Matrix& eps, Matrix& z) const override {
+  void transform(const Member& qphi, const Matrix& eps, Matrix& z) const override {
+    const double* phi = qphi.phi;
     const std::size_t s = eps.rows();
     z.resize(s, d_);
     for (std::size_t row = 0; row < s; ++row)
@@ -51,9 +62,10 @@ class GaussianLowrank final : public ReparameterizedFamily {
       }
   }
 
-  void log_q(const double* phi, const Matrix& z, double* out) const override {
-    const Matrix l = linalg::cholesky(covariance(phi));
-    const double norm = 0.5 * linalg::logdet_from_cholesky(l) + 0.5 * static_cast<double>(d_) * std::log(2 * std::numbers::pi);
+  void log_q(const Member& qphi, const Matrix& z, double* out) const override {
+    const double* phi = qphi.phi;
+    const Matrix& l = qphi.factor;
+    const double norm = qphi.log_norm;
     std::vector<double> r(d_);
     for (std::size_t row = 0; row < z.rows(); ++row) {
       for (std::size_t i = 0; i < d_; ++i) r[i] = z(row, i) - phi[i];
@@ -64,8 +76,9 @@ class GaussianLowrank final : public ReparameterizedFamily {
     }
   }
 
-  void score(const double* phi, const Matrix& z, Matrix& out) const override {
-    const Matrix cov = covariance(phi), l = linalg::cholesky(cov), prec = linalg::spd_inverse(cov);
+  void score(const Member& qphi, const Matrix& z, Matrix& out) const override {
+    const double* phi = qphi.phi;
+    const Matrix &l = qphi.factor, &prec = qphi.inverse;
     out.resize(z.rows(), num_params());
     std::vector<double> r(d_);
     Matrix g(d_, d_);
@@ -79,8 +92,9 @@ class GaussianLowrank final : public ReparameterizedFamily {
     }
   }
 
-  void grad_z_log_q(const double* phi, const Matrix& z, Matrix& out) const override {
-    const Matrix l = linalg::cholesky(covariance(phi));
+  void grad_z_log_q(const Member& qphi, const Matrix& z, Matrix& out) const override {
+    const double* phi = qphi.phi;
+    const Matrix& l = qphi.factor;
     out.resize(z.rows(), d_);
     std::vector<double> r(d_);
     for (std::size_t row = 0; row < z.rows(); ++row) {
@@ -90,7 +104,8 @@ class GaussianLowrank final : public ReparameterizedFamily {
     }
   }
 
-  void pullback(const double* phi, const Matrix& eps, const Matrix& v, Matrix& out) const override {
+  void pullback(const Member& qphi, const Matrix& eps, const Matrix& v, Matrix& out) const override {
+    const double* phi = qphi.phi;
     out.resize(v.rows(), num_params());
     for (std::size_t row = 0; row < v.rows(); ++row) {
       double* o = out.row(row);

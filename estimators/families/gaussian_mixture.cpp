@@ -42,7 +42,8 @@ class GaussianMixture final : public Family, public DensityGradient {
   }
 
   // Noise row: one uniform (the component), then D normals.
-  void sample(const double* phi, Rng& rng, std::size_t s, Matrix& eps, Matrix& z) const override {
+  void sample(const Member& qphi, Rng& rng, std::size_t s, Matrix& eps, Matrix& z) const override {
+    const double* phi = qphi.phi;
     eps.resize(s, 1 + d_);
     z.resize(s, d_);
     std::vector<double> u(s), pi(k_);
@@ -62,12 +63,14 @@ class GaussianMixture final : public Family, public DensityGradient {
     }
   }
 
-  void log_q(const double* phi, const Matrix& z, double* out) const override {
+  void log_q(const Member& qphi, const Matrix& z, double* out) const override {
+    const double* phi = qphi.phi;
     std::vector<double> rho(k_);
     for (std::size_t r = 0; r < z.rows(); ++r) out[r] = responsibilities(phi, z.row(r), rho.data());
   }
 
-  void score(const double* phi, const Matrix& z, Matrix& out) const override {
+  void score(const Member& qphi, const Matrix& z, Matrix& out) const override {
+    const double* phi = qphi.phi;
     out.resize(z.rows(), num_params());
     std::vector<double> rho(k_), pi(k_);
     weights(phi, pi.data());
@@ -86,7 +89,8 @@ class GaussianMixture final : public Family, public DensityGradient {
   }
 
   const DensityGradient* density_gradient() const override { return this; }
-  void grad_z_log_q(const double* phi, const Matrix& z, Matrix& out) const override {
+  void grad_z_log_q(const Member& qphi, const Matrix& z, Matrix& out) const override {
+    const double* phi = qphi.phi;
     out.resize(z.rows(), d_);
     std::vector<double> rho(k_);
     for (std::size_t r = 0; r < z.rows(); ++r) {

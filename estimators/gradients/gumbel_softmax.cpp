@@ -13,6 +13,7 @@ using namespace vibench;
 
 // The noise, the relaxed y and discrete b, f(b), ∇f at y (or b) and the pulled-back rows.
 struct GumbelSoftmaxScratch : EstimatorScratch {
+  Member qphi;
   Matrix noise, soft, hard, grad_f, rows, grad_theta;
   std::vector<double> f_hard, f_at_grad, row_weight;
 };
@@ -30,12 +31,13 @@ class GumbelSoftmax final : public EstimatorWith<GumbelSoftmaxScratch> {
   double estimate_with(const Target& t, const Family& q, const Objective& o, const double* phi, Rng& rng,
                        std::size_t samples, GumbelSoftmaxScratch& ws, double* grad) const override {
     const std::size_t p = q.num_params();
-    q.relaxed_sample(phi, rng, samples, temperature_, ws.noise, ws.soft, ws.hard);
+    q.bind(phi, ws.qphi);
+    q.relaxed_sample(ws.qphi, rng, samples, temperature_, ws.noise, ws.soft, ws.hard);
     ws.f_at_grad.resize(samples);
     ws.f_hard.resize(samples);
     t.log_joint(ws.hard, ws.f_hard.data());  // f(b)
     t.grad_log_joint(straight_through_ ? ws.hard : ws.soft, ws.grad_f, ws.f_at_grad.data());
-    q.relaxed_pullback(phi, ws.noise, temperature_, ws.grad_f, ws.rows);
+    q.relaxed_pullback(ws.qphi, ws.noise, temperature_, ws.grad_f, ws.rows);
     std::fill(grad, grad + p, 0.0);
     double value = 0;
     for (std::size_t s = 0; s < samples; ++s) {

@@ -19,6 +19,7 @@ using namespace vibench;
 
 // The noise of every evaluation point, the uniforms of R, the normals of Maxwell's M, the points and f there.
 struct MvdScratch : EstimatorScratch {
+  Member qphi;
   Matrix eps, maxwell_normals, points, grad_theta;
   std::vector<double> uniforms, f, row_weight;
   LogWeightScratch log_weights;
@@ -78,7 +79,8 @@ class Mvd final : public EstimatorWith<MvdScratch> {
       }
     }
     ws.f.resize(rows);
-    o.log_weights(t, q, phi, ws.points, ws.log_weights, ws.f.data(), nullptr);  // f at every point
+    q.bind(phi, ws.qphi);
+    o.log_weights(t, q, ws.qphi, ws.points, ws.log_weights, ws.f.data(), nullptr);  // f at every point
     const double* f = ws.f.data();
     std::fill(grad, grad + p, 0.0);
     double value = 0;

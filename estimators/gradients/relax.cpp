@@ -20,6 +20,7 @@ using namespace vibench;
 
 // The noise and discrete b of the current draws, and the θ-gradient rows.
 struct RelaxScratch : EstimatorScratch {
+  Member qphi;
   Matrix noise, hard, grad_theta;
   std::vector<double> row_weight;
 };
@@ -40,6 +41,7 @@ class Relax final : public EstimatorWith<RelaxScratch> {
   double estimate_with(const Target& t, const Family& q, const Objective& o, const double* phi, Rng& rng,
                        std::size_t samples, RelaxScratch& ws, double* grad) const override {
     const std::size_t p = q.num_params();
+    q.bind(phi, ws.qphi);  // draw() reads it
     const std::vector<double> psi = linear_ ? fit_surrogate(t, q, phi, rng, ws) : std::vector<double>{scale_};
     Draws dr = draw(t, q, phi, rng, samples, ws);
     std::fill(grad, grad + p, 0.0);
@@ -65,16 +67,16 @@ class Relax final : public EstimatorWith<RelaxScratch> {
     const std::size_t d = q.dim();
     Draws dr;
     Matrix soft, grad_f, grad_f_tilde, v(n, d);
-    q.relaxed_sample(phi, rng, n, temperature_, ws.noise, soft, ws.hard);  // noise, y, hard b
+    q.relaxed_sample(ws.qphi, rng, n, temperature_, ws.noise, soft, ws.hard);  // noise, y, hard b
     rng.uniforms(v.data(), n * d);
-    q.conditional_relaxation(phi, ws.noise, ws.hard, v, temperature_, soft, dr.y_tilde, dr.d_soft, dr.d_soft_tilde);
+    q.conditional_relaxation(ws.qphi, ws.noise, ws.hard, v, temperature_, soft, dr.y_tilde, dr.d_soft, dr.d_soft_tilde);
     dr.f_b.resize(n);
     dr.f_tilde.resize(n);
     std::vector<double> f_soft(n);
     t.log_joint(ws.hard, dr.f_b.data());
     t.grad_log_joint(soft, grad_f, f_soft.data());
     t.grad_log_joint(dr.y_tilde, grad_f_tilde, dr.f_tilde.data());
-    q.score(phi, ws.hard, dr.score);
+    q.score(ws.qphi, ws.hard, dr.score);
     dr.path.resize(n, d);
     dr.path_tilde.resize(n, d);
     for (std::size_t r = 0; r < n; ++r)

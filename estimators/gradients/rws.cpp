@@ -14,6 +14,7 @@ using namespace vibench;
 
 // The draws, their log-weights, log q and scores.
 struct RwsScratch : EstimatorScratch {
+  Member qphi;
   Matrix eps, z, scores, grad_theta;
   std::vector<double> log_w, log_q, w_tilde, row_weight;
 };
@@ -28,14 +29,15 @@ class Rws final : public EstimatorWith<RwsScratch> {
   double estimate_with(const Target& t, const Family& q, const Objective& o, const double* phi, Rng& rng,
                        std::size_t samples, RwsScratch& ws, double* grad) const override {
     const std::size_t k = o.num_importance_samples(), n = samples * k, p = q.num_params();
-    q.sample(phi, rng, n, ws.eps, ws.z);
+    q.bind(phi, ws.qphi);
+    q.sample(ws.qphi, rng, n, ws.eps, ws.z);
     ws.log_w.resize(n);
     ws.log_q.resize(n);
     ws.w_tilde.resize(n);
     t.log_joint(ws.z, ws.log_w.data());
-    q.log_q(phi, ws.z, ws.log_q.data());
+    q.log_q(ws.qphi, ws.z, ws.log_q.data());
     for (std::size_t r = 0; r < n; ++r) ws.log_w[r] -= ws.log_q[r];
-    q.score(phi, ws.z, ws.scores);
+    q.score(ws.qphi, ws.z, ws.scores);
     std::fill(grad, grad + p, 0.0);
     double value = 0;
     const double inv = 1.0 / static_cast<double>(samples);

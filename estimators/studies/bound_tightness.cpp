@@ -49,6 +49,7 @@ class BoundTightnessStudy final : public Study {
     const Family& q = *p.family;
     const Target& t = *p.target;
     const Objective& o = *p.objective;
+    const Member qphi = q.at(phi.data());  // read by every replicate
     const std::size_t k = o.num_importance_samples();
     const double c = o.log_q_coefficient(), gamma = o.weight_exponent();
     const auto term = o.analytic_term(t, q, phi.data());
@@ -56,10 +57,10 @@ class BoundTightnessStudy final : public Study {
 
     ReplicateMoments m = reduce_replicates<BoundScratch>(
         ctx.seed, ctx.cell_key, replicates, 1, [&](BoundScratch& ws, Rng& rng, double* out) {
-          q.sample(phi.data(), rng, k, ws.eps, ws.z);
+          q.sample(qphi, rng, k, ws.eps, ws.z);
           ws.log_w.resize(k);
           ws.w_tilde.resize(k);
-          o.log_weights(t, q, phi.data(), ws.z, ws.log_weights, ws.log_w.data(), nullptr);
+          o.log_weights(t, q, qphi, ws.z, ws.log_weights, ws.log_w.data(), nullptr);
           out[0] = log_mean_exp_weights(ws.log_w.data(), k, gamma, ws.w_tilde.data()) + analytic;
         });
     const Moments& b = m.values[0];

@@ -137,7 +137,6 @@ void describe_declarations(const PluginInfo& info) {
 
 void describe_compatibility(const PluginInfo& info) {
   if (info.kind != "estimator" && info.kind != "family" && info.kind != "objective") return;
-  const auto build = build_default_cell;
   std::vector<std::string> supported;
   const auto& reg = Registry::instance();
   for (const std::string& family : reg.names("family"))
@@ -148,9 +147,8 @@ void describe_compatibility(const PluginInfo& info) {
           continue;
         bool runs = false;
         for (const char* target : {"linear_gaussian", "bernoulli_toy"}) {
-          auto p = build(target, family, objective, estimator);
-          runs = runs || (p && !unmet_needs("", p->objective->needs(), *p->target, *p->family) &&
-                          !unmet_needs("", p->estimator->needs(), *p->target, *p->family, *p->objective));
+          auto p = build_default_cell(target, family, objective, estimator);
+          runs = runs || (p && plugins_run(*p));
         }
         if (runs)
           supported.push_back(info.kind == "estimator" ? family + " × " + objective

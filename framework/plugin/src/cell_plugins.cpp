@@ -34,6 +34,8 @@ std::optional<std::string> unmet_plugin_needs(const CellPlugins& p, const Config
   return unmet_needs(who, p.estimator->needs(), *p.target, *p.family, *p.objective);
 }
 
+bool plugins_run(const CellPlugins& p) { return p.objective && p.estimator && !unmet_plugin_needs(p, Config{}); }
+
 std::optional<std::string> estimator_cell_unsupported(const Config& cell) {
   CellPlugins p = build_cell_plugins(cell);
   if (auto why = unmet_plugin_needs(p, cell)) return why;

@@ -25,6 +25,7 @@
 #include "vibench/run/cell_checkpoint_file.hpp"
 #include "vibench/run/git_state.hpp"
 #include "vibench/run/progress.hpp"
+#include "vibench/run/results_layout.hpp"
 #include "vibench/run/signal_stop.hpp"
 #include "vibench/run/tbb_parallel_for.hpp"
 
@@ -125,25 +126,25 @@ Provenance make_provenance(const Experiment& ex, const RunOptions& options, int 
   char host[256] = {0};
   ::gethostname(host, sizeof host - 1);
   return {
-      {"schema_version", static_cast<std::int64_t>(schema_version)},
-      {"vibench_version", std::string(build_info::version)},
-      {"git_commit", std::string(git_state::commit)},
-      {"git_dirty", static_cast<std::int64_t>(git_state::dirty)},
-      {"compiler", std::string(build_info::compiler)},
-      {"flags", std::string(build_info::flags)},
-      {"build_type", std::string(build_info::build_type)},
-      {"host", std::string(host)},
-      {"threads", static_cast<std::int64_t>(threads)},
-      {"started_utc", started_utc},
-      {"finished_utc", utc_now()},
-      {"command_line", options.command_line},
-      {"config_path", ex.path},
-      {"config_yaml", ex.yaml_text},
-      {"name", ex.name},
-      {"study", ex.study},
-      {"description", ex.description},
-      {"scale", ex.scale.empty() ? std::string("quick") : ex.scale},
-      {"seed", static_cast<std::int64_t>(ex.seed)},
+      {layout::root_attr::schema_version, static_cast<std::int64_t>(schema_version)},
+      {layout::root_attr::vibench_version, std::string(build_info::version)},
+      {layout::root_attr::git_commit, std::string(git_state::commit)},
+      {layout::root_attr::git_dirty, static_cast<std::int64_t>(git_state::dirty)},
+      {layout::root_attr::compiler, std::string(build_info::compiler)},
+      {layout::root_attr::flags, std::string(build_info::flags)},
+      {layout::root_attr::build_type, std::string(build_info::build_type)},
+      {layout::root_attr::host, std::string(host)},
+      {layout::root_attr::threads, static_cast<std::int64_t>(threads)},
+      {layout::root_attr::started_utc, started_utc},
+      {layout::root_attr::finished_utc, utc_now()},
+      {layout::root_attr::command_line, options.command_line},
+      {layout::root_attr::config_path, ex.path},
+      {layout::root_attr::config_yaml, ex.yaml_text},
+      {layout::root_attr::name, ex.name},
+      {layout::root_attr::study, ex.study},
+      {layout::root_attr::description, ex.description},
+      {layout::root_attr::scale, ex.scale.empty() ? std::string("quick") : ex.scale},
+      {layout::root_attr::seed, static_cast<std::int64_t>(ex.seed)},
   };
 }
 

@@ -427,11 +427,11 @@ std::map<std::string, CellSource> ResultStore::scan_finished(const Experiment& e
     try {
       h5::Handle f = h5::open_file_readonly(final_path_);
       const bool same_schema =
-          !h5::has_attr(f, layout::schema_version_attr) || h5::read_attr_double(f, layout::schema_version_attr) == schema_version;
+          !h5::has_attr(f, layout::root_attr::schema_version) || h5::read_attr_double(f, layout::root_attr::schema_version) == schema_version;
       if (!same_schema)
         notes.push_back(fmt::format("{} was written with results schema {} (this vibench writes {}); its cells are "
                                     "recomputed and the file replaced",
-                                    final_path_, h5::read_attr_text(f, layout::schema_version_attr), schema_version));
+                                    final_path_, h5::read_attr_text(f, layout::root_attr::schema_version), schema_version));
       // The stored attributes of each cell: from /resume when the file has it (one read), else its group.
       std::optional<h5::Table> resume;
       std::unordered_map<std::string, std::size_t> resume_row_of;

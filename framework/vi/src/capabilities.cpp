@@ -59,13 +59,6 @@ bool objective_has_form(const Objective& o, ObjectiveForm f) {
   return false;
 }
 
-Needs combine(const Needs& a, const Needs& b) {
-  Needs n{a.family | b.family, a.target | b.target, a.objective, a.advice};
-  if (n.objective == ObjectiveForm::any) n.objective = b.objective;
-  if (n.advice.empty()) n.advice = b.advice;
-  return n;
-}
-
 namespace {
 
 std::string join(const std::vector<std::string>& parts) {

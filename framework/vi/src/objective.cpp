@@ -21,7 +21,7 @@ std::optional<Enumeration> enumerate(const Target& t, const Family& q, const dou
   if (!support) return std::nullopt;
   Enumeration e{*support, std::vector<double>(support->rows()), std::vector<double>(support->rows())};
   std::vector<double> lq(support->rows());
-  q.log_q(phi, e.points, lq.data());
+  q.log_q(q.at(phi), e.points, lq.data());
   t.log_joint(e.points, e.f.data());
   for (std::size_t r = 0; r < lq.size(); ++r) {
     e.prob[r] = std::exp(lq[r]);
@@ -67,7 +67,7 @@ std::optional<std::vector<double>> exact_integrand_gradient(const Target& t, con
   auto e = enumerate(t, q, phi, c);
   if (!e) return std::nullopt;
   Matrix score, grad_theta;
-  q.score(phi, e->points, score);
+  q.score(q.at(phi), e->points, score);
   if (n_theta) t.grad_theta_log_joint(e->points, grad_theta);
   for (std::size_t r = 0; r < e->prob.size(); ++r) {
     for (std::size_t i = 0; i < p; ++i) grad[i] += e->prob[r] * e->f[r] * score(r, i);
@@ -147,10 +147,11 @@ std::optional<TupleExpectation> enumerate_tuples(const Target& t, const Family& 
     if ((tuples *= n) > Family::max_support_size) return std::nullopt;
   const std::size_t p = q.num_params(), n_theta = t.num_model_params();
   std::vector<double> lq(n), lp(n);
-  q.log_q(phi, *support, lq.data());
+  const Member qphi = q.at(phi);
+  q.log_q(qphi, *support, lq.data());
   t.log_joint(*support, lp.data());
   Matrix score, grad_theta;
-  q.score(phi, *support, score);
+  q.score(qphi, *support, score);
   if (n_theta) t.grad_theta_log_joint(*support, grad_theta);
   TupleExpectation out{0, std::vector<double>(p + n_theta, 0.0)};
   std::vector<std::size_t> idx(k);
@@ -196,7 +197,7 @@ std::optional<double> KSampleObjective::limit_value(const Target& t, const Famil
   return gaussian_power_bound(t, q, phi, gamma_);
 }
 
-void Objective::log_weights(const Target& t, const Family& q, const double* phi, const Matrix& z,
+void Objective::log_weights(const Target& t, const Family& q, const Member& qphi, const Matrix& z,
                             LogWeightScratch& scratch, double* l, Matrix* grad_l) const {
   const std::size_t n = z.rows(), d = z.cols();
   if (grad_l)
@@ -206,21 +207,29 @@ void Objective::log_weights(const Target& t, const Family& q, const double* phi,
   const double c = log_q_coefficient();
   if (c != 0.0) {
     scratch.log_q.resize(n);
-    q.log_q(phi, z, scratch.log_q.data());
+    q.log_q(qphi, z, scratch.log_q.data());
     for (std::size_t r = 0; r < n; ++r) l[r] -= c * scratch.log_q[r];
     if (grad_l) {
       const DensityGradient* density = q.density_gradient();
       if (!density) throw std::logic_error("∂l/∂z needs ∇_z log q: the estimator must declare it needs a density gradient");
-      density->grad_z_log_q(phi, z, scratch.grad_q);
+      density->grad_z_log_q(qphi, z, scratch.grad_q);
       for (std::size_t r = 0; r < n; ++r)
         for (std::size_t i = 0; i < d; ++i) (*grad_l)(r, i) -= c * scratch.grad_q(r, i);
     }
   }
   if (analytic_kl()) {  // l = log p(x, z) − log p(z), ∂l/∂z += Λ₀(z − m₀)
     const GaussianPrior prior = *t.gaussian_prior();
-    const Matrix l0 = linalg::cholesky(prior.cov), prec = linalg::spd_inverse(prior.cov);
-    const double norm = 0.5 * linalg::logdet_from_cholesky(l0) + 0.5 * static_cast<double>(d) * std::log(2 * std::numbers::pi);
-    std::vector<double> u(d);
+    const bool same_cov = scratch.prior_cov.rows() == d && scratch.prior_cov.cols() == d &&
+                          std::equal(prior.cov.data(), prior.cov.data() + d * d, scratch.prior_cov.data());
+    if (!same_cov) {
+      scratch.prior_cov = prior.cov;
+      scratch.prior_precision = linalg::spd_inverse(prior.cov);
+      scratch.prior_log_norm = 0.5 * linalg::logdet_from_cholesky(linalg::cholesky(prior.cov)) +
+                               0.5 * static_cast<double>(d) * std::log(2 * std::numbers::pi);
+    }
+    const Matrix& prec = scratch.prior_precision;
+    std::vector<double>& u = scratch.diff;
+    u.resize(d);
     for (std::size_t r = 0; r < n; ++r) {
       for (std::size_t i = 0; i < d; ++i) u[i] = z(r, i) - prior.mean[i];
       double quad = 0;
@@ -230,7 +239,7 @@ void Objective::log_weights(const Target& t, const Family& q, const double* phi,
         quad += u[i] * pu;
         if (grad_l) (*grad_l)(r, i) += pu;
       }
-      l[r] -= -0.5 * quad - norm;
+      l[r] -= -0.5 * quad - scratch.prior_log_norm;
     }
   }
 }

@@ -17,9 +17,10 @@ double pathwise_gradient_at_noise(PathwiseRule rule, const Target& t, const Fami
   const Reparameterization& reparam = *q.reparameterization();
   const double c = o.log_q_coefficient(), gamma = o.weight_exponent();
   const std::size_t k = o.num_importance_samples(), n = samples * k, p = q.num_params(), d = q.dim();
-  reparam.transform(phi, ws.eps, ws.z);
+  q.bind(phi, ws.qphi);
+  reparam.transform(ws.qphi, ws.eps, ws.z);
   ws.log_w.resize(n);
-  o.log_weights(t, q, phi, ws.z, ws.log_weights, ws.log_w.data(), &ws.grad_z);  // l and ∂l/∂z
+  o.log_weights(t, q, ws.qphi, ws.z, ws.log_weights, ws.log_w.data(), &ws.grad_z);  // l and ∂l/∂z
   ws.w_tilde.resize(n);
   ws.coef.resize(n);
   double value = 0;
@@ -32,11 +33,11 @@ double pathwise_gradient_at_noise(PathwiseRule rule, const Target& t, const Fami
         for (std::size_t i = 0; i < d; ++i) ws.grad_z(r, i) *= ws.coef[r];
     }
   }
-  reparam.pullback(phi, ws.eps, ws.grad_z, ws.rows);
+  reparam.pullback(ws.qphi, ws.eps, ws.grad_z, ws.rows);
   std::fill(grad, grad + p, 0.0);
   add_weighted_rows(grad, ws.rows.data(), n, p, nullptr);
   if (rule == PathwiseRule::total && c != 0.0) {  // the score term of −c·log q_φ, z held fixed
-    q.score(phi, ws.z, ws.rows);
+    q.score(ws.qphi, ws.z, ws.rows);
     ws.row_weight.resize(n);
     for (std::size_t r = 0; r < n; ++r) ws.row_weight[r] = -(c * ws.w_tilde[r]);
     add_weighted_rows(grad, ws.rows.data(), n, p, ws.row_weight.data());

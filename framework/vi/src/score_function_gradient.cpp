@@ -18,14 +18,14 @@ double log_add_exp(double a, double b) {
   return m + std::log1p(std::exp(-std::abs(a - b)));
 }
 
-// L̂ of `groups` groups of K fresh draws (and the f̃ correction): the values a baseline averages.
+// L̂ of `groups` groups of K fresh draws from ws.qphi (and the f̃ correction): the values a baseline averages.
 void group_values(const Surrogate* cv, const Target& t, const Family& q,
-                  const Objective& o, const double* phi, Rng& rng, std::size_t groups, ScoreFunctionScratch& ws) {
+                  const Objective& o, Rng& rng, std::size_t groups, ScoreFunctionScratch& ws) {
   const double gamma = o.weight_exponent();
   const std::size_t k = o.num_importance_samples(), n = groups * k;
-  q.sample(phi, rng, n, ws.eps, ws.z);
+  q.sample(ws.qphi, rng, n, ws.eps, ws.z);
   ws.log_w.resize(n);
-  o.log_weights(t, q, phi, ws.z, ws.log_weights, ws.log_w.data(), nullptr);
+  o.log_weights(t, q, ws.qphi, ws.z, ws.log_weights, ws.log_w.data(), nullptr);
   ws.w_tilde.resize(n);
   ws.bound.resize(groups);
   ws.values.resize(groups);
@@ -38,11 +38,11 @@ void group_values(const Surrogate* cv, const Target& t, const Family& q,
 // The extra groups a control variate asks for before the estimate's draws.
 class ExtraDraws final : public ExtraGroups {
  public:
-  ExtraDraws(const Surrogate* cv, const Target& t, const Family& q, const Objective& o, const double* phi, Rng& rng,
+  ExtraDraws(const Surrogate* cv, const Target& t, const Family& q, const Objective& o, Rng& rng,
              ScoreFunctionScratch& ws)
-      : cv_(cv), t_(t), q_(q), o_(o), phi_(phi), rng_(rng), ws_(ws) {}
+      : cv_(cv), t_(t), q_(q), o_(o), rng_(rng), ws_(ws) {}
   const std::vector<double>& values(std::size_t groups) override {
-    group_values(cv_, t_, q_, o_, phi_, rng_, groups, ws_);
+    group_values(cv_, t_, q_, o_, rng_, groups, ws_);
     return ws_.values;
   }
 
@@ -51,7 +51,6 @@ class ExtraDraws final : public ExtraGroups {
   const Target& t_;
   const Family& q_;
   const Objective& o_;
-  const double* phi_;
   Rng& rng_;
   ScoreFunctionScratch& ws_;
 };
@@ -86,13 +85,14 @@ double score_function_gradient(const ScoreFunctionOptions& opt, const Target& t,
   const double c = o.log_q_coefficient();
   const std::size_t k = o.num_importance_samples(), n = samples * k, p = q.num_params();
   const ControlVariate* control = opt.control_variate;
+  q.bind(phi, ws.qphi);
   const std::unique_ptr<Surrogate> cv = control ? control->surrogate(t, q, o, phi, ws.control) : nullptr;
   if (control) {
-    ExtraDraws extra(cv.get(), t, q, o, phi, rng, ws);
+    ExtraDraws extra(cv.get(), t, q, o, rng, ws);
     control->before_draws(extra, ws.control);
   }
-  group_values(cv.get(), t, q, o, phi, rng, samples, ws);
-  q.score(phi, ws.z, ws.scores);
+  group_values(cv.get(), t, q, o, rng, samples, ws);
+  q.score(ws.qphi, ws.z, ws.scores);
 
   std::fill(grad, grad + p, 0.0);
   ws.loo_bounds.resize(k);

@@ -24,6 +24,8 @@ CellPlugins build_cell_plugins(const Config& cell);
 // Why the cell's objective, then its estimator (if any, with its control variate), cannot run on its target
 // and family: the needs they declare that the target and family do not offer (vi/capabilities.hpp).
 std::optional<std::string> unmet_plugin_needs(const CellPlugins& p, const Config& cell);
+// Whether the objective and estimator (both present) run on the target and family: no unmet need.
+bool plugins_run(const CellPlugins& p);
 
 // Why a cell of an estimator study (target, family, objective, estimator, samples, point) cannot run:
 // unmet needs, too few samples, or nullopt. Throws ParamError when φ cannot be built.

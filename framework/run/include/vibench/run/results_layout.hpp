@@ -17,12 +17,35 @@ inline constexpr const char* cells_group = "cells";    // /cells/<id>: one group
 inline constexpr const char* index_table = "index";    // /index: one row per cell, for people and pandas
 inline constexpr const char* resume_table = "resume";  // /resume: one row per cell, what resuming compares
 
-// Root attributes: the run's provenance.
-inline constexpr const char* schema_version_attr = "schema_version";
+// Root attributes: the run's provenance (runner.cpp's make_provenance writes them in this order).
+namespace root_attr {
+inline constexpr const char* schema_version = "schema_version";
+inline constexpr const char* vibench_version = "vibench_version";
+inline constexpr const char* git_commit = "git_commit";
+inline constexpr const char* git_dirty = "git_dirty";
+inline constexpr const char* compiler = "compiler";
+inline constexpr const char* flags = "flags";
+inline constexpr const char* build_type = "build_type";
+inline constexpr const char* host = "host";
+inline constexpr const char* threads = "threads";
+inline constexpr const char* started_utc = "started_utc";
+inline constexpr const char* finished_utc = "finished_utc";
+inline constexpr const char* command_line = "command_line";
+inline constexpr const char* config_path = "config_path";
+inline constexpr const char* config_yaml = "config_yaml";
+inline constexpr const char* name = "name";
+inline constexpr const char* study = "study";
+inline constexpr const char* description = "description";
+inline constexpr const char* scale = "scale";
+inline constexpr const char* seed = "seed";
+}  // namespace root_attr
 inline constexpr std::array<const char*, 19> root_attributes = {
-    "schema_version", "vibench_version", "git_commit", "git_dirty", "compiler", "flags", "build_type",
-    "host", "threads", "started_utc", "finished_utc", "command_line", "config_path", "config_yaml",
-    "name", "study", "description", "scale", "seed"};
+    root_attr::schema_version, root_attr::vibench_version, root_attr::git_commit, root_attr::git_dirty,
+    root_attr::compiler, root_attr::flags, root_attr::build_type, root_attr::host, root_attr::threads,
+    root_attr::started_utc, root_attr::finished_utc, root_attr::command_line, root_attr::config_path,
+    root_attr::config_yaml, root_attr::name, root_attr::study, root_attr::description, root_attr::scale,
+    root_attr::seed,
+};
 
 // Cell attributes the store writes beside the config keys (config keys never use these names).
 namespace cell_attr {

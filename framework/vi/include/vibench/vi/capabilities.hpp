@@ -78,8 +78,6 @@ struct Needs {
   ObjectiveForm objective = ObjectiveForm::any;
   std::string advice;  // appended when the objective is the problem, e.g. "for k > 1 use the estimator iwae"
 };
-// Both sets of needs (an estimator with its control variate). Their objective forms must agree or one be any.
-Needs combine(const Needs& a, const Needs& b);
 // "needs a family offering …; a single-sample objective (k = 1)" ("needs nothing" when empty).
 std::string needs_text(const Needs& n);
 

@@ -40,15 +40,27 @@ void draw_base_noise(const BaseNoise& noise, Rng& rng, std::size_t s, Matrix& ep
 // coordinate: −ε for the symmetric laws (normal, logistic); F⁻¹(1 − F(ε)) with F(g) = exp(−e^{−g}) for Gumbel.
 void antithetic_base_noise(const BaseNoise& noise, const Matrix& eps, Matrix& out);
 
+// A member q_φ of a family with its parameters φ bound (Family::bind, or Family::at): what depends on φ
+// alone — a Cholesky factor L, σ = exp(log σ), 1/σ, a log-normalizer — is computed once when φ is bound
+// and read by every batch method (sample, log q, score, ∇z log q, T_φ, pullback) over S×D batches. φ is
+// not copied: bind again after φ changes. Kept in an estimator's scratch, rebinding reuses its storage.
+struct Member {
+  const double* phi = nullptr;  // the family's P parameters
+  // Filled by the family's bind (layout documented there); empty for families with nothing to precompute.
+  std::vector<double> values;
+  Matrix factor, inverse;
+  double log_norm = 0;
+};
+
 // Capability of a family: the reparameterization z = T_φ(ε) (Kingma & Welling 2014; Mohamed et al. 2020 §5).
 class Reparameterization {
  public:
   virtual ~Reparameterization() = default;
   virtual BaseNoise base_noise() const = 0;
   // Row s of Z = T_φ(ε_s) (S×D from S×noise dim).
-  virtual void transform(const double* phi, const Matrix& eps, Matrix& z) const = 0;
+  virtual void transform(const Member& qphi, const Matrix& eps, Matrix& z) const = 0;
   // Row s = (∂T_φ(ε_s)/∂φ)ᵀ v_s (S×P), for V (S×D): the pathwise chain rule at fixed noise.
-  virtual void pullback(const double* phi, const Matrix& eps, const Matrix& v, Matrix& out) const = 0;
+  virtual void pullback(const Member& qphi, const Matrix& eps, const Matrix& v, Matrix& out) const = 0;
 };
 
 // Capability of a family with a differentiable density in z.
@@ -56,7 +68,7 @@ class DensityGradient {
  public:
   virtual ~DensityGradient() = default;
   // Row s = ∇_z log q_φ(z_s) (S×D).
-  virtual void grad_z_log_q(const double* phi, const Matrix& z, Matrix& out) const = 0;
+  virtual void grad_z_log_q(const Member& qphi, const Matrix& z, Matrix& out) const = 0;
 };
 
 class Family {
@@ -78,11 +90,22 @@ class Family {
   // A default starting member (e.g. N(0, I)).
   virtual std::vector<double> init() const = 0;
 
+  // Binds φ (see Member); the default keeps φ alone. A family that overrides it precomputes there what its
+  // batch methods share.
+  virtual void bind(const double* phi, Member& qphi) const { qphi.phi = phi; }
+  // q_φ as a new member (for one-off calls; hot loops bind into a member they keep).
+  Member at(const double* phi) const {
+    Member m;
+    bind(phi, m);
+    return m;
+  }
+
+  // Batch methods on a bound member q_φ.
   // Draw S samples z (S×D) from rng; a reparameterizable family also writes their noise ε (z = T_φ(ε)).
-  virtual void sample(const double* phi, Rng& rng, std::size_t s, Matrix& eps, Matrix& z) const = 0;
-  virtual void log_q(const double* phi, const Matrix& z, double* out) const = 0;
+  virtual void sample(const Member& qphi, Rng& rng, std::size_t s, Matrix& eps, Matrix& z) const = 0;
+  virtual void log_q(const Member& qphi, const Matrix& z, double* out) const = 0;
   // Row s = ∇_φ log q_φ(z_s) (S×P), z held fixed.
-  virtual void score(const double* phi, const Matrix& z, Matrix& out) const = 0;
+  virtual void score(const Member& qphi, const Matrix& z, Matrix& out) const = 0;
 
   // Every point of a finite support (one per row) when there are at most max_support_size of them:
   // exact expectations then enumerate it.
@@ -92,19 +115,19 @@ class Family {
   // The continuous relaxation of a discrete family (Gumbel-softmax / concrete: Jang et al. 2017, Maddison et
   // al. 2017): from one noise draw, the discrete sample `hard` (distributed as q_φ) and the relaxed sample
   // `soft` at temperature λ. False if the family has none.
-  virtual bool relaxed_sample(const double* phi, Rng& rng, std::size_t s, double temperature, Matrix& noise,
+  virtual bool relaxed_sample(const Member& qphi, Rng& rng, std::size_t s, double temperature, Matrix& noise,
                               Matrix& soft, Matrix& hard) const {
     return false;
   }
   // Row s = (∂soft_s/∂φ)ᵀ v_s at fixed noise.
-  virtual void relaxed_pullback(const double* phi, const Matrix& noise, double temperature, const Matrix& v,
+  virtual void relaxed_pullback(const Member& qphi, const Matrix& noise, double temperature, const Matrix& v,
                                 Matrix& out) const {}
 
   // REBAR's pair of relaxations (Tucker et al. 2017, §3 and Appendix) for factorized families whose φ_i
   // drives coordinate i alone: from the noise and hard sample of relaxed_sample and fresh uniforms v, the
   // conditional relaxed sample z̃ ~ p(z | b); writes soft = σ_λ(z), soft_tilde = σ_λ(z̃) and their derivatives
   // ∂soft_i/∂φ_i, ∂soft_tilde_i/∂φ_i (all S×D). False if the family has none.
-  virtual bool conditional_relaxation(const double* phi, const Matrix& noise, const Matrix& hard, const Matrix& v,
+  virtual bool conditional_relaxation(const Member& qphi, const Matrix& noise, const Matrix& hard, const Matrix& v,
                                       double temperature, Matrix& soft, Matrix& soft_tilde, Matrix& d_soft,
                                       Matrix& d_soft_tilde) const {
     return false;
@@ -139,9 +162,9 @@ class ReparameterizedFamily : public Family, public Reparameterization, public D
  public:
   const Reparameterization* reparameterization() const final { return this; }
   const DensityGradient* density_gradient() const final { return this; }
-  void sample(const double* phi, Rng& rng, std::size_t s, Matrix& eps, Matrix& z) const final {
+  void sample(const Member& qphi, Rng& rng, std::size_t s, Matrix& eps, Matrix& z) const final {
     draw_base_noise(base_noise(), rng, s, eps);
-    transform(phi, eps, z);
+    transform(qphi, eps, z);
   }
 };
 

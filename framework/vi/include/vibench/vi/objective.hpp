@@ -20,9 +20,12 @@
 namespace vibench {
 
 // Scratch for Objective::log_weights (kept in an estimator's workspace so the hot loop does not allocate).
+// With an analytic KL it keeps the prior's precision Λ₀ and normalizer, recomputed only when the prior's
+// covariance changes (a model parameter may move its mean, never refactor it per estimate).
 struct LogWeightScratch {
-  std::vector<double> log_q, log_prior;
-  Matrix grad_q;
+  std::vector<double> log_q, log_prior, diff, prec_diff;
+  Matrix grad_q, prior_cov, prior_precision;
+  double prior_log_norm = 0;
 };
 
 // −KL(q_φ ‖ p(z)) in closed form with its φ-gradient (the analytic part of the analytic-KL ELBO).
@@ -45,7 +48,7 @@ class Objective {
 
   // l(z_r) for every row of z — log p(x, z) − c·log q_φ(z), or log p(x | z) with an analytic KL — and, when
   // grad_l is given, the path derivatives ∂l/∂z (φ held fixed).
-  void log_weights(const Target& t, const Family& q, const double* phi, const Matrix& z, LogWeightScratch& scratch,
+  void log_weights(const Target& t, const Family& q, const Member& qphi, const Matrix& z, LogWeightScratch& scratch,
                    double* l, Matrix* grad_l) const;
   // The analytic KL term at φ (nullopt unless analytic_kl()).
   std::optional<AnalyticTerm> analytic_term(const Target& t, const Family& q, const double* phi) const;

@@ -17,6 +17,7 @@ enum class PathwiseRule { total, path_only, doubly_reparameterized };
 
 // The scratch of the pathwise estimators: base noise ε, z = T_φ(ε), log-weights, ∂l/∂z and the pulled-back rows.
 struct PathwiseScratch : EstimatorScratch {
+  Member qphi;  // q_φ, bound once per estimate
   Matrix eps, z, grad_z, rows, grad_theta;
   std::vector<double> log_w, w_tilde, coef, row_weight;
   LogWeightScratch log_weights;

@@ -18,6 +18,7 @@ namespace vibench {
 // The scratch of score_function and vimco: the draws, their log-weights and scores, the per-group values,
 // and the control variate's own scratch (whose carried baseline is this scratch's carried state).
 struct ScoreFunctionScratch : EstimatorScratch {
+  Member qphi;  // q_φ, bound once per estimate
   Matrix eps, z, scores, grad_theta;
   std::vector<double> log_w, w_tilde, bound, values, row_weight, loo_bounds, score_sums, prefix, suffix;
   LogWeightScratch log_weights;
