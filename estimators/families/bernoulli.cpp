@@ -11,6 +11,7 @@
 
 #include <fmt/format.h>
 
+#include "vibench/math/batch.hpp"
 #include "vibench/math/scalar_functions.hpp"
 #include "vibench/plugin/registry.hpp"
 #include "vibench/vi/family.hpp"
@@ -22,6 +23,11 @@ using namespace vibench;
 double log_sigmoid(double x) { return x >= 0 ? -std::log1p(std::exp(-x)) : x - std::log1p(std::exp(x)); }
 
 class Bernoulli final : public Family {
+  // Views of a bound member (layout in bind).
+  auto prob(const Member& qphi) const { return block(qphi.values.data(), d_); }
+  auto log_prob(const Member& qphi) const { return block(qphi.values.data() + d_, d_); }
+  auto log_complement(const Member& qphi) const { return block(qphi.values.data() + 2 * d_, d_); }
+
  public:
   Bernoulli(const Params& p, const PluginContext& ctx) : d_(ctx.dim) {
     if (d_ == 0) throw ParamError(p.full_key("name"), "bernoulli needs the target's dimension");
@@ -42,19 +48,25 @@ class Bernoulli final : public Family {
     relaxed_sample(qphi, rng, s, 1.0, eps, soft, z);
   }
 
-  void log_q(const Member& qphi, const Matrix& z, double* out) const override {
-    const double* phi = qphi.phi;
-    for (std::size_t r = 0; r < z.rows(); ++r) {
-      double v = 0;
-      for (std::size_t i = 0; i < d_; ++i) v += z(r, i) != 0.0 ? log_sigmoid(phi[i]) : log_sigmoid(-phi[i]);
-      out[r] = v;
+  // Member layout: values = (p, log p, log(1 − p)) (3D), p = σ(η).
+  void bind(const double* phi, Member& qphi) const override {
+    qphi.phi = phi;
+    qphi.values.resize(3 * d_);
+    for (std::size_t i = 0; i < d_; ++i) {
+      qphi.values[i] = sigmoid(phi[i]);
+      qphi.values[d_ + i] = log_sigmoid(phi[i]);
+      qphi.values[2 * d_ + i] = log_sigmoid(-phi[i]);
     }
   }
+
+  void log_q(const Member& qphi, const Matrix& z, double* out) const override {
+    const auto log_p = log_prob(qphi), log_1mp = log_complement(qphi);
+    for (std::size_t r = 0; r < z.rows(); ++r) out[r] = sum_in_order(xt::where(xt::not_equal(row_of(z, r), 0.0), log_p, log_1mp));
+  }
   void score(const Member& qphi, const Matrix& z, Matrix& out) const override {
-    const double* phi = qphi.phi;
     out.resize(z.rows(), d_);
-    for (std::size_t r = 0; r < z.rows(); ++r)
-      for (std::size_t i = 0; i < d_; ++i) out(r, i) = z(r, i) - sigmoid(phi[i]);
+    const auto p = prob(qphi);
+    for (std::size_t r = 0; r < z.rows(); ++r) xt::noalias(row_of(out, r)) = row_of(z, r) - p;
   }
 
   std::optional<Matrix> support() const override {

@@ -31,7 +31,7 @@ class GumbelSoftmax final : public EstimatorWith<GumbelSoftmaxScratch> {
   double estimate_with(const Target& t, const Family& q, const Objective& o, const double* phi, Rng& rng,
                        std::size_t samples, GumbelSoftmaxScratch& ws, double* grad) const override {
     const std::size_t p = q.num_params();
-    q.bind(phi, ws.qphi);
+    q.bind_if_changed(phi, ws.qphi);
     q.relaxed_sample(ws.qphi, rng, samples, temperature_, ws.noise, ws.soft, ws.hard);
     ws.f_at_grad.resize(samples);
     ws.f_hard.resize(samples);

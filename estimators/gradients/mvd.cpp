@@ -79,7 +79,7 @@ class Mvd final : public EstimatorWith<MvdScratch> {
       }
     }
     ws.f.resize(rows);
-    q.bind(phi, ws.qphi);
+    q.bind_if_changed(phi, ws.qphi);
     o.log_weights(t, q, ws.qphi, ws.points, ws.log_weights, ws.f.data(), nullptr);  // f at every point
     const double* f = ws.f.data();
     std::fill(grad, grad + p, 0.0);

@@ -41,7 +41,7 @@ class Relax final : public EstimatorWith<RelaxScratch> {
   double estimate_with(const Target& t, const Family& q, const Objective& o, const double* phi, Rng& rng,
                        std::size_t samples, RelaxScratch& ws, double* grad) const override {
     const std::size_t p = q.num_params();
-    q.bind(phi, ws.qphi);  // draw() reads it
+    q.bind_if_changed(phi, ws.qphi);  // draw() reads it
     const std::vector<double> psi = linear_ ? fit_surrogate(t, q, phi, rng, ws) : std::vector<double>{scale_};
     Draws dr = draw(t, q, phi, rng, samples, ws);
     std::fill(grad, grad + p, 0.0);

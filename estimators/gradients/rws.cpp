@@ -29,7 +29,7 @@ class Rws final : public EstimatorWith<RwsScratch> {
   double estimate_with(const Target& t, const Family& q, const Objective& o, const double* phi, Rng& rng,
                        std::size_t samples, RwsScratch& ws, double* grad) const override {
     const std::size_t k = o.num_importance_samples(), n = samples * k, p = q.num_params();
-    q.bind(phi, ws.qphi);
+    q.bind_if_changed(phi, ws.qphi);
     q.sample(ws.qphi, rng, n, ws.eps, ws.z);
     ws.log_w.resize(n);
     ws.log_q.resize(n);

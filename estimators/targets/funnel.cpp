@@ -6,6 +6,7 @@
 #include <cmath>
 #include <numbers>
 
+#include "vibench/math/batch.hpp"
 #include "vibench/plugin/registry.hpp"
 #include "vibench/vi/target.hpp"
 
@@ -23,8 +24,8 @@ class Funnel final : public Target {
     const double half_log_2pi = 0.5 * std::log(2 * std::numbers::pi);
     for (std::size_t r = 0; r < z.rows(); ++r) {
       const double v = z(r, 0), ev = std::exp(-v);
-      double sum = 0;
-      for (std::size_t i = 1; i < d_; ++i) sum += z(r, i) * z(r, i);
+      const auto x = row_of(z, r, 1, d_ - 1);
+      const double sum = sum_in_order(x * x);
       lp[r] = -0.5 * v * v / (s_ * s_) - std::log(s_) - half_log_2pi -
               static_cast<double>(d_ - 1) * (half_log_2pi + 0.5 * v) - 0.5 * sum * ev;
     }
@@ -35,11 +36,9 @@ class Funnel final : public Target {
     g.resize(z.rows(), d_);
     for (std::size_t r = 0; r < z.rows(); ++r) {
       const double v = z(r, 0), ev = std::exp(-v);
-      double sum = 0;
-      for (std::size_t i = 1; i < d_; ++i) {
-        sum += z(r, i) * z(r, i);
-        g(r, i) = -z(r, i) * ev;
-      }
+      const auto x = row_of(z, r, 1, d_ - 1);
+      const double sum = sum_in_order(x * x);
+      xt::noalias(row_of(g, r, 1, d_ - 1)) = -x * ev;
       g(r, 0) = -v / (s_ * s_) - 0.5 * static_cast<double>(d_ - 1) + 0.5 * sum * ev;
     }
   }

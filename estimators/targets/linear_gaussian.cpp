@@ -12,7 +12,6 @@
 
 #include <fmt/format.h>
 
-#include "vibench/math/batch.hpp"
 #include "vibench/math/linalg.hpp"
 #include "vibench/math/rng.hpp"
 #include "vibench/math/vector_kernels.hpp"
@@ -81,8 +80,8 @@ class LinearGaussian final : public Target {
   }
   void grad_theta_log_joint(const Matrix& z, Matrix& out) const override {
     out.resize(z.rows(), d_);
-    const auto mu = block(mu_.data(), d_);
-    for (std::size_t s = 0; s < z.rows(); ++s) xt::noalias(row_of(out, s)) = row_of(z, s) - mu;
+    for (std::size_t s = 0; s < z.rows(); ++s)
+      for (std::size_t i = 0; i < d_; ++i) out(s, i) = z(s, i) - mu_[i];
   }
   std::optional<std::vector<double>> model_optimum() const override {
     const Matrix s_inv = linalg::spd_inverse(marginal_cov());
@@ -106,11 +105,13 @@ class LinearGaussian final : public Target {
     for (std::size_t s = 0; s < z.rows(); ++s)
       for (std::size_t j = 0; j < m_; ++j) residual(s, j) = x_[j] - b_[j];
     subtract_product(residual.data(), z.data(), a_transposed_.data(), z.rows(), d_, m_);
-    const auto mu = block(mu_.data(), d_), noise_var = block(noise_var_.data(), m_);
     for (std::size_t s = 0; s < z.rows(); ++s) {
-      const auto u = row_of(z, s) - mu;
-      const auto r = row_of(residual, s);
-      lp[s] = -0.5 * (sum_in_order(u * u) + sum_in_order(r * r / noise_var)) + log_norm_;
+      const double* zs = z.row(s);
+      const double* rs = residual.row(s);
+      double prior = 0, lik = 0;
+      for (std::size_t i = 0; i < d_; ++i) prior += (zs[i] - mu_[i]) * (zs[i] - mu_[i]);
+      for (std::size_t j = 0; j < m_; ++j) lik += rs[j] * rs[j] / noise_var_[j];
+      lp[s] = -0.5 * (prior + lik) + log_norm_;
     }
   }
 
@@ -120,8 +121,13 @@ class LinearGaussian final : public Target {
     // G = 1hᵀ − ZΛ (Λ symmetric, so row j of Λ is its column j).
     for (std::size_t s = 0; s < z.rows(); ++s) std::copy(h_.begin(), h_.end(), g.row(s));
     subtract_product(g.data(), z.data(), lambda_.data(), z.rows(), d_, d_);
-    const auto h = block(h_.data(), d_);
-    for (std::size_t s = 0; s < z.rows(); ++s) lp[s] = c_ + 0.5 * sum_in_order(row_of(z, s) * (row_of(g, s) + h));
+    for (std::size_t s = 0; s < z.rows(); ++s) {
+      const double* zs = z.row(s);
+      const double* gs = g.row(s);
+      double quad = 0;
+      for (std::size_t i = 0; i < d_; ++i) quad += zs[i] * (gs[i] + h_[i]);
+      lp[s] = c_ + 0.5 * quad;
+    }
   }
 
   Capabilities offers() const override { return Target::offers().with(Capability::hessian); }

@@ -17,7 +17,7 @@ double pathwise_gradient_at_noise(PathwiseRule rule, const Target& t, const Fami
   const Reparameterization& reparam = *q.reparameterization();
   const double c = o.log_q_coefficient(), gamma = o.weight_exponent();
   const std::size_t k = o.num_importance_samples(), n = samples * k, p = q.num_params(), d = q.dim();
-  q.bind(phi, ws.qphi);
+  q.bind_if_changed(phi, ws.qphi);
   reparam.transform(ws.qphi, ws.eps, ws.z);
   ws.log_w.resize(n);
   o.log_weights(t, q, ws.qphi, ws.z, ws.log_weights, ws.log_w.data(), &ws.grad_z);  // l and ∂l/∂z

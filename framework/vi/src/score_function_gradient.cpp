@@ -85,7 +85,7 @@ double score_function_gradient(const ScoreFunctionOptions& opt, const Target& t,
   const double c = o.log_q_coefficient();
   const std::size_t k = o.num_importance_samples(), n = samples * k, p = q.num_params();
   const ControlVariate* control = opt.control_variate;
-  q.bind(phi, ws.qphi);
+  q.bind_if_changed(phi, ws.qphi);
   const std::unique_ptr<Surrogate> cv = control ? control->surrogate(t, q, o, phi, ws.control) : nullptr;
   if (control) {
     ExtraDraws extra(cv.get(), t, q, o, rng, ws);

@@ -3,13 +3,14 @@
 // (one sample per row) with shapes checked: combining views of different lengths throws xt::broadcast_error,
 // and assigning to a view never reallocates the batch it looks at.
 //
-// Speed and bits (measured, bench/RESULTS.md): expressions over one contiguous row run as linear loops,
-// within ~10% of the hand-written loop; a whole-batch expression that broadcasts a D-vector across S rows
-// goes through xtensor's stepper and is ~7× slower, so plugins write one expression per row. Elementwise
-// expressions perform the same IEEE operations as the loops they replace (bit-identical; FMA contraction is
-// off build-wide); reductions use sum_in_order, which adds left to right like those loops (xt::sum gives the
-// same bits without xsimd but is ~5× slower on a row). xsimd stays off: its reductions reassociate sums,
-// which would tie results to the instruction set.
+// Speed and bits (measured; README "Architecture"): an expression over one contiguous row runs as a linear
+// loop at the loop's speed per element, plus a fixed ~5 ns to build the views and check their shapes; a
+// whole-batch expression that broadcasts a D-vector across S rows goes through xtensor's stepper and is ~7×
+// slower, so plugins write one expression per row, and the hottest plugins at small D (gaussian_diag,
+// linear_gaussian, quadratic) keep plain loops. Elementwise expressions perform the same IEEE operations as
+// the loops they replace (bit-identical; FMA contraction is off build-wide); reductions use sum_in_order,
+// which adds left to right like those loops (xt::sum gives the same bits without xsimd but is ~5× slower on
+// a row). xsimd stays off: its reductions reassociate sums, which would tie results to the instruction set.
 #include <array>
 #include <cstddef>
 #include <utility>
@@ -35,6 +36,7 @@ inline auto block(double* p, std::size_t n) {
 inline auto row_of(const Matrix& m, std::size_t r) { return block(m.row(r), m.cols()); }
 inline auto row_of(Matrix& m, std::size_t r) { return block(m.row(r), m.cols()); }
 // Columns [first, first + n) of row r (e.g. the σ-block of a score row).
+inline auto row_of(const Matrix& m, std::size_t r, std::size_t first, std::size_t n) { return block(m.row(r) + first, n); }
 inline auto row_of(Matrix& m, std::size_t r, std::size_t first, std::size_t n) { return block(m.row(r) + first, n); }
 
 // Σ_i e_i added left to right: the same bits as the loop `s += e[i]`.

@@ -1,5 +1,6 @@
 #pragma once
 // Kind `family`: a variational family q_φ(z) with flat parameters φ ∈ R^P.
+#include <cstring>
 #include <optional>
 #include <string>
 #include <vector>
@@ -50,6 +51,7 @@ struct Member {
   std::vector<double> values;
   Matrix factor, inverse;
   double log_norm = 0;
+  std::vector<double> bound_phi;  // the φ values bound by Family::bind_if_changed (compared bit for bit)
 };
 
 // Capability of a family: the reparameterization z = T_φ(ε) (Kingma & Welling 2014; Mohamed et al. 2020 §5).
@@ -93,6 +95,18 @@ class Family {
   // Binds φ (see Member); the default keeps φ alone. A family that overrides it precomputes there what its
   // batch methods share.
   virtual void bind(const double* phi, Member& qphi) const { qphi.phi = phi; }
+  // Binds φ unless qphi already holds these very φ values (bit for bit): then only its pointer moves. An
+  // estimator calls it once per estimate, so estimates at a fixed φ (every replicate of gradient_stats) bind
+  // once, and a step of an optimizer (new φ) binds again.
+  void bind_if_changed(const double* phi, Member& qphi) const {
+    const std::size_t p = num_params();
+    if (qphi.bound_phi.size() == p && std::memcmp(qphi.bound_phi.data(), phi, p * sizeof(double)) == 0) {
+      qphi.phi = phi;
+      return;
+    }
+    bind(phi, qphi);
+    qphi.bound_phi.assign(phi, phi + p);
+  }
   // q_φ as a new member (for one-off calls; hot loops bind into a member they keep).
   Member at(const double* phi) const {
     Member m;
