@@ -9,6 +9,7 @@
 
 #include <fmt/format.h>
 
+#include "vibench/math/batch.hpp"
 #include "vibench/plugin/registry.hpp"
 #include "vibench/vi/family.hpp"
 
@@ -43,27 +44,26 @@ class Categorical final : public Family {
     relaxed_sample(qphi, rng, s, 1.0, eps, soft, z);
   }
 
-  void log_q(const Member& qphi, const Matrix& z, double* out) const override {
-    const double* phi = qphi.phi;
-    for (std::size_t r = 0; r < z.rows(); ++r) {
-      double total = 0;
-      for (std::size_t v = 0; v < v_; ++v) {
-        const double* logit = phi + v * c_;
-        const double lse = log_sum_exp(logit);
-        for (std::size_t j = 0; j < c_; ++j) total += z(r, v * c_ + j) * (logit[j] - lse);
-      }
-      out[r] = total;
+  // Member layout: values = (π, log π) (2D), each block v's softmax of its logits.
+  void bind(const double* phi, Member& qphi) const override {
+    qphi.phi = phi;
+    qphi.values.resize(2 * d_);
+    for (std::size_t v = 0; v < v_; ++v) {
+      const double* logit = phi + v * c_;
+      const double lse = log_sum_exp(logit);
+      probabilities(logit, qphi.values.data() + v * c_);
+      for (std::size_t j = 0; j < c_; ++j) qphi.values[d_ + v * c_ + j] = logit[j] - lse;
     }
   }
+
+  void log_q(const Member& qphi, const Matrix& z, double* out) const override {
+    const auto log_pi = block(qphi.values.data() + d_, d_);
+    for (std::size_t r = 0; r < z.rows(); ++r) out[r] = sum_in_order(row_of(z, r) * log_pi);
+  }
   void score(const Member& qphi, const Matrix& z, Matrix& out) const override {
-    const double* phi = qphi.phi;
     out.resize(z.rows(), d_);
-    std::vector<double> pi(c_);
-    for (std::size_t v = 0; v < v_; ++v) {
-      probabilities(phi + v * c_, pi.data());
-      for (std::size_t r = 0; r < z.rows(); ++r)
-        for (std::size_t j = 0; j < c_; ++j) out(r, v * c_ + j) = z(r, v * c_ + j) - pi[j];
-    }
+    const auto pi = block(qphi.values.data(), d_);
+    for (std::size_t r = 0; r < z.rows(); ++r) xt::noalias(row_of(out, r)) = row_of(z, r) - pi;
   }
 
   std::optional<Matrix> support() const override {
