@@ -120,7 +120,7 @@ class Bernoulli final : public Family {
     d_soft_tilde.resize(s, d_);
     for (std::size_t r = 0; r < s; ++r)
       for (std::size_t i = 0; i < d_; ++i) {
-        const double p = sigmoid(phi[i]), vi = std::max(v(r, i), 0x1p-53);
+        const double p = qphi.values[i], vi = std::max(v(r, i), 0x1p-53);
         const bool one = hard(r, i) != 0.0;
         const double u = one ? (1 - p) + vi * p : vi * (1 - p);
         const double du_dp = one ? vi - 1 : -vi;
