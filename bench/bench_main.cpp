@@ -182,6 +182,42 @@ void register_family_benchmarks() {
   }
 }
 
+// target/<name>: one target's log p(x, z) and ∇z log p(x, z) over a batch of S = 100 points z ~ N(0, ¼I), per
+// point, at D = 20 where the target takes that dimension (21 for block-structured ones), else its default
+// dimension. Registered for every target in the registry, like family/<name>.
+void register_target_benchmarks() {
+  for (const std::string& name : Registry::instance().names("target")) {
+    std::shared_ptr<CellPlugins> p;
+    for (const Config& over : {Config{{"target.dim", std::int64_t{20}}}, Config{{"target.dim", std::int64_t{21}}}, Config{}}) {
+      try {
+        p = std::make_shared<CellPlugins>(
+            build_cell_plugins(resolved_cell({{"target", name}, {"family", "gaussian_diag"}}, over)));
+        break;
+      } catch (const std::exception&) {
+      }
+    }
+    if (!p) {
+      std::fprintf(stderr, "bench: target %s builds in no benchmark setting; not timed\n", name.c_str());
+      continue;
+    }
+    const std::size_t dim = p->target->dim();
+    benchmark::RegisterBenchmark(("BM_Target/" + name + "/D:" + std::to_string(dim) + "/S:100").c_str(), [p, dim](benchmark::State& state) {
+      const Target& t = *p->target;
+      Matrix z(100, dim), g;
+      Rng rng(1, 2, 3, streams::estimator);
+      rng.normals(z.data(), 100 * dim);
+      for (std::size_t i = 0; i < 100 * dim; ++i) z.data()[i] *= 0.5;
+      std::vector<double> lp(100);
+      for (auto _ : state) {
+        t.log_joint(z, lp.data());
+        t.grad_log_joint(z, g, lp.data());
+        benchmark::DoNotOptimize(g.data());
+      }
+      state.SetItemsProcessed(state.iterations() * 100);
+    })->Unit(benchmark::kMicrosecond);
+  }
+}
+
 // estimator/<name>/D/S[/K]: every registered estimator's cost per gradient estimate (vibench only; the four
 // with a PyTorch twin are BM_Estimate/BM_EstimateIwae above), on the first setting it supports: linear_gaussian
 // with gaussian_diag and the ELBO, then IWAE-10, then bernoulli_toy with bernoulli and the expectation.
@@ -261,6 +297,7 @@ BENCHMARK(BM_RunnerPerReplicate)->Name("BM_Runner/per_replicate")->Unit(benchmar
 
 int main(int argc, char** argv) {
   register_family_benchmarks();
+  register_target_benchmarks();
   register_estimator_benchmarks();
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;

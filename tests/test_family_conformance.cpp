@@ -467,3 +467,30 @@ TEST_CASE("every family's declared capabilities match what its methods do", "[fa
     CHECK_FALSE(offers.has(Capability::gaussian_prior));
   }
 }
+
+TEST_CASE("bind_if_changed rebinds a member holding other phi values or another family's", "[family]") {
+  std::vector<std::string> names;
+  const auto families = all_families(names), others = all_families(names);
+  for (std::size_t f = 0; f < families.size(); ++f) {
+    INFO(names[f]);
+    const Family& q = *families[f];
+    const std::vector<double> phi = test_point(q), other = q.init();
+    Matrix eps, z;
+    Rng rng(5, 6, 7, streams::estimator);
+    q.sample(q.at(phi.data()), rng, 4, eps, z);
+    std::vector<double> expected(4), got(4), at_other(4);
+    q.log_q(q.at(phi.data()), z, expected.data());
+    q.log_q(q.at(other.data()), z, at_other.data());
+    CHECK(expected != at_other);  // the two φ give different members, so a stale member would show
+
+    Member m;
+    q.bind_if_changed(phi.data(), m);
+    q.bind(other.data(), m);  // a plain bind in between: the member no longer holds phi
+    q.bind_if_changed(phi.data(), m);
+    q.log_q(m, z, got.data());
+    CHECK(got == expected);
+
+    others[f]->bind_if_changed(phi.data(), m);  // same φ bits, another family object: rebound by it
+    CHECK(m.bound_by == others[f].get());
+  }
+}

@@ -49,8 +49,7 @@ class Bernoulli final : public Family {
   }
 
   // Member layout: values = (p, log p, log(1 − p)) (3D), p = σ(η).
-  void bind(const double* phi, Member& qphi) const override {
-    qphi.phi = phi;
+  void precompute(const double* phi, Member& qphi) const override {
     qphi.values.resize(3 * d_);
     for (std::size_t i = 0; i < d_; ++i) {
       qphi.values[i] = sigmoid(phi[i]);

@@ -45,8 +45,7 @@ class Categorical final : public Family {
   }
 
   // Member layout: values = (π, log π) (2D), each block v's softmax of its logits.
-  void bind(const double* phi, Member& qphi) const override {
-    qphi.phi = phi;
+  void precompute(const double* phi, Member& qphi) const override {
     qphi.values.resize(2 * d_);
     for (std::size_t v = 0; v < v_; ++v) {
       const double* logit = phi + v * c_;

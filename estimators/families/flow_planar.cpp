@@ -47,30 +47,47 @@ class FlowPlanar final : public ReparameterizedFamily {
     return phi;
   }
 
+  // Member layout: per layer l, values[l·(D + 3) ...] = (û (D), κ, c, ‖w‖²), so the batch methods do not
+  // rebuild û for every sample.
+  void precompute(const double* phi, Member& qphi) const override {
+    qphi.values.assign(layers_ * (d_ + 3), 0.0);
+    for (std::size_t l = 0; l < layers_; ++l) {
+      double* u_hat = qphi.values.data() + l * (d_ + 3);
+      const double *u = phi + u_index(l), *w = phi + w_index(l);
+      double c = 0, w2 = 0;
+      for (std::size_t i = 0; i < d_; ++i) {
+        c += w[i] * u[i];
+        w2 += w[i] * w[i];
+      }
+      const double kappa = -1 + softplus(c), r = (kappa - c) / w2;
+      for (std::size_t i = 0; i < d_; ++i) u_hat[i] = u[i] + r * w[i];
+      u_hat[d_] = kappa;
+      u_hat[d_ + 1] = c;
+      u_hat[d_ + 2] = w2;
+    }
+  }
+
   BaseNoise base_noise() const override { return {BaseNoise::Law::standard_normal, d_}; }
   void transform(const Member& qphi, const Matrix& eps, Matrix& z) const override {
     const double* phi = qphi.phi;
     flow_base::transform(phi, d_, eps, z,
-                         [this](const double* p, const double* e, std::vector<std::vector<double>>& xs) { forward(p, e, xs); });
+                         [this, &qphi](const double*, const double* e, std::vector<std::vector<double>>& xs) { forward(qphi, e, xs); });
   }
 
   void log_q(const Member& qphi, const Matrix& z, double* out) const override {
-    const double* phi = qphi.phi;
     std::vector<std::vector<double>> xs;
     std::vector<double> alpha;
-    for (std::size_t r = 0; r < z.rows(); ++r) out[r] = inverse(phi, z.row(r), xs, alpha);
+    for (std::size_t r = 0; r < z.rows(); ++r) out[r] = inverse(qphi, z.row(r), xs, alpha);
   }
   void score(const Member& qphi, const Matrix& z, Matrix& out) const override {
-    const double* phi = qphi.phi;
     out.resize(z.rows(), num_params());
     std::vector<double> gz(d_);
-    for (std::size_t r = 0; r < z.rows(); ++r) backprop_log_q(phi, z.row(r), out.row(r), gz.data());
+    for (std::size_t r = 0; r < z.rows(); ++r) backprop_log_q(qphi, z.row(r), out.row(r), gz.data());
   }
   void grad_z_log_q(const Member& qphi, const Matrix& z, Matrix& out) const override {
-    const double* phi = qphi.phi;
     out.resize(z.rows(), d_);
     std::vector<double> gp(num_params());
-    for (std::size_t r = 0; r < z.rows(); ++r) backprop_log_q(phi, z.row(r), gp.data(), out.row(r));
+    for (std::size_t r = 0; r < z.rows(); ++r) backprop_log_q(qphi, z.row(r), gp.data(), out.row(r));
   }
 
   // Forward reverse mode: with g the adjoint of x_l and T = tanh(a), S = sech²(a):
@@ -83,10 +100,10 @@ class FlowPlanar final : public ReparameterizedFamily {
     for (std::size_t r = 0; r < v.rows(); ++r) {
       double* o = out.row(r);
       std::fill(o, o + num_params(), 0.0);
-      forward(phi, eps.row(r), xs);
+      forward(qphi, eps.row(r), xs);
       std::copy(v.row(r), v.row(r) + d_, g.begin());
       for (std::size_t l = layers_; l-- > 0;) {
-        const Layer L = layer(phi, l);
+        const Layer L = layer(qphi, l);
         const std::vector<double>& x = xs[l];
         double a = L.b;
         for (std::size_t i = 0; i < d_; ++i) a += L.w[i] * x[i];
@@ -111,25 +128,18 @@ class FlowPlanar final : public ReparameterizedFamily {
   }
 
  private:
+  // Layer l of a bound member: û and (κ, c, ‖w‖²) from its values (precompute), w and b from φ.
   struct Layer {
-    std::vector<double> u_hat, w;
-    double b = 0, kappa = 0, c = 0, w2 = 0;  // κ = wᵀû = m(c), c = wᵀu, w2 = ‖w‖²
+    const double *u_hat, *w;
+    double b, kappa, c, w2;  // κ = wᵀû = m(c), c = wᵀu, w2 = ‖w‖²
   };
   std::size_t u_index(std::size_t l) const { return 2 * d_ + l * (2 * d_ + 1); }
   std::size_t w_index(std::size_t l) const { return u_index(l) + d_; }
   std::size_t b_index(std::size_t l) const { return u_index(l) + 2 * d_; }
 
-  Layer layer(const double* phi, std::size_t l) const {
-    Layer L{std::vector<double>(phi + u_index(l), phi + u_index(l) + d_), std::vector<double>(phi + w_index(l), phi + w_index(l) + d_),
-            phi[b_index(l)]};
-    for (std::size_t i = 0; i < d_; ++i) {
-      L.c += L.w[i] * L.u_hat[i];
-      L.w2 += L.w[i] * L.w[i];
-    }
-    L.kappa = -1 + softplus(L.c);
-    const double r = (L.kappa - L.c) / L.w2;
-    for (std::size_t i = 0; i < d_; ++i) L.u_hat[i] += r * L.w[i];
-    return L;
+  Layer layer(const Member& qphi, std::size_t l) const {
+    const double* v = qphi.values.data() + l * (d_ + 3);
+    return Layer{v, qphi.phi + w_index(l), qphi.phi[b_index(l)], v[d_], v[d_ + 1], v[d_ + 2]};
   }
 
   // Chain rule from (∂û, ∂κ) to the raw (u, w): with c = wᵀu, r = m(c) − c, q = wᵀ∂û, m' = σ(c):
@@ -146,11 +156,12 @@ class FlowPlanar final : public ReparameterizedFamily {
     }
   }
 
-  void forward(const double* phi, const double* eps, std::vector<std::vector<double>>& xs) const {
+  void forward(const Member& qphi, const double* eps, std::vector<std::vector<double>>& xs) const {
+    const double* phi = qphi.phi;
     xs.assign(layers_ + 1, std::vector<double>(d_));
     flow_base::forward(phi, d_, eps, xs[0].data());
     for (std::size_t l = 0; l < layers_; ++l) {
-      const Layer L = layer(phi, l);
+      const Layer L = layer(qphi, l);
       double a = L.b;
       for (std::size_t i = 0; i < d_; ++i) a += L.w[i] * xs[l][i];
       const double t = std::tanh(a);
@@ -177,13 +188,14 @@ class FlowPlanar final : public ReparameterizedFamily {
   }
 
   // xs[L] = z down to xs[0] = x₀; alpha[l] = w_lᵀ xs[l]; returns log q(z).
-  double inverse(const double* phi, const double* z, std::vector<std::vector<double>>& xs, std::vector<double>& alpha) const {
+  double inverse(const Member& qphi, const double* z, std::vector<std::vector<double>>& xs, std::vector<double>& alpha) const {
+    const double* phi = qphi.phi;
     xs.assign(layers_ + 1, std::vector<double>(d_));
     alpha.assign(layers_, 0.0);
     std::copy(z, z + d_, xs[layers_].begin());
     double log_det = 0;
     for (std::size_t l = layers_; l-- > 0;) {
-      const Layer L = layer(phi, l);
+      const Layer L = layer(qphi, l);
       double wy = 0;
       for (std::size_t i = 0; i < d_; ++i) wy += L.w[i] * xs[l + 1][i];
       alpha[l] = solve_alpha(wy, L.kappa, L.b);
@@ -198,15 +210,16 @@ class FlowPlanar final : public ReparameterizedFamily {
   // a = α + b, the upstream adjoint g of x, and the log-det term −log(1 + κS) (1 + κS =: J):
   //   ∂/∂a = −(gᵀû) S + 2κTS/J;   ∂y = g + (∂/∂a) w/J;   ∂w (via α) = (∂/∂a) y/J;   ∂b = (∂/∂a)/J;
   //   ∂κ = −S/J − (∂/∂a) T/J;   ∂û = −g T;  then (û, κ) → (u, w).
-  void backprop_log_q(const double* phi, const double* z, double* grad_phi, double* grad_z) const {
+  void backprop_log_q(const Member& qphi, const double* z, double* grad_phi, double* grad_z) const {
+    const double* phi = qphi.phi;
     std::vector<std::vector<double>> xs;
     std::vector<double> alpha;
-    inverse(phi, z, xs, alpha);
+    inverse(qphi, z, xs, alpha);
     std::fill(grad_phi, grad_phi + num_params(), 0.0);
     std::vector<double> g(d_), gu(d_);
     flow_base::log_density_gradient(phi, d_, xs[0].data(), grad_phi, g.data());
     for (std::size_t l = 0; l < layers_; ++l) {
-      const Layer L = layer(phi, l);
+      const Layer L = layer(qphi, l);
       const std::vector<double>& y = xs[l + 1];
       const double t = std::tanh(alpha[l] + L.b), s = 1 - t * t, j = 1 + L.kappa * s;
       double gdu = 0;

@@ -8,6 +8,7 @@
 
 #include <fmt/format.h>
 
+#include "vibench/math/batch.hpp"
 #include "vibench/plugin/registry.hpp"
 #include "vibench/vi/family.hpp"
 
@@ -16,6 +17,9 @@ namespace {
 using namespace vibench;
 
 class GaussianAffineEncoder final : public ReparameterizedFamily {
+  // The bound member's m = Ax + b and σ (precompute below) as expressions.
+  auto mean(const Member& qphi) const { return block(qphi.values.data(), d_); }
+  auto sigmas(const Member& qphi) const { return block(qphi.values.data() + d_, d_); }
  public:
   GaussianAffineEncoder(const Params& p, const PluginContext& ctx)
       : d_(ctx.dim), learned_(p.get_string("scale") == "learned"), fixed_sigma_(std::sqrt(p.get_double("variance"))) {
@@ -43,39 +47,39 @@ class GaussianAffineEncoder final : public ReparameterizedFamily {
     return phi;
   }
 
+  // Member layout: values = (m = Ax + b (D), σ (D)), log_norm = ½ D log 2π + Σ_i log σ_i.
+  void precompute(const double* phi, Member& qphi) const override {
+    qphi.values = mean(phi);
+    qphi.values.resize(2 * d_);
+    double norm = 0.5 * static_cast<double>(d_) * std::log(2 * std::numbers::pi);
+    for (std::size_t i = 0; i < d_; ++i) {
+      qphi.values[d_ + i] = sigma(phi, i);
+      norm += std::log(sigma(phi, i));
+    }
+    qphi.log_norm = norm;
+  }
+
   BaseNoise base_noise() const override { return {BaseNoise::Law::standard_normal, d_}; }
   void transform(const Member& qphi, const Matrix& eps, Matrix& z) const override {
-    const double* phi = qphi.phi;
-    const std::size_t s = eps.rows();
-    z.resize(s, d_);
-    const std::vector<double> m = mean(phi);
-    for (std::size_t r = 0; r < s; ++r)
-      for (std::size_t i = 0; i < d_; ++i) z(r, i) = m[i] + sigma(phi, i) * eps(r, i);
+    z.resize(eps.rows(), d_);
+    for (std::size_t r = 0; r < z.rows(); ++r)
+      xt::noalias(row_of(z, r)) = mean(qphi) + sigmas(qphi) * row_of(eps, r);
   }
 
   void log_q(const Member& qphi, const Matrix& z, double* out) const override {
-    const double* phi = qphi.phi;
-    const std::vector<double> m = mean(phi);
-    double norm = 0.5 * static_cast<double>(d_) * std::log(2 * std::numbers::pi);
-    for (std::size_t i = 0; i < d_; ++i) norm += std::log(sigma(phi, i));
     for (std::size_t r = 0; r < z.rows(); ++r) {
-      double q = 0;
-      for (std::size_t i = 0; i < d_; ++i) {
-        const double u = (z(r, i) - m[i]) / sigma(phi, i);
-        q += u * u;
-      }
-      out[r] = -0.5 * q - norm;
+      const auto u = (row_of(z, r) - mean(qphi)) / sigmas(qphi);
+      out[r] = -0.5 * sum_in_order(u * u) - qphi.log_norm;
     }
   }
 
   void score(const Member& qphi, const Matrix& z, Matrix& out) const override {
-    const double* phi = qphi.phi;
-    const std::vector<double> m = mean(phi);
+    const double *m = qphi.values.data(), *sd = m + d_;
     out.resize(z.rows(), num_params());
     for (std::size_t r = 0; r < z.rows(); ++r) {
       double* o = out.row(r);
-      for (std::size_t i = 0; i < d_; ++i) {
-        const double s = sigma(phi, i), u = (z(r, i) - m[i]) / s, gm = u / s;  // ∂ log q/∂m_i
+      for (std::size_t i = 0; i < d_; ++i) {  // a loop: the A-block is the outer product (∂ log q/∂m) xᵀ
+        const double s = sd[i], u = (z(r, i) - m[i]) / s, gm = u / s;  // ∂ log q/∂m_i
         for (std::size_t j = 0; j < m_; ++j) o[i * m_ + j] = gm * x_[j];
         o[d_ * m_ + i] = gm;
         if (learned_) o[d_ * m_ + d_ + i] = u * u - 1;
@@ -84,25 +88,20 @@ class GaussianAffineEncoder final : public ReparameterizedFamily {
   }
 
   void grad_z_log_q(const Member& qphi, const Matrix& z, Matrix& out) const override {
-    const double* phi = qphi.phi;
-    const std::vector<double> m = mean(phi);
     out.resize(z.rows(), d_);
     for (std::size_t r = 0; r < z.rows(); ++r)
-      for (std::size_t i = 0; i < d_; ++i) {
-        const double s = sigma(phi, i);
-        out(r, i) = -(z(r, i) - m[i]) / (s * s);
-      }
+      xt::noalias(row_of(out, r)) = -(row_of(z, r) - mean(qphi)) / (sigmas(qphi) * sigmas(qphi));
   }
 
   void pullback(const Member& qphi, const Matrix& eps, const Matrix& v, Matrix& out) const override {
-    const double* phi = qphi.phi;
+    const double* sd = qphi.values.data() + d_;
     out.resize(v.rows(), num_params());
     for (std::size_t r = 0; r < v.rows(); ++r) {
       double* o = out.row(r);
       for (std::size_t i = 0; i < d_; ++i) {
         for (std::size_t j = 0; j < m_; ++j) o[i * m_ + j] = v(r, i) * x_[j];
         o[d_ * m_ + i] = v(r, i);
-        if (learned_) o[d_ * m_ + d_ + i] = v(r, i) * eps(r, i) * sigma(phi, i);
+        if (learned_) o[d_ * m_ + d_ + i] = v(r, i) * eps(r, i) * sd[i];
       }
     }
   }

@@ -40,8 +40,7 @@ class GaussianDiag final : public ReparameterizedFamily {
   }
 
   // Member layout: values = (σ, 1/σ, ∂σ/∂(scale coordinate)) (3D), log_norm = Σᵢ (log σᵢ + ½ log 2π).
-  void bind(const double* phi, Member& qphi) const override {
-    qphi.phi = phi;
+  void precompute(const double* phi, Member& qphi) const override {
     qphi.values.resize(3 * d_);
     double *sig = qphi.values.data(), *inv = sig + d_, *jac = inv + d_;
     const double half_log2pi = 0.5 * std::log(2 * std::numbers::pi);

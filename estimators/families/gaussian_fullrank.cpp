@@ -35,8 +35,7 @@ class GaussianFullrank final : public ReparameterizedFamily {
   std::vector<double> init() const override { return std::vector<double>(num_params(), 0.0); }  // N(0, I)
 
   // Member layout: factor = L, log_norm = (D/2) log 2π + Σ log L_ii.
-  void bind(const double* phi, Member& qphi) const override {
-    qphi.phi = phi;
+  void precompute(const double* phi, Member& qphi) const override {
     write_factor(phi, qphi.factor);
     qphi.log_norm = 0.5 * static_cast<double>(d_) * std::log(2 * std::numbers::pi);
     for (std::size_t i = 0; i < d_; ++i) qphi.log_norm += phi[tri(i, i)];

@@ -36,8 +36,7 @@ class GaussianIsotropic final : public ReparameterizedFamily {
   }
   std::vector<double> init() const override { return std::vector<double>(d_ + 1, 0.0); }  // N(0, I)
 
-  void bind(const double* phi, Member& qphi) const override {
-    qphi.phi = phi;
+  void precompute(const double* phi, Member& qphi) const override {
     const double log_sigma = phi[d_];
     qphi.values = {std::exp(log_sigma), std::exp(-log_sigma)};
     qphi.log_norm = static_cast<double>(d_) * (log_sigma + 0.5 * std::log(2 * std::numbers::pi));

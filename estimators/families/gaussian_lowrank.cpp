@@ -41,8 +41,7 @@ class GaussianLowrank final : public ReparameterizedFamily {
 
   // Member layout: factor = the Cholesky factor L of Σ = diag(d²) + BBᵀ, inverse = Σ⁻¹,
   // log_norm = ½ log|Σ| + (D/2) log 2π.
-  void bind(const double* phi, Member& qphi) const override {
-    qphi.phi = phi;
+  void precompute(const double* phi, Member& qphi) const override {
     const Matrix cov = covariance(phi);
     qphi.factor = linalg::cholesky(cov);
     qphi.inverse = linalg::spd_inverse(cov);

@@ -41,16 +41,35 @@ class GaussianMixture final : public Family, public DensityGradient {
     return phi;
   }
 
+  // Member layout: values = (π (K), σ_ki, 1/σ_ki, σ_ki² (K×D each)), log_norm = log Σ_k e^{α_k}; each computed
+  // as the per-sample loops did (1/σ as e^{−log σ}, σ² as e^{2 log σ}), so the bits stay those of the loops.
+  void precompute(const double* phi, Member& qphi) const override {
+    const std::size_t kd = k_ * d_;
+    qphi.values.resize(k_ + 3 * kd);
+    weights(phi, qphi.values.data());
+    double *sd = qphi.values.data() + k_, *inv = sd + kd, *var = inv + kd;
+    for (std::size_t j = 0; j < kd; ++j) {
+      const double ls = phi[k_ + kd + j];
+      sd[j] = std::exp(ls);
+      inv[j] = std::exp(-ls);
+      var[j] = std::exp(2 * ls);
+    }
+    const double m = *std::max_element(phi, phi + k_);
+    double sum = 0;
+    for (std::size_t c = 0; c < k_; ++c) sum += std::exp(phi[c] - m);
+    qphi.log_norm = m + std::log(sum);
+  }
+
   // Noise row: one uniform (the component), then D normals.
   void sample(const Member& qphi, Rng& rng, std::size_t s, Matrix& eps, Matrix& z) const override {
     const double* phi = qphi.phi;
     eps.resize(s, 1 + d_);
     z.resize(s, d_);
-    std::vector<double> u(s), pi(k_);
+    std::vector<double> u(s);
     rng.uniforms(u.data(), s);
     Matrix normals(s, d_);
     rng.normals(normals.data(), s * d_);
-    weights(phi, pi.data());
+    const double* pi = weights(qphi);
     for (std::size_t r = 0; r < s; ++r) {
       std::size_t c = 0;
       for (double acc = pi[0]; c + 1 < k_ && u[r] >= acc; acc += pi[++c]) {
@@ -58,29 +77,28 @@ class GaussianMixture final : public Family, public DensityGradient {
       eps(r, 0) = u[r];
       for (std::size_t i = 0; i < d_; ++i) {
         eps(r, 1 + i) = normals(r, i);
-        z(r, i) = phi[mean_index(c, i)] + std::exp(phi[scale_index(c, i)]) * normals(r, i);
+        z(r, i) = phi[mean_index(c, i)] + sigma(qphi, c, i) * normals(r, i);
       }
     }
   }
 
   void log_q(const Member& qphi, const Matrix& z, double* out) const override {
-    const double* phi = qphi.phi;
     std::vector<double> rho(k_);
-    for (std::size_t r = 0; r < z.rows(); ++r) out[r] = responsibilities(phi, z.row(r), rho.data());
+    for (std::size_t r = 0; r < z.rows(); ++r) out[r] = responsibilities(qphi, z.row(r), rho.data());
   }
 
   void score(const Member& qphi, const Matrix& z, Matrix& out) const override {
     const double* phi = qphi.phi;
     out.resize(z.rows(), num_params());
-    std::vector<double> rho(k_), pi(k_);
-    weights(phi, pi.data());
+    std::vector<double> rho(k_);
+    const double* pi = weights(qphi);
     for (std::size_t r = 0; r < z.rows(); ++r) {
-      responsibilities(phi, z.row(r), rho.data());
+      responsibilities(qphi, z.row(r), rho.data());
       double* o = out.row(r);
       for (std::size_t c = 0; c < k_; ++c) {
         o[c] = rho[c] - pi[c];
         for (std::size_t i = 0; i < d_; ++i) {
-          const double sd = std::exp(phi[scale_index(c, i)]), u = (z(r, i) - phi[mean_index(c, i)]) / sd;
+          const double sd = sigma(qphi, c, i), u = (z(r, i) - phi[mean_index(c, i)]) / sd;
           o[mean_index(c, i)] = rho[c] * u / sd;
           o[scale_index(c, i)] = rho[c] * (u * u - 1);
         }
@@ -94,12 +112,11 @@ class GaussianMixture final : public Family, public DensityGradient {
     out.resize(z.rows(), d_);
     std::vector<double> rho(k_);
     for (std::size_t r = 0; r < z.rows(); ++r) {
-      responsibilities(phi, z.row(r), rho.data());
+      responsibilities(qphi, z.row(r), rho.data());
       for (std::size_t i = 0; i < d_; ++i) {
         double g = 0;
         for (std::size_t c = 0; c < k_; ++c) {
-          const double var = std::exp(2 * phi[scale_index(c, i)]);
-          g -= rho[c] * (z(r, i) - phi[mean_index(c, i)]) / var;
+          g -= rho[c] * (z(r, i) - phi[mean_index(c, i)]) / variance(qphi, c, i);
         }
         out(r, i) = g;
       }
@@ -115,20 +132,24 @@ class GaussianMixture final : public Family, public DensityGradient {
     for (std::size_t c = 0; c < k_; ++c) sum += (pi[c] = std::exp(phi[c] - m));
     for (std::size_t c = 0; c < k_; ++c) pi[c] /= sum;
   }
+  const double* weights(const Member& qphi) const { return qphi.values.data(); }
+  double sigma(const Member& qphi, std::size_t c, std::size_t i) const { return qphi.values[k_ + c * d_ + i]; }
+  double inv_sigma(const Member& qphi, std::size_t c, std::size_t i) const {
+    return qphi.values[k_ + k_ * d_ + c * d_ + i];
+  }
+  double variance(const Member& qphi, std::size_t c, std::size_t i) const {
+    return qphi.values[k_ + 2 * k_ * d_ + c * d_ + i];
+  }
   // Writes ρ(z) and returns log q(z).
-  double responsibilities(const double* phi, const double* z, double* rho) const {
-    const double lse_alpha = [&] {
-      const double m = *std::max_element(phi, phi + k_);
-      double s = 0;
-      for (std::size_t c = 0; c < k_; ++c) s += std::exp(phi[c] - m);
-      return m + std::log(s);
-    }();
+  double responsibilities(const Member& qphi, const double* z, double* rho) const {
+    const double* phi = qphi.phi;
+    const double lse_alpha = qphi.log_norm;
     const double half_log_2pi = 0.5 * std::log(2 * std::numbers::pi);
     double m = -INFINITY;
     for (std::size_t c = 0; c < k_; ++c) {
       double v = phi[c] - lse_alpha;
       for (std::size_t i = 0; i < d_; ++i) {
-        const double ls = phi[scale_index(c, i)], u = (z[i] - phi[mean_index(c, i)]) * std::exp(-ls);
+        const double ls = phi[scale_index(c, i)], u = (z[i] - phi[mean_index(c, i)]) * inv_sigma(qphi, c, i);
         v -= 0.5 * u * u + ls + half_log_2pi;
       }
       rho[c] = v;

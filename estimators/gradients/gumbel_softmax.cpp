@@ -15,6 +15,7 @@ using namespace vibench;
 struct GumbelSoftmaxScratch : EstimatorScratch {
   Member qphi;
   Matrix noise, soft, hard, grad_f, rows, grad_theta;
+  PriorCache prior;
   std::vector<double> f_hard, f_at_grad, row_weight;
 };
 
@@ -47,7 +48,7 @@ class GumbelSoftmax final : public EstimatorWith<GumbelSoftmaxScratch> {
     }
     const double inv = 1.0 / static_cast<double>(samples);
     ws.row_weight.assign(samples, inv);
-    return value * inv + finish_gradient(t, q, o, phi, ws.hard, ws.row_weight, inv, ws.grad_theta, grad);
+    return value * inv + finish_gradient(t, q, o, phi, ws.hard, ws.row_weight, inv, ws.grad_theta, ws.prior, grad);
   }
 
  private:

@@ -107,7 +107,7 @@ class Mvd final : public EstimatorWith<MvdScratch> {
     const double inv = 1.0 / static_cast<double>(samples);
     ws.row_weight.assign(rows, 0.0);  // θ: the base samples z ~ q
     for (std::size_t s = 0; s < samples; ++s) ws.row_weight[s * per] = inv;
-    return value * inv + finish_gradient(t, q, o, phi, ws.points, ws.row_weight, inv, ws.grad_theta, grad);
+    return value * inv + finish_gradient(t, q, o, phi, ws.points, ws.row_weight, inv, ws.grad_theta, ws.log_weights.prior, grad);
   }
 
  private:

@@ -22,6 +22,7 @@ using namespace vibench;
 struct RelaxScratch : EstimatorScratch {
   Member qphi;
   Matrix noise, hard, grad_theta;
+  PriorCache prior;
   std::vector<double> row_weight;
 };
 
@@ -54,7 +55,7 @@ class Relax final : public EstimatorWith<RelaxScratch> {
     }
     const double inv = 1.0 / static_cast<double>(samples);
     ws.row_weight.assign(samples, inv);
-    return value * inv + finish_gradient(t, q, o, phi, ws.hard, ws.row_weight, inv, ws.grad_theta, grad);
+    return value * inv + finish_gradient(t, q, o, phi, ws.hard, ws.row_weight, inv, ws.grad_theta, ws.prior, grad);
   }
 
  private:

@@ -16,6 +16,7 @@ using namespace vibench;
 struct RwsScratch : EstimatorScratch {
   Member qphi;
   Matrix eps, z, scores, grad_theta;
+  PriorCache prior;
   std::vector<double> log_w, log_q, w_tilde, row_weight;
 };
 
@@ -50,7 +51,7 @@ class Rws final : public EstimatorWith<RwsScratch> {
         for (std::size_t i = 0; i < p; ++i) grad[i] += ws.row_weight[r] * row[i];
       }
     }
-    return value * inv + finish_gradient(t, q, o, phi, ws.z, ws.row_weight, 1.0, ws.grad_theta, grad);  // φ already weighted by w̃/S
+    return value * inv + finish_gradient(t, q, o, phi, ws.z, ws.row_weight, 1.0, ws.grad_theta, ws.prior, grad);  // φ already weighted by w̃/S
   }
 };
 

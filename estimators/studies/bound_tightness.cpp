@@ -52,7 +52,8 @@ class BoundTightnessStudy final : public Study {
     const Member qphi = q.at(phi.data());  // read by every replicate
     const std::size_t k = o.num_importance_samples();
     const double c = o.log_q_coefficient(), gamma = o.weight_exponent();
-    const auto term = o.analytic_term(t, q, phi.data());
+    PriorCache prior;
+    const auto term = o.analytic_term(t, q, phi.data(), prior);
     const double analytic = term ? term->value : 0.0;
 
     ReplicateMoments m = reduce_replicates<BoundScratch>(

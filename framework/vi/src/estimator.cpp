@@ -7,11 +7,12 @@
 namespace vibench {
 
 double finish_gradient(const Target& t, const Family& q, const Objective& o, const double* phi, const Matrix& z,
-                       const std::vector<double>& theta_weight, double phi_scale, Matrix& grad_theta_rows, double* grad) {
+                       const std::vector<double>& theta_weight, double phi_scale, Matrix& grad_theta_rows,
+                       PriorCache& prior, double* grad) {
   const std::size_t p = q.num_params();
   for (std::size_t i = 0; i < p; ++i) grad[i] *= phi_scale;
   double offset = 0;
-  if (auto a = o.analytic_term(t, q, phi)) {
+  if (auto a = o.analytic_term(t, q, phi, prior)) {
     for (std::size_t i = 0; i < p; ++i) grad[i] += a->grad[i];
     offset = a->value;
   }

@@ -219,15 +219,9 @@ void Objective::log_weights(const Target& t, const Family& q, const Member& qphi
   }
   if (analytic_kl()) {  // l = log p(x, z) − log p(z), ∂l/∂z += Λ₀(z − m₀)
     const GaussianPrior prior = *t.gaussian_prior();
-    const bool same_cov = scratch.prior_cov.rows() == d && scratch.prior_cov.cols() == d &&
-                          std::equal(prior.cov.data(), prior.cov.data() + d * d, scratch.prior_cov.data());
-    if (!same_cov) {
-      scratch.prior_cov = prior.cov;
-      scratch.prior_precision = linalg::spd_inverse(prior.cov);
-      scratch.prior_log_norm = 0.5 * linalg::logdet_from_cholesky(linalg::cholesky(prior.cov)) +
-                               0.5 * static_cast<double>(d) * std::log(2 * std::numbers::pi);
-    }
-    const Matrix& prec = scratch.prior_precision;
+    scratch.prior.refresh(prior.cov);
+    const double log_norm = 0.5 * scratch.prior.logdet + 0.5 * static_cast<double>(d) * std::log(2 * std::numbers::pi);
+    const Matrix& prec = scratch.prior.precision;
     std::vector<double>& u = scratch.diff;
     u.resize(d);
     for (std::size_t r = 0; r < n; ++r) {
@@ -239,19 +233,32 @@ void Objective::log_weights(const Target& t, const Family& q, const Member& qphi
         quad += u[i] * pu;
         if (grad_l) (*grad_l)(r, i) += pu;
       }
-      l[r] -= -0.5 * quad - scratch.prior_log_norm;
+      l[r] -= -0.5 * quad - log_norm;
     }
   }
 }
 
-std::optional<AnalyticTerm> Objective::analytic_term(const Target& t, const Family& q, const double* phi) const {
+void PriorCache::refresh(const Matrix& prior_cov) {
+  const std::size_t d = prior_cov.rows();
+  if (cov.rows() == d && cov.cols() == prior_cov.cols() &&
+      std::equal(prior_cov.data(), prior_cov.data() + d * prior_cov.cols(), cov.data()))
+    return;
+  cov = prior_cov;
+  precision = linalg::spd_inverse(prior_cov);
+  logdet = linalg::logdet_from_cholesky(linalg::cholesky(prior_cov));
+}
+
+std::optional<AnalyticTerm> Objective::analytic_term(const Target& t, const Family& q, const double* phi,
+                                                     PriorCache& prior_cache) const {
   if (!analytic_kl()) return std::nullopt;
   // −KL(N(m, C) ‖ N(m₀, C₀)) = −½[tr(Λ₀C) + (m − m₀)ᵀΛ₀(m − m₀) − D + log|C₀| − log|C|];
   // ∂/∂m = −Λ₀(m − m₀), ∂/∂C = −½(Λ₀ − C⁻¹).
   const GaussianPrior prior = *t.gaussian_prior();
   const GaussianMoments mom = *q.gaussian_moments(phi);
   const std::size_t d = mom.mean.size();
-  const Matrix prec0 = linalg::spd_inverse(prior.cov), prec = linalg::spd_inverse(mom.cov);
+  prior_cache.refresh(prior.cov);
+  const Matrix& prec0 = prior_cache.precision;
+  const Matrix prec = linalg::spd_inverse(mom.cov);
   std::vector<double> diff(d), gm(d, 0.0);
   for (std::size_t i = 0; i < d; ++i) diff[i] = mom.mean[i] - prior.mean[i];
   double trace = 0, quad = 0;
@@ -264,7 +271,7 @@ std::optional<AnalyticTerm> Objective::analytic_term(const Target& t, const Fami
       gc(i, j) = -0.5 * (prec0(i, j) - prec(i, j));
     }
   AnalyticTerm a;
-  a.value = -0.5 * (trace + quad - static_cast<double>(d) + linalg::logdet_from_cholesky(linalg::cholesky(prior.cov)) -
+  a.value = -0.5 * (trace + quad - static_cast<double>(d) + prior_cache.logdet -
                     linalg::logdet_from_cholesky(linalg::cholesky(mom.cov)));
   a.grad.assign(q.num_params(), 0.0);
   q.pullback_moments(phi, gm, gc, a.grad.data());

@@ -45,7 +45,7 @@ double pathwise_gradient_at_noise(PathwiseRule rule, const Target& t, const Fami
   const double inv = 1.0 / static_cast<double>(samples);
   ws.row_weight.resize(n);
   for (std::size_t r = 0; r < n; ++r) ws.row_weight[r] = ws.w_tilde[r] * inv;
-  return value * inv + finish_gradient(t, q, o, phi, ws.z, ws.row_weight, inv, ws.grad_theta, grad);
+  return value * inv + finish_gradient(t, q, o, phi, ws.z, ws.row_weight, inv, ws.grad_theta, ws.log_weights.prior, grad);
 }
 
 }  // namespace vibench

@@ -126,7 +126,7 @@ double score_function_gradient(const ScoreFunctionOptions& opt, const Target& t,
   const double inv = 1.0 / static_cast<double>(samples);
   ws.row_weight.resize(n);
   for (std::size_t r = 0; r < n; ++r) ws.row_weight[r] = ws.w_tilde[r] * inv;
-  const double offset = finish_gradient(t, q, o, phi, ws.z, ws.row_weight, inv, ws.grad_theta, grad);
+  const double offset = finish_gradient(t, q, o, phi, ws.z, ws.row_weight, inv, ws.grad_theta, ws.log_weights.prior, grad);
   if (cv) cv->add_expected_gradient(q, phi, grad);  // + ∇_φ E_q[f̃]
   return value * inv + offset;
 }

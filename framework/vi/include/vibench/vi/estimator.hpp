@@ -65,9 +65,10 @@ class EstimatorWith : public Estimator {
 // The common last step of an estimate: scales the φ part grad[0, P) by phi_scale (1/S), adds the objective's
 // analytic term (an analytic KL) to it, and writes the θ part grad[P, P + T) = Σ_r theta_weight[r]·∇_θ log p_θ(x, z_r).
 // The θ-gradient of E[L̂_K] is E[Σ_k w̃_k ∇_θ log p_θ(x, z_k)] for every estimator (z does not depend on θ),
-// so theta_weight = w̃/S. grad_theta_rows is scratch. Returns the analytic term's value (0 without one), to add to
+// so theta_weight = w̃/S. grad_theta_rows and prior are scratch. Returns the analytic term's value (0 without one), to add to
 // the objective estimate.
 double finish_gradient(const Target& t, const Family& q, const Objective& o, const double* phi, const Matrix& z,
-                       const std::vector<double>& theta_weight, double phi_scale, Matrix& grad_theta_rows, double* grad);
+                       const std::vector<double>& theta_weight, double phi_scale, Matrix& grad_theta_rows,
+                       PriorCache& prior, double* grad);
 
 }  // namespace vibench

@@ -43,15 +43,18 @@ void antithetic_base_noise(const BaseNoise& noise, const Matrix& eps, Matrix& ou
 
 // A member q_φ of a family with its parameters φ bound (Family::bind, or Family::at): what depends on φ
 // alone — a Cholesky factor L, σ = exp(log σ), 1/σ, a log-normalizer — is computed once when φ is bound
-// and read by every batch method (sample, log q, score, ∇z log q, T_φ, pullback) over S×D batches. φ is
-// not copied: bind again after φ changes. Kept in an estimator's scratch, rebinding reuses its storage.
+// and read by every batch method (sample, log q, score, ∇z log q, T_φ, pullback) over S×D batches. The
+// methods read φ through the pointer: bind again after φ changes. Kept in an estimator's scratch, rebinding
+// reuses its storage.
+class Family;
 struct Member {
   const double* phi = nullptr;  // the family's P parameters
   // Filled by the family's bind (layout documented there); empty for families with nothing to precompute.
   std::vector<double> values;
   Matrix factor, inverse;
   double log_norm = 0;
-  std::vector<double> bound_phi;  // the φ values bound by Family::bind_if_changed (compared bit for bit)
+  const Family* bound_by = nullptr;  // the family whose bind filled it,
+  std::vector<double> bound_phi;     // and the φ values it bound (bind_if_changed compares them bit for bit)
 };
 
 // Capability of a family: the reparameterization z = T_φ(ε) (Kingma & Welling 2014; Mohamed et al. 2020 §5).
@@ -92,20 +95,25 @@ class Family {
   // A default starting member (e.g. N(0, I)).
   virtual std::vector<double> init() const = 0;
 
-  // Binds φ (see Member); the default keeps φ alone. A family that overrides it precomputes there what its
-  // batch methods share.
-  virtual void bind(const double* phi, Member& qphi) const { qphi.phi = phi; }
-  // Binds φ unless qphi already holds these very φ values (bit for bit): then only its pointer moves. An
-  // estimator calls it once per estimate, so estimates at a fixed φ (every replicate of gradient_stats) bind
-  // once, and a step of an optimizer (new φ) binds again.
+  // Binds φ (see Member): precompute() fills the member, which then records this family and the φ values it
+  // holds, so bind_if_changed can trust it whatever bound it last.
+  void bind(const double* phi, Member& qphi) const {
+    qphi.phi = phi;
+    precompute(phi, qphi);
+    qphi.bound_by = this;
+    qphi.bound_phi.assign(phi, phi + num_params());
+  }
+  // Binds φ unless qphi already holds these very φ values (bit for bit) of this family: then only its pointer
+  // moves. An estimator calls it once per estimate, so estimates at a fixed φ (every replicate of
+  // gradient_stats) bind once, and a step of an optimizer (new φ) binds again.
   void bind_if_changed(const double* phi, Member& qphi) const {
     const std::size_t p = num_params();
-    if (qphi.bound_phi.size() == p && std::memcmp(qphi.bound_phi.data(), phi, p * sizeof(double)) == 0) {
+    if (qphi.bound_by == this && qphi.bound_phi.size() == p &&
+        std::memcmp(qphi.bound_phi.data(), phi, p * sizeof(double)) == 0) {
       qphi.phi = phi;
       return;
     }
     bind(phi, qphi);
-    qphi.bound_phi.assign(phi, phi + p);
   }
   // q_φ as a new member (for one-off calls; hot loops bind into a member they keep).
   Member at(const double* phi) const {
@@ -168,6 +176,11 @@ class Family {
   virtual std::optional<std::vector<double>> elbo_optimum(const GaussianPosterior& post) const {
     return std::nullopt;
   }
+
+ protected:
+  // Fills qphi with what the batch methods share at this φ (qphi.phi is already set); the default keeps φ
+  // alone. Called by bind only.
+  virtual void precompute(const double* phi, Member& qphi) const {}
 };
 
 // Base of the reparameterizable families: offers both capabilities; a draw is ε from the base noise, then

@@ -19,13 +19,19 @@
 
 namespace vibench {
 
+// The Gaussian prior's precision Λ₀ = C₀⁻¹ and log|C₀| for the analytic-KL ELBO, recomputed only when the
+// prior's covariance C₀ changes (a model parameter may move its mean, never refactor it per estimate).
+struct PriorCache {
+  Matrix cov, precision;
+  double logdet = 0;
+  void refresh(const Matrix& prior_cov);  // no work when prior_cov has the cached bits
+};
+
 // Scratch for Objective::log_weights (kept in an estimator's workspace so the hot loop does not allocate).
-// With an analytic KL it keeps the prior's precision Λ₀ and normalizer, recomputed only when the prior's
-// covariance changes (a model parameter may move its mean, never refactor it per estimate).
 struct LogWeightScratch {
   std::vector<double> log_q, log_prior, diff, prec_diff;
-  Matrix grad_q, prior_cov, prior_precision;
-  double prior_log_norm = 0;
+  Matrix grad_q;
+  PriorCache prior;
 };
 
 // −KL(q_φ ‖ p(z)) in closed form with its φ-gradient (the analytic part of the analytic-KL ELBO).
@@ -50,8 +56,8 @@ class Objective {
   // grad_l is given, the path derivatives ∂l/∂z (φ held fixed).
   void log_weights(const Target& t, const Family& q, const Member& qphi, const Matrix& z, LogWeightScratch& scratch,
                    double* l, Matrix* grad_l) const;
-  // The analytic KL term at φ (nullopt unless analytic_kl()).
-  std::optional<AnalyticTerm> analytic_term(const Target& t, const Family& q, const double* phi) const;
+  // The analytic KL term at φ (nullopt unless analytic_kl()); prior caches Λ₀ and log|C₀| across calls.
+  std::optional<AnalyticTerm> analytic_term(const Target& t, const Family& q, const double* phi, PriorCache& prior) const;
   virtual std::size_t num_importance_samples() const { return 1; }  // K above
   virtual double weight_exponent() const { return 1.0; }           // γ above (used when K > 1)
 
