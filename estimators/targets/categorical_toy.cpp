@@ -8,6 +8,7 @@
 // toy. Off the one-hot points (the Gumbel-softmax relaxation) f is the plain quadratic, ∇f = 2(z − t).
 #include <fmt/format.h>
 
+#include "vibench/math/batch.hpp"
 #include "vibench/plugin/errors.hpp"
 #include "vibench/plugin/registry.hpp"
 #include "vibench/vi/target.hpp"
@@ -24,6 +25,8 @@ std::vector<double> targets_of(const Params& p) {
 }
 
 class CategoricalToy final : public Target {
+  auto tiled() const { return block(tiled_.data(), dim_); }  // t repeated over the V blocks, as an expression
+
  public:
   explicit CategoricalToy(const Params& p)
       : dim_(static_cast<std::size_t>(p.get_int("dim"))), t_(targets_of(p)) {
@@ -31,26 +34,23 @@ class CategoricalToy final : public Target {
       throw ParamError(p.full_key("dim"), fmt::format("categorical_toy: dim {} is not a multiple of len(t) = {} "
                                                       "(one block of C = len(t) coordinates per variable)",
                                                       dim_, t_.size()));
+    tiled_.resize(dim_);
+    for (std::size_t i = 0; i < dim_; ++i) tiled_[i] = t_[i % t_.size()];
   }
 
   std::size_t dim() const override { return dim_; }
 
   void log_joint(const Matrix& z, double* lp) const override {
-    const std::size_t c = t_.size();
     for (std::size_t s = 0; s < z.rows(); ++s) {
-      const double* zs = z.row(s);
-      double f = 0;
-      for (std::size_t i = 0; i < dim_; ++i) f += (zs[i] - t_[i % c]) * (zs[i] - t_[i % c]);
-      lp[s] = f;
+      const auto u = row_of(z, s) - tiled();
+      lp[s] = sum_in_order(u * u);
     }
   }
 
   void grad_log_joint(const Matrix& z, Matrix& g, double* lp) const override {
-    const std::size_t c = t_.size();
     g.resize(z.rows(), dim_);
     log_joint(z, lp);
-    for (std::size_t s = 0; s < z.rows(); ++s)
-      for (std::size_t i = 0; i < dim_; ++i) g(s, i) = 2 * (z(s, i) - t_[i % c]);
+    for (std::size_t s = 0; s < z.rows(); ++s) xt::noalias(row_of(g, s)) = 2 * (row_of(z, s) - tiled());
   }
 
   Capabilities offers() const override { return Target::offers().with(Capability::hessian); }
@@ -75,7 +75,7 @@ class CategoricalToy final : public Target {
 
  private:
   std::size_t dim_;
-  std::vector<double> t_;
+  std::vector<double> t_, tiled_;  // tiled_: t repeated over the V blocks (D values)
 };
 
 const Register<Target, CategoricalToy> registration{{
