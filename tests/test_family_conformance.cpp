@@ -494,3 +494,40 @@ TEST_CASE("bind_if_changed rebinds a member holding other phi values or another 
     CHECK(m.bound_by == others[f].get());
   }
 }
+
+TEST_CASE("a family's summed score and pullback equal the sums of its rows", "[family]") {
+  std::vector<std::string> names;
+  const auto families = all_families(names);
+  for (std::size_t f = 0; f < families.size(); ++f) {
+    INFO(names[f]);
+    const Family& q = *families[f];
+    const std::vector<double> phi = test_point(q);
+    const Member qphi = q.at(phi.data());
+    const std::size_t p = q.num_params(), s = 5;
+    Matrix eps, z, rows, v(s, q.dim()), scratch;
+    Rng rng(5, 6, 7, streams::estimator);
+    q.sample(qphi, rng, s, eps, z);
+    rng.normals(v.data(), s * q.dim());
+    const std::vector<double> w = {0.5, -1.25, 0.0, 2.0, 0.75};  // a zero weight: that row is skipped
+    const auto expect_sum = [&](const Matrix& r, const double* weight, const std::vector<double>& got) {
+      for (std::size_t i = 0; i < p; ++i) {
+        double sum = 1.0;  // both start from 1: the methods add to grad
+        for (std::size_t k = 0; k < s; ++k)
+          if (!weight || weight[k] != 0.0) sum += (weight ? weight[k] : 1.0) * r(k, i);
+        CHECK(got[i] == Approx(sum).epsilon(1e-12).margin(1e-12));
+      }
+    };
+    q.score(qphi, z, rows);
+    for (const double* weight : {w.data(), static_cast<const double*>(nullptr)}) {
+      std::vector<double> got(p, 1.0);
+      q.add_weighted_score(qphi, z, weight, scratch, got.data());
+      expect_sum(rows, weight, got);
+    }
+    if (const Reparameterization* reparam = q.reparameterization()) {
+      reparam->pullback(qphi, eps, v, rows);
+      std::vector<double> got(p, 1.0);
+      reparam->add_pullback_sum(qphi, eps, v, scratch, got.data());
+      expect_sum(rows, nullptr, got);
+    }
+  }
+}

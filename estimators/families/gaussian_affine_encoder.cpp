@@ -106,6 +106,40 @@ class GaussianAffineEncoder final : public ReparameterizedFamily {
     }
   }
 
+  // The A-block of every score and pullback row is an outer product a_s xᵀ, so its sum over the samples is
+  // (Σ_s w_s a_s) xᵀ: S·D + D·M operations instead of S·D·M (the b- and log σ-blocks are added row by row, as
+  // the default does).
+  void add_weighted_score(const Member& qphi, const Matrix& z, const double* w, Matrix& rows, double* grad) const override {
+    const double *m = qphi.values.data(), *sd = m + d_;
+    rows.resize(1, d_);
+    double* a = rows.row(0);  // Σ_s w_s ∂ log q/∂m (s)
+    std::fill(a, a + d_, 0.0);
+    for (std::size_t r = 0; r < z.rows(); ++r) {
+      const double wr = w ? w[r] : 1.0;
+      if (wr == 0.0) continue;
+      for (std::size_t i = 0; i < d_; ++i) {
+        const double u = (z(r, i) - m[i]) / sd[i], gm = u / sd[i];
+        a[i] += wr * gm;
+        grad[d_ * m_ + i] += wr * gm;
+        if (learned_) grad[d_ * m_ + d_ + i] += wr * (u * u - 1);
+      }
+    }
+    add_outer_with_x(a, grad);
+  }
+  void add_pullback_sum(const Member& qphi, const Matrix& eps, const Matrix& v, Matrix& rows, double* grad) const override {
+    const double* sd = qphi.values.data() + d_;
+    rows.resize(1, d_);
+    double* a = rows.row(0);  // Σ_s v_s
+    std::fill(a, a + d_, 0.0);
+    for (std::size_t r = 0; r < v.rows(); ++r)
+      for (std::size_t i = 0; i < d_; ++i) {
+        a[i] += v(r, i);
+        grad[d_ * m_ + i] += v(r, i);
+        if (learned_) grad[d_ * m_ + d_ + i] += v(r, i) * eps(r, i) * sd[i];
+      }
+    add_outer_with_x(a, grad);
+  }
+
   std::optional<double> entropy(const double* phi) const override {
     double h = 0.5 * static_cast<double>(d_) * (1 + std::log(2 * std::numbers::pi));
     for (std::size_t i = 0; i < d_; ++i) h += std::log(sigma(phi, i));
@@ -178,6 +212,11 @@ class GaussianAffineEncoder final : public ReparameterizedFamily {
       m[i] = v;
     }
     return m;
+  }
+  // grad[A-block] += a xᵀ.
+  void add_outer_with_x(const double* a, double* grad) const {
+    for (std::size_t i = 0; i < d_; ++i)
+      for (std::size_t j = 0; j < m_; ++j) grad[i * m_ + j] += a[i] * x_[j];
   }
   double sigma(const double* phi, std::size_t i) const { return learned_ ? std::exp(phi[d_ * m_ + d_ + i]) : fixed_sigma_; }
 

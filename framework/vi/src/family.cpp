@@ -2,6 +2,8 @@
 
 #include <cmath>
 
+#include "vibench/math/vector_kernels.hpp"
+
 namespace vibench {
 
 Capabilities Family::offers() const {
@@ -9,6 +11,17 @@ Capabilities Family::offers() const {
   if (reparameterization()) c.add(Capability::reparameterization);
   if (density_gradient()) c.add(Capability::density_gradient);
   return c;
+}
+
+void Reparameterization::add_pullback_sum(const Member& qphi, const Matrix& eps, const Matrix& v, Matrix& rows,
+                                         double* grad) const {
+  pullback(qphi, eps, v, rows);
+  add_weighted_rows(grad, rows.data(), rows.rows(), rows.cols(), nullptr);
+}
+
+void Family::add_weighted_score(const Member& qphi, const Matrix& z, const double* w, Matrix& rows, double* grad) const {
+  score(qphi, z, rows);
+  add_weighted_rows(grad, rows.data(), rows.rows(), rows.cols(), w);
 }
 
 void draw_base_noise(const BaseNoise& noise, Rng& rng, std::size_t s, Matrix& eps) {

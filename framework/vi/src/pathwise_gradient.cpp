@@ -2,7 +2,6 @@
 
 #include <algorithm>
 
-#include "vibench/math/vector_kernels.hpp"
 
 namespace vibench {
 
@@ -33,14 +32,12 @@ double pathwise_gradient_at_noise(PathwiseRule rule, const Target& t, const Fami
         for (std::size_t i = 0; i < d; ++i) ws.grad_z(r, i) *= ws.coef[r];
     }
   }
-  reparam.pullback(ws.qphi, ws.eps, ws.grad_z, ws.rows);
   std::fill(grad, grad + p, 0.0);
-  add_weighted_rows(grad, ws.rows.data(), n, p, nullptr);
+  reparam.add_pullback_sum(ws.qphi, ws.eps, ws.grad_z, ws.rows, grad);
   if (rule == PathwiseRule::total && c != 0.0) {  // the score term of −c·log q_φ, z held fixed
-    q.score(ws.qphi, ws.z, ws.rows);
     ws.row_weight.resize(n);
     for (std::size_t r = 0; r < n; ++r) ws.row_weight[r] = -(c * ws.w_tilde[r]);
-    add_weighted_rows(grad, ws.rows.data(), n, p, ws.row_weight.data());
+    q.add_weighted_score(ws.qphi, ws.z, ws.row_weight.data(), ws.rows, grad);
   }
   const double inv = 1.0 / static_cast<double>(samples);
   ws.row_weight.resize(n);

@@ -66,6 +66,10 @@ class Reparameterization {
   virtual void transform(const Member& qphi, const Matrix& eps, Matrix& z) const = 0;
   // Row s = (∂T_φ(ε_s)/∂φ)ᵀ v_s (S×P), for V (S×D): the pathwise chain rule at fixed noise.
   virtual void pullback(const Member& qphi, const Matrix& eps, const Matrix& v, Matrix& out) const = 0;
+  // grad[0, P) += Σ_s (∂T_φ(ε_s)/∂φ)ᵀ v_s, the pathwise estimators' sum over the samples; rows is scratch. The
+  // default forms the S×P rows with pullback() and adds them in row order; a family whose rows are structured
+  // (an outer product with a fixed vector) overrides it to skip forming them.
+  virtual void add_pullback_sum(const Member& qphi, const Matrix& eps, const Matrix& v, Matrix& rows, double* grad) const;
 };
 
 // Capability of a family with a differentiable density in z.
@@ -126,6 +130,10 @@ class Family {
   // Draw S samples z (S×D) from rng; a reparameterizable family also writes their noise ε (z = T_φ(ε)).
   virtual void sample(const Member& qphi, Rng& rng, std::size_t s, Matrix& eps, Matrix& z) const = 0;
   virtual void log_q(const Member& qphi, const Matrix& z, double* out) const = 0;
+  // grad[0, P) += Σ_s w_s ∇_φ log q_φ(z_s), samples with w_s = 0 skipped (w null: every w_s = 1); rows is
+  // scratch. The default forms the S×P score rows and adds them in row order (add_weighted_rows); overridden
+  // like add_pullback_sum.
+  virtual void add_weighted_score(const Member& qphi, const Matrix& z, const double* w, Matrix& rows, double* grad) const;
   // Row s = ∇_φ log q_φ(z_s) (S×P), z held fixed.
   virtual void score(const Member& qphi, const Matrix& z, Matrix& out) const = 0;
 
