@@ -209,6 +209,10 @@ def main():
     lines += ["", "Families: sample (S = 100) + log q + score at the initial phi, D = 20 (vibench only)", "",
               "| workload | ns per draw |", "|---|---:|"]
     lines += [f"| {name} | {t / 100:.0f} |" for name, t in families]
+    targets = [(name, t) for name, t in cpp.items() if name.startswith("BM_Target/")]
+    lines += ["", "Targets: log p(x, z) and its gradient in z over S = 100 points z ~ N(0, I/4), D = 20 where the target "
+              "takes it (vibench only)", "", "| workload | ns per point |", "|---|---:|"]
+    lines += [f"| {name} | {t / 100:.0f} |" for name, t in targets]
     runner = {name.split("/")[1]: t for name, t in cpp.items() if name.startswith("BM_Runner/")}
     if runner:
         lines += ["", "Runner (one thread, `vibench run` in-process on the cheapest cells: quadratic D = 1, reparam, S = 1): "
