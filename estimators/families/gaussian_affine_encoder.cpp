@@ -54,7 +54,7 @@ class GaussianAffineEncoder final : public ReparameterizedFamily {
     double norm = 0.5 * static_cast<double>(d_) * std::log(2 * std::numbers::pi);
     for (std::size_t i = 0; i < d_; ++i) {
       qphi.values[d_ + i] = sigma(phi, i);
-      norm += std::log(sigma(phi, i));
+      norm += std::log(qphi.values[d_ + i]);
     }
     qphi.log_norm = norm;
   }

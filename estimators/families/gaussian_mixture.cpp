@@ -46,7 +46,7 @@ class GaussianMixture final : public Family, public DensityGradient {
   void precompute(const double* phi, Member& qphi) const override {
     const std::size_t kd = k_ * d_;
     qphi.values.resize(k_ + 3 * kd);
-    weights(phi, qphi.values.data());
+    qphi.log_norm = weights(phi, qphi.values.data());
     double *sd = qphi.values.data() + k_, *inv = sd + kd, *var = inv + kd;
     for (std::size_t j = 0; j < kd; ++j) {
       const double ls = phi[k_ + kd + j];
@@ -54,10 +54,6 @@ class GaussianMixture final : public Family, public DensityGradient {
       inv[j] = std::exp(-ls);
       var[j] = std::exp(2 * ls);
     }
-    const double m = *std::max_element(phi, phi + k_);
-    double sum = 0;
-    for (std::size_t c = 0; c < k_; ++c) sum += std::exp(phi[c] - m);
-    qphi.log_norm = m + std::log(sum);
   }
 
   // Noise row: one uniform (the component), then D normals.
@@ -126,11 +122,13 @@ class GaussianMixture final : public Family, public DensityGradient {
  private:
   std::size_t mean_index(std::size_t c, std::size_t i) const { return k_ + c * d_ + i; }
   std::size_t scale_index(std::size_t c, std::size_t i) const { return k_ + k_ * d_ + c * d_ + i; }
-  void weights(const double* phi, double* pi) const {
+  // Writes π = softmax(α) and returns log Σ_k e^{α_k}.
+  double weights(const double* phi, double* pi) const {
     const double m = *std::max_element(phi, phi + k_);
     double sum = 0;
     for (std::size_t c = 0; c < k_; ++c) sum += (pi[c] = std::exp(phi[c] - m));
     for (std::size_t c = 0; c < k_; ++c) pi[c] /= sum;
+    return m + std::log(sum);
   }
   const double* weights(const Member& qphi) const { return qphi.values.data(); }
   double sigma(const Member& qphi, std::size_t c, std::size_t i) const { return qphi.values[k_ + c * d_ + i]; }
