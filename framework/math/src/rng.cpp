@@ -1,5 +1,6 @@
 #include "vibench/math/rng.hpp"
 
+#include <algorithm>
 #include <array>
 #include <cmath>
 #include <numbers>
@@ -53,6 +54,36 @@ const ZigguratTables& ziggurat() {
   static const ZigguratTables tables;
   return tables;
 }
+
+// One normal by the whole ziggurat: the fast test, then the tail or the wedge, retrying after a rejection.
+// `words.next()` gives the 64-bit words of consecutive blocks in order.
+template <class Words>
+double one_normal(Words& words) {
+  const ZigguratTables& zig = ziggurat();
+  for (;;) {
+    // Disjoint bits of one word: layer (bits 0–7), sign (bit 8), u·2⁵² (bits 12–63).
+    const std::uint64_t w = words.next();
+    const unsigned layer = w & 0xff;
+    const std::uint64_t u = w >> 12;
+    const double sign = static_cast<double>(static_cast<int>((w >> 7) & 2) - 1);  // ±1 without a branch
+    const double x = static_cast<double>(u) * zig.width[layer];
+    if (u < zig.accept_below[layer]) [[likely]] return sign * x;
+    if (layer == 0) {  // tail x > r: x = r + e/r, e ~ Exp(1), accepted if 2·Exp(1) > (e/r)²
+      double t, e2;
+      do {
+        t = -std::log(u01_open_closed(words.next())) / ZigguratTables::r;
+        e2 = -2.0 * std::log(u01_open_closed(words.next()));
+      } while (e2 <= t * t);
+      return sign * (ZigguratTables::r + t);
+    }
+    const double y = zig.height[layer] + u01_closed_open(words.next()) * (zig.height[layer + 1] - zig.height[layer]);
+    if (y < ZigguratTables::f(x)) return sign * x;
+  }
+}
+
+// Draws shorter than this take their blocks one at a time, straight from Philox: a vector body's setup
+// costs more than it saves (measured with bench BM_Normals; the crossover lies between 20 and 200 normals).
+constexpr std::size_t bulk_from = 32;
 }  // namespace
 
 Rng::Rng(std::uint64_t seed, std::uint64_t cell_key, std::uint64_t replicate, std::uint64_t stream, std::uint64_t step) {
@@ -60,28 +91,54 @@ Rng::Rng(std::uint64_t seed, std::uint64_t cell_key, std::uint64_t replicate, st
   ctr_ = {{replicate, stream, step, 0}};
 }
 
-r123::Philox4x64::ctr_type Rng::next_block() {
-  auto out = philox_(ctr_, key_);
-  ++ctr_.v[3];
-  return out;
-}
-
-void Rng::uniforms(double* out, std::size_t n) {
-  std::size_t i = 0;
-  while (i < n) {
-    auto b = next_block();
-    for (int j = 0; j < 4 && i < n; ++j, ++i) out[i] = u01_closed_open(b.v[j]);
-  }
-}
-
-// The 64-bit words of consecutive blocks, one at a time: the ziggurat's rare slow paths take extra words
-// from the same sequence.
-class Rng::WordStream {
+// The words of consecutive blocks, made many blocks at a time by the CPU's Philox body. A call consumes the
+// blocks whose words it read (a block once touched counts whole), exactly as if they were made one at a
+// time: blocks made ahead and not read are given back at the end, so the next call starts where a
+// block-at-a-time generator would.
+class Rng::WordBuffer {
  public:
-  explicit WordStream(Rng& rng) : rng_(rng) {}
+  static constexpr std::size_t capacity = 256;  // words: 2 KB on the stack
+
+  WordBuffer(Rng& rng, rng_kernels::Isa isa) : rng_(rng), isa_(isa) {}
+  ~WordBuffer() { rng_.ctr_.v[3] -= (end_ - pos_) / 4; }  // whole blocks not read
+
+  std::size_t available() const { return end_ - pos_; }
+  const std::uint64_t* data() const { return words_ + pos_; }
+  void consume(std::size_t k) { pos_ += k; }
+
+  // At least min(want, what fits) words available (and at least one).
+  void refill(std::size_t want) {
+    const std::size_t have = available();
+    if (have >= want) return;
+    for (std::size_t i = 0; i < have; ++i) words_[i] = words_[pos_ + i];
+    pos_ = 0;
+    end_ = have;
+    const std::size_t blocks = std::min((want - have + 3) / 4, (capacity - end_) / 4);
+    if (blocks == 0) return;
+    rng_kernels::philox_blocks(isa_, rng_.key_.v, rng_.ctr_.v, blocks, words_ + end_);
+    rng_.ctr_.v[3] += blocks;
+    end_ += 4 * blocks;
+  }
+  std::uint64_t next() {
+    if (pos_ == end_) refill(1);
+    return words_[pos_++];
+  }
+
+ private:
+  Rng& rng_;
+  rng_kernels::Isa isa_;
+  std::size_t pos_ = 0, end_ = 0;
+  alignas(64) std::uint64_t words_[capacity];
+};
+
+// One block at a time, computed when its first word is asked for.
+class Rng::BlockWords {
+ public:
+  explicit BlockWords(Rng& rng) : rng_(rng) {}
   std::uint64_t next() {
     if (used_ == 4) {
-      block_ = rng_.next_block();
+      block_ = r123::Philox4x64()(rng_.ctr_, rng_.key_);
+      ++rng_.ctr_.v[3];
       used_ = 0;
     }
     return block_.v[used_++];
@@ -93,36 +150,37 @@ class Rng::WordStream {
   int used_ = 4;
 };
 
-void Rng::normals(double* out, std::size_t n) {
+void Rng::uniforms(double* out, std::size_t n) {
+  WordBuffer words(*this, rng_kernels::cpu_isa());
+  for (std::size_t i = 0; i < n;) {
+    words.refill(n - i);
+    const std::size_t m = std::min(n - i, words.available());
+    for (std::size_t j = 0; j < m; ++j) out[i + j] = u01_closed_open(words.data()[j]);
+    words.consume(m);
+    i += m;
+  }
+}
+
+void Rng::normals(double* out, std::size_t n) { normals(out, n, rng_kernels::cpu_isa()); }
+
+void Rng::normals(double* out, std::size_t n, rng_kernels::Isa isa) {
+  if (n < bulk_from) {
+    BlockWords words(*this);
+    for (std::size_t i = 0; i < n; ++i) out[i] = one_normal(words);
+    return;
+  }
   const ZigguratTables& zig = ziggurat();
-  WordStream words(*this);
-  for (std::size_t i = 0; i < n; ++i) {
-    for (;;) {
-      // Disjoint bits of one word: layer (bits 0–7), sign (bit 8), u·2⁵² (bits 12–63).
-      const std::uint64_t w = words.next();
-      const unsigned layer = w & 0xff;
-      const std::uint64_t u = w >> 12;
-      const double sign = static_cast<double>(static_cast<int>((w >> 7) & 2) - 1);  // ±1 without a branch
-      const double x = static_cast<double>(u) * zig.width[layer];
-      if (u < zig.accept_below[layer]) [[likely]] {
-        out[i] = sign * x;
-        break;
-      }
-      if (layer == 0) {  // tail x > r: x = r + e/r, e ~ Exp(1), accepted if 2·Exp(1) > (e/r)²
-        double t, e2;
-        do {
-          t = -std::log(u01_open_closed(words.next())) / ZigguratTables::r;
-          e2 = -2.0 * std::log(u01_open_closed(words.next()));
-        } while (e2 <= t * t);
-        out[i] = sign * (ZigguratTables::r + t);
-        break;
-      }
-      const double y = zig.height[layer] + u01_closed_open(words.next()) * (zig.height[layer + 1] - zig.height[layer]);
-      if (y < ZigguratTables::f(x)) {
-        out[i] = sign * x;
-        break;
-      }
-    }
+  WordBuffer words(*this, isa);
+  for (std::size_t i = 0; i < n;) {
+    if (words.available() < std::min<std::size_t>(n - i, 8)) words.refill(n - i);
+    // Most words pass the fast test: a vector body takes them until the first that does not, which
+    // one_normal then finishes (it repeats the fast test on that word, then takes the slow path).
+    const std::size_t m = std::min(n - i, words.available());
+    const std::size_t k = rng_kernels::ziggurat_accept_run(isa, words.data(), m, out + i, zig.accept_below.data(),
+                                                           zig.width.data());
+    words.consume(k);
+    i += k;
+    if (k < m) out[i++] = one_normal(words);
   }
 }
 

@@ -7,6 +7,8 @@
 
 #include <Random123/philox.h>
 
+#include "vibench/math/rng_kernels.hpp"
+
 namespace vibench {
 
 // Stream numbers: which purpose inside one replicate a draw serves.
@@ -29,11 +31,12 @@ class Rng {
   // how many blocks earlier calls consumed: deterministic for deterministic code.
   void normals(double* out, std::size_t n);   // N(0, 1), ziggurat (256 layers) on 64-bit words
   void uniforms(double* out, std::size_t n);  // U[0, 1), 53-bit
+  // normals() on a chosen instruction set's body (tests, benchmarks): the same numbers on every one.
+  void normals(double* out, std::size_t n, rng_kernels::Isa isa);
 
  private:
-  class WordStream;
-  r123::Philox4x64::ctr_type next_block();
-  r123::Philox4x64 philox_;
+  class BlockWords;
+  class WordBuffer;
   r123::Philox4x64::key_type key_;
   r123::Philox4x64::ctr_type ctr_;
 };
