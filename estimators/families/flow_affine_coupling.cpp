@@ -65,22 +65,26 @@ class FlowAffineCoupling final : public ReparameterizedFamily {
                          [this](const double* p, const double* e, std::vector<std::vector<double>>& xs) { forward(p, e, xs); });
   }
 
+  // Per-sample scratch in thread_local buffers that keep their capacity (allocations per sample and layer
+  // were measured as a fifth of a flow cell's time in antithetic_variance).
   void log_q(const Member& qphi, const Matrix& z, double* out) const override {
     const double* phi = qphi.phi;
-    std::vector<std::vector<double>> xs;
+    thread_local std::vector<std::vector<double>> xs;
     for (std::size_t r = 0; r < z.rows(); ++r) out[r] = inverse(phi, z.row(r), xs);
   }
 
   void score(const Member& qphi, const Matrix& z, Matrix& out) const override {
     const double* phi = qphi.phi;
     out.resize(z.rows(), p_);
-    std::vector<double> gz(d_);
+    thread_local std::vector<double> gz;
+    gz.resize(d_);
     for (std::size_t r = 0; r < z.rows(); ++r) backprop_log_q(phi, z.row(r), out.row(r), gz.data());
   }
   void grad_z_log_q(const Member& qphi, const Matrix& z, Matrix& out) const override {
     const double* phi = qphi.phi;
     out.resize(z.rows(), d_);
-    std::vector<double> gp(p_);
+    thread_local std::vector<double> gp;
+    gp.resize(p_);
     for (std::size_t r = 0; r < z.rows(); ++r) backprop_log_q(phi, z.row(r), gp.data(), out.row(r));
   }
 
@@ -91,8 +95,10 @@ class FlowAffineCoupling final : public ReparameterizedFamily {
   void pullback(const Member& qphi, const Matrix& eps, const Matrix& v, Matrix& out) const override {
     const double* phi = qphi.phi;
     out.resize(v.rows(), p_);
-    std::vector<std::vector<double>> xs;
-    std::vector<double> g(d_);
+    thread_local std::vector<std::vector<double>> xs;
+    thread_local std::vector<double> g, gt, gh;
+    thread_local Coupling c;
+    g.resize(d_);
     for (std::size_t r = 0; r < v.rows(); ++r) {
       double* o = out.row(r);
       std::fill(o, o + p_, 0.0);
@@ -101,8 +107,9 @@ class FlowAffineCoupling final : public ReparameterizedFamily {
       for (std::size_t l = layers_; l-- > 0;) {
         const Layer& L = layer_[l];
         const std::vector<double>& x = xs[l];  // input of layer l
-        Coupling c = coupling(phi, L, x.data());
-        std::vector<double> gt(L.b.size()), gh(L.b.size());
+        coupling(phi, L, x.data(), c);
+        gt.resize(L.b.size());  // every entry written below
+        gh.resize(L.b.size());
         for (std::size_t j = 0; j < L.b.size(); ++j) {
           const double e = std::exp(c.s[j]), gy = g[L.b[j]];
           gt[j] = gy;
@@ -140,8 +147,10 @@ class FlowAffineCoupling final : public ReparameterizedFamily {
     std::vector<double> s, t;
   };
 
-  Coupling coupling(const double* phi, const Layer& L, const double* x) const {
-    Coupling c{std::vector<double>(L.b.size()), std::vector<double>(L.b.size())};
+  // Fills c (every entry): per-sample scratch keeps its capacity, as in flow_planar.
+  void coupling(const double* phi, const Layer& L, const double* x, Coupling& c) const {
+    c.s.resize(L.b.size());
+    c.t.resize(L.b.size());
     for (std::size_t j = 0; j < L.b.size(); ++j) {
       double h = phi[L.bs + j], t = phi[L.bt + j];
       for (std::size_t k = 0; k < L.a.size(); ++k) {
@@ -151,7 +160,12 @@ class FlowAffineCoupling final : public ReparameterizedFamily {
       c.s[j] = std::tanh(h);
       c.t[j] = t;
     }
-    return c;
+  }
+
+  // xs as layers_ + 1 vectors of D, keeping the capacity they have.
+  void shape(std::vector<std::vector<double>>& xs) const {
+    xs.resize(layers_ + 1);
+    for (auto& x : xs) x.resize(d_);
   }
 
   // Parameter gradients of a layer from ∂t, ∂h, and the A-part of the input adjoint g (updated in place).
@@ -171,25 +185,27 @@ class FlowAffineCoupling final : public ReparameterizedFamily {
 
   // xs[0] = x₀ = μ + σε, xs[l + 1] = f_l(xs[l]).
   void forward(const double* phi, const double* eps, std::vector<std::vector<double>>& xs) const {
-    xs.assign(layers_ + 1, std::vector<double>(d_));
+    thread_local Coupling c;
+    shape(xs);  // every entry is written below
     flow_base::forward(phi, d_, eps, xs[0].data());
     for (std::size_t l = 0; l < layers_; ++l) {
       const Layer& L = layer_[l];
       xs[l + 1] = xs[l];
-      Coupling c = coupling(phi, L, xs[l].data());
+      coupling(phi, L, xs[l].data(), c);
       for (std::size_t j = 0; j < L.b.size(); ++j) xs[l + 1][L.b[j]] = xs[l][L.b[j]] * std::exp(c.s[j]) + c.t[j];
     }
   }
 
   // Inverse pass from z: xs[L] = z, xs[l] = f_l⁻¹(xs[l + 1]); returns log q(z).
   double inverse(const double* phi, const double* z, std::vector<std::vector<double>>& xs) const {
-    xs.assign(layers_ + 1, std::vector<double>(d_));
+    thread_local Coupling c;
+    shape(xs);  // every entry is written below
     std::copy(z, z + d_, xs[layers_].begin());
     double log_det = 0;
     for (std::size_t l = layers_; l-- > 0;) {
       const Layer& L = layer_[l];
       xs[l] = xs[l + 1];
-      Coupling c = coupling(phi, L, xs[l + 1].data());  // a is shared by input and output
+      coupling(phi, L, xs[l + 1].data(), c);  // a is shared by input and output
       for (std::size_t j = 0; j < L.b.size(); ++j) {
         xs[l][L.b[j]] = (xs[l + 1][L.b[j]] - c.t[j]) * std::exp(-c.s[j]);
         log_det += c.s[j];
@@ -203,16 +219,19 @@ class FlowAffineCoupling final : public ReparameterizedFamily {
   //   g[B]_l = g[B] ⊙ e^{−s};  ∂t = −g[B] ⊙ e^{−s};  ∂s = −g[B] ⊙ x_{l−1}[B] − 1 (the −Σs term);
   //   ∂h = ∂s ⊙ (1 − s²); parameters and g[A]_l as in the forward pullback. The final adjoint is ∇_z log q.
   void backprop_log_q(const double* phi, const double* z, double* grad_phi, double* grad_z) const {
-    std::vector<std::vector<double>> xs;
+    thread_local std::vector<std::vector<double>> xs;
+    thread_local std::vector<double> g, gt, gh;
+    thread_local Coupling c;
     inverse(phi, z, xs);
     std::fill(grad_phi, grad_phi + p_, 0.0);
-    std::vector<double> g(d_);
+    g.resize(d_);  // written whole by log_density_gradient
     flow_base::log_density_gradient(phi, d_, xs[0].data(), grad_phi, g.data());
     for (std::size_t l = 0; l < layers_; ++l) {
       const Layer& L = layer_[l];
       const std::vector<double>& y = xs[l + 1];
-      Coupling c = coupling(phi, L, y.data());
-      std::vector<double> gt(L.b.size()), gh(L.b.size());
+      coupling(phi, L, y.data(), c);
+      gt.resize(L.b.size());  // every entry written below
+      gh.resize(L.b.size());
       for (std::size_t j = 0; j < L.b.size(); ++j) {
         const double e = std::exp(-c.s[j]), gx = g[L.b[j]];
         gt[j] = -gx * e;
