@@ -13,9 +13,7 @@ class OracleCritic final : public Critic {
   explicit OracleCritic(const Params&) {}
   void scores(const MiTask& task, const Matrix& x, const Matrix& y, const double*, double shift, Matrix& f,
               CriticWorkspace&) const override {
-    f.resize(x.rows(), y.rows());
-    for (std::size_t i = 0; i < x.rows(); ++i)
-      for (std::size_t j = 0; j < y.rows(); ++j) f(i, j) = task.log_ratio(x.row(i), y.row(j)) + shift;
+    task.log_ratios(x, y, shift, f);
   }
   bool is_oracle() const override { return true; }
 };

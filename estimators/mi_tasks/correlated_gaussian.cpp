@@ -2,7 +2,9 @@
 // correlation ρ, so I(X;Y) = −(d/2) log(1 − ρ²) and ρ = √(1 − e^{−2I/d}) for a requested I (Poole et al.
 // 2019, §4; Song & Ermon 2020, §6). `transform: cube | asinh` observes a map of y instead of y: invertible,
 // so I and the density ratio (as a function of the untransformed y) are unchanged (mi_transforms.hpp).
+#include <algorithm>
 #include <cmath>
+#include <vector>
 
 #include "vibench/mi/mi.hpp"
 #include "vibench/mi/mi_transforms.hpp"
@@ -44,6 +46,31 @@ class CorrelatedGaussian final : public MiTask {
       quad += rho_ * rho_ * (x[k] * x[k] + yk * yk) - 2 * rho_ * x[k] * yk;
     }
     return -0.5 * static_cast<double>(d_) * std::log(one_minus) - quad / (2 * one_minus);
+  }
+
+  // log_ratio for every pair, the same numbers: y's inverse transform and the log once per batch instead of per
+  // pair, and the pairs j innermost so the loop vectorizes over them while each pair still adds its d terms in
+  // the order k = 0, 1, … (log_ratio per pair was 72% of mi_oracle's time, by perf).
+  void log_ratios(const Matrix& x, const Matrix& y, double shift, Matrix& f) const override {
+    const std::size_t n = x.rows(), m = y.rows();
+    const double one_minus = 1 - rho_ * rho_, head = -0.5 * static_cast<double>(d_) * std::log(one_minus);
+    const double rho2 = rho_ * rho_, two_rho = 2 * rho_;
+    thread_local std::vector<double> yt, quad;  // yt[k·m + j] = the untransformed y_jk
+    yt.resize(d_ * m);
+    quad.resize(m);
+    for (std::size_t j = 0; j < m; ++j)
+      for (std::size_t k = 0; k < d_; ++k) yt[k * m + j] = invert_mi_transform(transform_, y(j, k));
+    f.resize(n, m);
+    for (std::size_t i = 0; i < n; ++i) {
+      std::fill(quad.begin(), quad.end(), 0.0);
+      for (std::size_t k = 0; k < d_; ++k) {
+        const double xk = x(i, k), xx = xk * xk, tx = two_rho * xk;
+        const double* yk = yt.data() + k * m;
+        for (std::size_t j = 0; j < m; ++j) quad[j] += rho2 * (xx + yk[j] * yk[j]) - tx * yk[j];
+      }
+      double* fi = f.row(i);
+      for (std::size_t j = 0; j < m; ++j) fi[j] = head - quad[j] / (2 * one_minus) + shift;
+    }
   }
 
  private:

@@ -26,6 +26,13 @@ class MiTask {
   virtual void sample(Rng& rng, std::size_t n, Matrix& x, Matrix& y) const = 0;
   // log r(x, y) = log p(x, y) − log p(x) − log p(y), the optimal critic up to a constant.
   virtual double log_ratio(const double* x, const double* y) const = 0;
+  // F(i, j) = log r(x_i, y_j) + shift for every pair of rows (the oracle critic's score matrix). The default
+  // calls log_ratio per pair; a task may compute the same numbers faster for the whole batch.
+  virtual void log_ratios(const Matrix& x, const Matrix& y, double shift, Matrix& f) const {
+    f.resize(x.rows(), y.rows());
+    for (std::size_t i = 0; i < x.rows(); ++i)
+      for (std::size_t j = 0; j < y.rows(); ++j) f(i, j) = log_ratio(x.row(i), y.row(j)) + shift;
+  }
   virtual double exact_mi() const = 0;  // nats
 };
 
