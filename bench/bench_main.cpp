@@ -12,6 +12,7 @@
 
 #include "vibench/math/optimizer.hpp"
 #include "vibench/math/rng.hpp"
+#include "vibench/math/rng_kernels.hpp"
 #include "vibench/nn/vib_model.hpp"
 #include "vibench/plugin/cell_plugins.hpp"
 #include "vibench/plugin/registry.hpp"
@@ -97,6 +98,67 @@ static void BM_Normals(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations() * state.range(0) * state.range(1));
 }
 BENCHMARK(BM_Normals)->ArgsProduct({{2, 20, 200}, {1, 10, 100, 1000}})->ArgNames({"D", "S"});
+
+// normals_body/<isa>/N: N normals on one instruction-set body of the generator (rng_kernels.hpp; the same
+// numbers on each), and philox_body/<isa>: its Philox4x64 blocks alone, per 64-bit word. Bodies this CPU
+// lacks are not registered.
+static void BM_NormalsBody(benchmark::State& state, rng_kernels::Isa isa) {
+  std::vector<double> out(static_cast<std::size_t>(state.range(0)));
+  std::uint64_t rep = 0;
+  for (auto _ : state) {
+    Rng rng(1, 2, rep++, streams::estimator);
+    rng.normals(out.data(), out.size(), isa);
+    benchmark::DoNotOptimize(out.data());
+  }
+  state.SetItemsProcessed(state.iterations() * state.range(0));
+}
+static void BM_PhiloxBody(benchmark::State& state, rng_kernels::Isa isa) {
+  const std::size_t blocks = 256;
+  std::vector<std::uint64_t> words(4 * blocks);
+  const std::uint64_t key[2] = {1, 2};
+  std::uint64_t ctr[4] = {0, streams::estimator, 0, 0};
+  for (auto _ : state) {
+    ++ctr[0];
+    rng_kernels::philox_blocks(isa, key, ctr, blocks, words.data());
+    benchmark::DoNotOptimize(words.data());
+  }
+  state.SetItemsProcessed(state.iterations() * 4 * blocks);
+}
+void register_rng_body_benchmarks() {
+  for (auto isa : {rng_kernels::Isa::scalar, rng_kernels::Isa::avx2, rng_kernels::Isa::avx512}) {
+    if (!rng_kernels::cpu_supports(isa)) continue;
+    const std::string name = rng_kernels::isa_name(isa);
+    benchmark::RegisterBenchmark(("BM_NormalsBody/" + name).c_str(), BM_NormalsBody, isa)->Arg(20)->Arg(4096)->ArgNames({"N"});
+    benchmark::RegisterBenchmark(("BM_PhiloxBody/" + name).c_str(), BM_PhiloxBody, isa);
+  }
+}
+
+// peak_arith: the core's peak rate of separate multiplies and adds (the instruction mix of vibench's kernels:
+// FMA is off, see README "Reproducibility") on the widest vectors this CPU has, the same dispatch as the dense
+// kernels (vector_kernels.cpp). Sixteen independent chains of 8-lane multiply-then-add cover the latency of
+// both ports. Items are floating-point operations (2 per lane per step), so items_per_second is the peak.
+namespace {
+using Lane8 = double __attribute__((vector_size(64)));
+__attribute__((target_clones("avx512f", "avx2", "default"), noinline)) void mul_add_chains(double* state, std::int64_t steps) {
+  Lane8 acc[16];
+  for (int c = 0; c < 16; ++c) __builtin_memcpy(&acc[c], state + 8 * c, sizeof(Lane8));
+  const Lane8 m = {0.999999, 0.999999, 0.999999, 0.999999, 0.999999, 0.999999, 0.999999, 0.999999};
+  const Lane8 a = {1e-7, 1e-7, 1e-7, 1e-7, 1e-7, 1e-7, 1e-7, 1e-7};
+  for (std::int64_t s = 0; s < steps; ++s)
+    for (int c = 0; c < 16; ++c) acc[c] = acc[c] * m + a;  // two instructions: -ffp-contract=off
+  for (int c = 0; c < 16; ++c) __builtin_memcpy(state + 8 * c, &acc[c], sizeof(Lane8));
+}
+}  // namespace
+static void BM_PeakArith(benchmark::State& state) {
+  std::vector<double> chains(128, 1.0);
+  const std::int64_t steps = 1000;
+  for (auto _ : state) {
+    mul_add_chains(chains.data(), steps);
+    benchmark::DoNotOptimize(chains.data());
+  }
+  state.SetItemsProcessed(state.iterations() * steps * 16 * 8 * 2);
+}
+BENCHMARK(BM_PeakArith);
 
 // One Deep VIB training step (forward, backward, Adam) on a batch of 100 Fashion-MNIST-sized inputs: encoder
 // 784–H–H–2K, logistic-regression decoder, float64, one thread (serial OpenBLAS). Synthetic pixels: the cost
@@ -299,6 +361,7 @@ int main(int argc, char** argv) {
   register_family_benchmarks();
   register_target_benchmarks();
   register_estimator_benchmarks();
+  register_rng_body_benchmarks();
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
   benchmark::RunSpecifiedBenchmarks();
