@@ -10,6 +10,9 @@
 #include <fstream>
 #include <sstream>
 
+#include <cblas.h>
+
+#include "vibench/math/gemm.hpp"
 #include "vibench/math/optimizer.hpp"
 #include "vibench/math/rng.hpp"
 #include "vibench/math/rng_kernels.hpp"
@@ -102,7 +105,7 @@ BENCHMARK(BM_Normals)->ArgsProduct({{2, 20, 200}, {1, 10, 100, 1000}})->ArgNames
 // normals_body/<isa>/N: N normals on one instruction-set body of the generator (rng_kernels.hpp; the same
 // numbers on each), and philox_body/<isa>: its Philox4x64 blocks alone, per 64-bit word. Bodies this CPU
 // lacks are not registered.
-static void BM_NormalsBody(benchmark::State& state, rng_kernels::Isa isa) {
+static void BM_NormalsBody(benchmark::State& state, Isa isa) {
   std::vector<double> out(static_cast<std::size_t>(state.range(0)));
   std::uint64_t rep = 0;
   for (auto _ : state) {
@@ -112,7 +115,7 @@ static void BM_NormalsBody(benchmark::State& state, rng_kernels::Isa isa) {
   }
   state.SetItemsProcessed(state.iterations() * state.range(0));
 }
-static void BM_PhiloxBody(benchmark::State& state, rng_kernels::Isa isa) {
+static void BM_PhiloxBody(benchmark::State& state, Isa isa) {
   const std::size_t blocks = 256;
   std::vector<std::uint64_t> words(4 * blocks);
   const std::uint64_t key[2] = {1, 2};
@@ -125,9 +128,9 @@ static void BM_PhiloxBody(benchmark::State& state, rng_kernels::Isa isa) {
   state.SetItemsProcessed(state.iterations() * 4 * blocks);
 }
 void register_rng_body_benchmarks() {
-  for (auto isa : {rng_kernels::Isa::scalar, rng_kernels::Isa::avx2, rng_kernels::Isa::avx512}) {
-    if (!rng_kernels::cpu_supports(isa)) continue;
-    const std::string name = rng_kernels::isa_name(isa);
+  for (auto isa : {Isa::scalar, Isa::avx2, Isa::avx512}) {
+    if (!cpu_supports(isa)) continue;
+    const std::string name = isa_name(isa);
     benchmark::RegisterBenchmark(("BM_NormalsBody/" + name).c_str(), BM_NormalsBody, isa)->Arg(20)->Arg(4096)->ArgNames({"N"});
     benchmark::RegisterBenchmark(("BM_PhiloxBody/" + name).c_str(), BM_PhiloxBody, isa);
   }
@@ -186,6 +189,51 @@ static void BM_VibStep(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations());
 }
 BENCHMARK(BM_VibStep)->Args({1024, 256})->Args({256, 32})->ArgNames({"H", "K"})->Unit(benchmark::kMillisecond);
+
+// gemm/<op>/<body>: vibench's own product (gemm.hpp, the networks' products, the same bits on every CPU) at the
+// paper VIB network's shapes (batch 100, 784–1024–1024), on each body this CPU runs, against OpenBLAS (one thread;
+// its own kernels with FMA, which round differently per CPU). Items are flops (2mnk), so items_per_second is the rate.
+extern "C" void openblas_set_num_threads(int);
+namespace {
+struct GemmCase {
+  const char* op;  // what the product is in the network's step
+  GemmShape shape;
+};
+const GemmCase gemm_cases[] = {
+    {"forward_xWt", {100, 1024, 784, false, true, true}},   // pre = b + x Wᵀ
+    {"weight_grad_dTx", {1024, 784, 100, true, false, true}},  // ∂W += δᵀ x
+    {"input_grad_dW", {100, 784, 1024}},                       // ∂x = δ W
+};
+void BM_Gemm(benchmark::State& state, GemmCase g, int body) {  // body: an Isa, or −1 for OpenBLAS
+  const GemmShape& s = g.shape;
+  std::vector<double> a(s.m * s.k), b(s.k * s.n), c(s.m * s.n);
+  Rng rng(1, 2, 3, streams::data);
+  rng.normals(a.data(), a.size());
+  rng.normals(b.data(), b.size());
+  const std::size_t lda = s.transpose_a ? s.m : s.k, ldb = s.transpose_b ? s.k : s.n;
+  openblas_set_num_threads(1);
+  for (auto _ : state) {
+    if (body < 0)
+      cblas_dgemm(CblasRowMajor, s.transpose_a ? CblasTrans : CblasNoTrans, s.transpose_b ? CblasTrans : CblasNoTrans,
+                  static_cast<int>(s.m), static_cast<int>(s.n), static_cast<int>(s.k), 1.0, a.data(), static_cast<int>(lda),
+                  b.data(), static_cast<int>(ldb), s.accumulate ? 1.0 : 0.0, c.data(), static_cast<int>(s.n));
+    else
+      gemm(static_cast<Isa>(body), s, a.data(), lda, b.data(), ldb, c.data(), s.n);
+    benchmark::DoNotOptimize(c.data());
+  }
+  state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations() * 2 * s.m * s.n * s.k));
+}
+}  // namespace
+void register_gemm_benchmarks() {
+  for (const GemmCase& g : gemm_cases) {
+    const std::string op = g.op;
+    benchmark::RegisterBenchmark(("BM_Gemm/" + op + "/openblas").c_str(), BM_Gemm, g, -1)->Unit(benchmark::kMicrosecond);
+    for (auto isa : {Isa::scalar, Isa::avx2, Isa::avx512})
+      if (cpu_supports(isa) && isa != Isa::scalar)  // the baseline body (std::fma calls) is ~20x slower: not timed
+        benchmark::RegisterBenchmark(("BM_Gemm/" + op + "/" + isa_name(isa)).c_str(), BM_Gemm, g, static_cast<int>(isa))
+            ->Unit(benchmark::kMicrosecond);
+  }
+}
 
 // Storing one finished cell (the store's path for every cell): 16 metrics of `n` doubles encoded, checksummed and
 // appended to the process's part file. Throughput in bytes of metric data per second.
@@ -362,6 +410,7 @@ int main(int argc, char** argv) {
   register_target_benchmarks();
   register_estimator_benchmarks();
   register_rng_body_benchmarks();
+  register_gemm_benchmarks();
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
   benchmark::RunSpecifiedBenchmarks();

@@ -21,6 +21,7 @@
 #include <xxhash.h>
 
 #include "helpers.hpp"
+#include "vibench/math/cpu_isa.hpp"
 #include "vibench/math/stats.hpp"
 #include "vibench/plugin/registry.hpp"
 #include "vibench/run/git_state.hpp"
@@ -1125,12 +1126,16 @@ grid:
   }
 }
 
-TEST_CASE("BLAS-backed cells (trained critics, VIB, VAE) are bitwise identical for 1 and 2 threads", "[cli]") {
-  // Several cells call BLAS at once on 2 threads; the results must not depend on it (Debian's serial
-  // OpenBLAS failed this: its buffers are not safe for concurrent calls).
-  std::string dir = fresh_dir("blas_threads");
-  // Twelve trained-critic cells of the mi_tasks experiment (its six tasks, two bounds).
-  std::string mi = std::string(VIBENCH_SOURCE_DIR) + "/experiments/mi_tasks.yaml --set repeat=0 --set bound=infonce,dv";
+TEST_CASE("network cells (trained critics, VIB, VAE) are bitwise identical for 1 and 2 threads and on every "
+          "instruction-set class", "[cli]") {
+  // Several cells train networks at once on 2 threads; the results must not depend on it (Debian's serial
+  // OpenBLAS, used before gemm.hpp, failed this: its buffers are not safe for concurrent calls). VIBENCH_ISA runs
+  // the kernels a CPU of a lower class would (gemm's baseline body is std::fma): the files must not change.
+  std::string dir = fresh_dir("network_bits");
+  // Twelve trained-critic cells of the mi_tasks experiment (its six tasks, two bounds), 400 steps each (the
+  // baseline body takes ~1 s a cell).
+  std::string mi = std::string(VIBENCH_SOURCE_DIR) +
+                   "/experiments/mi_tasks.yaml --set repeat=0 --set bound=infonce,dv --set steps=400";
   std::string vib = write_file(dir + "/vib.yaml", R"(name: vib
 study: vib
 seed: 4
@@ -1157,8 +1162,24 @@ zip:
     REQUIRE(run_cli("run " + yaml + " --out " + dir + "/t1 --threads 1", "blas1").code == 0);
     REQUIRE(run_cli("run " + yaml + " --out " + dir + "/t2 --threads 2", "blas2").code == 0);
     INFO(name);
-    CHECK(metric_bits(dir + "/t1/" + name + ".h5") == metric_bits(dir + "/t2/" + name + ".h5"));
+    const auto bits = metric_bits(dir + "/t1/" + name + ".h5");
+    CHECK(bits == metric_bits(dir + "/t2/" + name + ".h5"));
+    for (Isa isa : {Isa::scalar, Isa::avx2}) {
+      if (!cpu_supports(isa) || isa == cpu_isa()) continue;
+      const std::string out = dir + "/" + isa_name(isa);
+      REQUIRE(run_shell(std::string("VIBENCH_ISA=") + isa_name(isa) + " " + VIBENCH_BINARY + " run " + yaml + " --out " +
+                            out + " --threads 2",
+                        "isa").code == 0);
+      INFO("VIBENCH_ISA=" << isa_name(isa));
+      CHECK(bits == metric_bits(out + "/" + name + ".h5"));
+    }
   }
+}
+
+TEST_CASE("VIBENCH_ISA naming an unknown class exits 2 and says what it expects", "[cli]") {
+  const auto r = run_shell(std::string("VIBENCH_ISA=sse9 ") + VIBENCH_BINARY + " list", "isa_bad");
+  CHECK(r.code == 2);
+  CHECK(r.err.find("VIBENCH_ISA=sse9: expected scalar, avx2 or avx512") != std::string::npos);
 }
 
 TEST_CASE("a sub-key of a plugin axis: dry run shows which cells received it and an unknown one exits 2", "[cli]") {

@@ -45,7 +45,7 @@ constexpr std::uint64_t fnv_offset = 1469598103934665603ull;
 
 // Normals and uniforms of mixed lengths from one Rng (each call's blocks follow the previous call's), on the
 // instruction-set body `isa`, hashed in order.
-std::uint64_t mixed_draws_hash(rng_kernels::Isa isa) {
+std::uint64_t mixed_draws_hash(Isa isa) {
   std::uint64_t h = fnv_offset;
   Rng r(20261203, 77, 5, streams::estimator, 9);
   for (std::size_t n : {1, 3, 4, 5, 7, 8, 9, 15, 16, 17, 31, 64, 100, 255, 256, 257, 1000, 4093, 100000}) {
@@ -57,18 +57,18 @@ std::uint64_t mixed_draws_hash(rng_kernels::Isa isa) {
   return h;
 }
 
-std::vector<rng_kernels::Isa> supported_isas() {
-  std::vector<rng_kernels::Isa> out;
-  for (auto isa : {rng_kernels::Isa::scalar, rng_kernels::Isa::avx2, rng_kernels::Isa::avx512})
-    if (rng_kernels::cpu_supports(isa)) out.push_back(isa);
+std::vector<Isa> supported_isas() {
+  std::vector<Isa> out;
+  for (auto isa : {Isa::scalar, Isa::avx2, Isa::avx512})
+    if (cpu_supports(isa)) out.push_back(isa);
   return out;
 }
 }  // namespace
 
 TEST_CASE("the Philox bodies give Random123's Philox4x64-10 blocks bit for bit", "[rng]") {
   const std::uint64_t key[2] = {0x0123456789abcdefull, 20261203};
-  for (rng_kernels::Isa isa : supported_isas()) {
-    INFO("body " << rng_kernels::isa_name(isa));
+  for (Isa isa : supported_isas()) {
+    INFO("body " << isa_name(isa));
     // Counts around every group size (1, 4, 8, 16 blocks) and a block counter that wraps past 2⁶⁴ − 1.
     for (std::uint64_t first : {std::uint64_t{0}, std::uint64_t{12345}, ~std::uint64_t{0} - 6}) {
       for (std::size_t blocks : {1, 2, 3, 4, 5, 7, 8, 9, 15, 16, 17, 23, 24, 31, 32, 33, 100, 1000}) {
@@ -91,8 +91,8 @@ TEST_CASE("normals and uniforms are the generator's committed stream, on every i
   // Hashes of the draws of the block-at-a-time generator that computed every committed result (recorded
   // from it before the vector bodies existed, e4ab83b's rng.cpp): a change here changes every result.
   // Of the 4·2²⁰ normals about 1.5% take the slow path (wedges and tail), each taking extra words.
-  for (rng_kernels::Isa isa : supported_isas()) {
-    INFO("body " << rng_kernels::isa_name(isa));
+  for (Isa isa : supported_isas()) {
+    INFO("body " << isa_name(isa));
     CHECK(mixed_draws_hash(isa) == 0x42a327c386a1bec2ull);
     std::vector<double> big(std::size_t{1} << 22);
     Rng(1, 2, 3, streams::point).normals(big.data(), big.size(), isa);

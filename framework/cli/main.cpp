@@ -20,6 +20,7 @@
 #include <fmt/format.h>
 
 #include "inspect.hpp"
+#include "vibench/math/cpu_isa.hpp"
 #include "vibench/plugin/cell_plugins.hpp"
 #include "vibench/plugin/did_you_mean.hpp"
 #include "vibench/plugin/registry.hpp"
@@ -401,6 +402,12 @@ int main(int argc, char** argv) try {
       }
     int code = app.exit(e);
     return code == 0 ? 0 : 2;
+  }
+  try {  // a bad VIBENCH_ISA is bad input: refused before anything runs (cpu_isa() reads it once)
+    (void)cpu_isa();
+  } catch (const std::invalid_argument& e) {
+    std::cerr << "vibench: error: " << e.what() << "\n";
+    return 2;
   }
   if (*run) {
     if (!std::isfinite(run_opts.checkpoint_every_seconds)) {

@@ -58,14 +58,9 @@ const ZigguratTables& ziggurat() {
 // One normal by the whole ziggurat: the fast test, then the tail or the wedge, retrying after a rejection.
 // `words.next()` gives the 64-bit words of consecutive blocks in order.
 template <class Words>
-double one_normal(Words& words) {
-  const ZigguratTables& zig = ziggurat();
+double one_normal(const ZigguratTables& zig, Words& words) {
   for (;;) {
-    // Disjoint bits of one word: layer (bits 0–7), sign (bit 8), u·2⁵² (bits 12–63).
-    const std::uint64_t w = words.next();
-    const unsigned layer = w & 0xff;
-    const std::uint64_t u = w >> 12;
-    const double sign = static_cast<double>(static_cast<int>((w >> 7) & 2) - 1);  // ±1 without a branch
+    const auto [layer, u, sign] = rng_kernels::decode_ziggurat_word(words.next());
     const double x = static_cast<double>(u) * zig.width[layer];
     if (u < zig.accept_below[layer]) [[likely]] return sign * x;
     if (layer == 0) {  // tail x > r: x = r + e/r, e ~ Exp(1), accepted if 2·Exp(1) > (e/r)²
@@ -99,7 +94,7 @@ class Rng::WordBuffer {
  public:
   static constexpr std::size_t capacity = 256;  // words: 2 KB on the stack
 
-  WordBuffer(Rng& rng, rng_kernels::Isa isa) : rng_(rng), isa_(isa) {}
+  WordBuffer(Rng& rng, Isa isa) : rng_(rng), isa_(isa) {}
   ~WordBuffer() { rng_.ctr_.v[3] -= (end_ - pos_) / 4; }  // whole blocks not read
 
   std::size_t available() const { return end_ - pos_; }
@@ -126,7 +121,7 @@ class Rng::WordBuffer {
 
  private:
   Rng& rng_;
-  rng_kernels::Isa isa_;
+  Isa isa_;
   std::size_t pos_ = 0, end_ = 0;
   alignas(64) std::uint64_t words_[capacity];
 };
@@ -151,7 +146,7 @@ class Rng::BlockWords {
 };
 
 void Rng::uniforms(double* out, std::size_t n) {
-  WordBuffer words(*this, rng_kernels::cpu_isa());
+  WordBuffer words(*this, cpu_isa());
   for (std::size_t i = 0; i < n;) {
     words.refill(n - i);
     const std::size_t m = std::min(n - i, words.available());
@@ -161,12 +156,13 @@ void Rng::uniforms(double* out, std::size_t n) {
   }
 }
 
-void Rng::normals(double* out, std::size_t n) { normals(out, n, rng_kernels::cpu_isa()); }
+void Rng::normals(double* out, std::size_t n) { normals(out, n, cpu_isa()); }
 
-void Rng::normals(double* out, std::size_t n, rng_kernels::Isa isa) {
+void Rng::normals(double* out, std::size_t n, Isa isa) {
   if (n < bulk_from) {
+    const ZigguratTables& zig = ziggurat();
     BlockWords words(*this);
-    for (std::size_t i = 0; i < n; ++i) out[i] = one_normal(words);
+    for (std::size_t i = 0; i < n; ++i) out[i] = one_normal(zig, words);
     return;
   }
   const ZigguratTables& zig = ziggurat();
@@ -180,7 +176,7 @@ void Rng::normals(double* out, std::size_t n, rng_kernels::Isa isa) {
                                                            zig.width.data());
     words.consume(k);
     i += k;
-    if (k < m) out[i++] = one_normal(words);
+    if (k < m) out[i++] = one_normal(zig, words);
   }
 }
 

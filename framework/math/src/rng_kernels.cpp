@@ -46,11 +46,8 @@ void philox_scalar(const std::uint64_t key[2], const std::uint64_t ctr[4], std::
 std::size_t accept_run_scalar(const std::uint64_t* words, std::size_t n, double* out,
                               const std::uint64_t* accept_below, const double* width) {
   for (std::size_t i = 0; i < n; ++i) {
-    const std::uint64_t w = words[i];
-    const unsigned layer = w & 0xff;
-    const std::uint64_t u = w >> 12;
+    const auto [layer, u, sign] = decode_ziggurat_word(words[i]);
     if (u >= accept_below[layer]) return i;
-    const double sign = static_cast<double>(static_cast<int>((w >> 7) & 2) - 1);
     out[i] = sign * (static_cast<double>(u) * width[layer]);
   }
   return n;
@@ -250,30 +247,7 @@ __attribute__((target("avx512f,avx512dq"))) std::size_t accept_run_avx512(const 
   return i + accept_run_avx2(words + i, n - i, out + i, accept_below, width);
 }
 
-Isa detect() {
-  __builtin_cpu_init();
-  if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq")) return Isa::avx512;
-  if (__builtin_cpu_supports("avx2")) return Isa::avx2;
-  return Isa::scalar;
-}
-
 }  // namespace
-
-Isa cpu_isa() {
-  static const Isa isa = detect();
-  return isa;
-}
-
-bool cpu_supports(Isa isa) { return static_cast<int>(isa) <= static_cast<int>(cpu_isa()); }
-
-const char* isa_name(Isa isa) {
-  switch (isa) {
-    case Isa::avx512: return "avx512";
-    case Isa::avx2: return "avx2";
-    case Isa::scalar: break;
-  }
-  return "scalar";
-}
 
 void philox_blocks(Isa isa, const std::uint64_t key[2], const std::uint64_t ctr[4], std::size_t blocks,
                    std::uint64_t* out) {

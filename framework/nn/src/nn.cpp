@@ -1,23 +1,11 @@
 #include "vibench/nn/nn.hpp"
 
-#include <cblas.h>
-
 #include <cmath>
-#include <mutex>
 #include <stdexcept>
 
-extern "C" void openblas_set_num_threads(int);
+#include "vibench/math/gemm.hpp"
 
 namespace vibench {
-
-namespace {
-// One BLAS thread per call: cells already run in parallel on TBB, and a fixed thread count keeps every
-// product's summation order, hence its bits, the same. Set once, before the first product.
-void single_threaded_blas() {
-  static std::once_flag once;
-  std::call_once(once, [] { openblas_set_num_threads(1); });
-}
-}  // namespace
 
 std::vector<std::size_t> layer_sizes(std::size_t in, const std::vector<std::size_t>& hidden, std::size_t out) {
   std::vector<std::size_t> s{in};
@@ -84,7 +72,6 @@ void multiply_derivative(Activation a, const Matrix& pre, Matrix& delta) {
 
 Mlp::Mlp(std::vector<std::size_t> sizes, Activation hidden, Activation output)
     : sizes_(std::move(sizes)), hidden_(hidden), output_(output) {
-  single_threaded_blas();
   if (sizes_.size() < 2) throw std::invalid_argument("an MLP needs an input and an output size");
   for (std::size_t l = 0; l + 1 < sizes_.size(); ++l) {
     offsets_.push_back(num_params_);
@@ -120,8 +107,7 @@ void Mlp::forward(const double* params, const Matrix& x, MlpWorkspace& ws, Matri
     for (std::size_t i = 0; i < n; ++i)
       for (std::size_t j = 0; j < out; ++j) pre(i, j) = b[j];
     // pre += x_l Wᵀ
-    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, static_cast<int>(n), static_cast<int>(out), static_cast<int>(in),
-                1.0, ws.inputs[l].data(), static_cast<int>(in), w, static_cast<int>(in), 1.0, pre.data(), static_cast<int>(out));
+    gemm({n, out, in, false, true, true}, ws.inputs[l].data(), in, w, in, pre.data(), out);
     apply(l + 1 == layers ? output_ : hidden_, pre, l + 1 == layers ? y : ws.inputs[l + 1]);
   }
 }
@@ -136,41 +122,29 @@ void Mlp::backward(const double* params, const Matrix& dy, MlpWorkspace& ws, dou
     double* gw = grad + offsets_[l];
     double* gb = gw + out * in;
     // ∂L/∂W += δᵀ x_l;  ∂L/∂b += Σ_rows δ
-    cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, static_cast<int>(out), static_cast<int>(in), static_cast<int>(n),
-                1.0, ws.delta.data(), static_cast<int>(out), ws.inputs[l].data(), static_cast<int>(in), 1.0, gw,
-                static_cast<int>(in));
+    gemm({out, in, n, true, false, true}, ws.delta.data(), out, ws.inputs[l].data(), in, gw, in);
     for (std::size_t i = 0; i < n; ++i)
       for (std::size_t j = 0; j < out; ++j) gb[j] += ws.delta(i, j);
     if (l == 0 && !dx) break;
     // ∂L/∂x_l = δ W
     Matrix& next = l == 0 ? *dx : ws.delta_next;
     next.resize(n, in);
-    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, static_cast<int>(n), static_cast<int>(in), static_cast<int>(out),
-                1.0, ws.delta.data(), static_cast<int>(out), w, static_cast<int>(in), 0.0, next.data(), static_cast<int>(in));
+    gemm({n, in, out}, ws.delta.data(), out, w, in, next.data(), in);
     if (l > 0) std::swap(ws.delta, ws.delta_next);
   }
 }
 
 void matmul_abt(const Matrix& a, const Matrix& b, Matrix& c) {
-  single_threaded_blas();
   c.resize(a.rows(), b.rows());
-  cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, static_cast<int>(a.rows()), static_cast<int>(b.rows()),
-              static_cast<int>(a.cols()), 1.0, a.data(), static_cast<int>(a.cols()), b.data(), static_cast<int>(b.cols()), 0.0,
-              c.data(), static_cast<int>(c.cols()));
+  gemm({a.rows(), b.rows(), a.cols(), false, true}, a.data(), a.cols(), b.data(), b.cols(), c.data(), c.cols());
 }
 void matmul_ab(const Matrix& a, const Matrix& b, Matrix& c) {
-  single_threaded_blas();
   c.resize(a.rows(), b.cols());
-  cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, static_cast<int>(a.rows()), static_cast<int>(b.cols()),
-              static_cast<int>(a.cols()), 1.0, a.data(), static_cast<int>(a.cols()), b.data(), static_cast<int>(b.cols()), 0.0,
-              c.data(), static_cast<int>(c.cols()));
+  gemm({a.rows(), b.cols(), a.cols()}, a.data(), a.cols(), b.data(), b.cols(), c.data(), c.cols());
 }
 void matmul_atb(const Matrix& a, const Matrix& b, Matrix& c) {
-  single_threaded_blas();
   c.resize(a.cols(), b.cols());
-  cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, static_cast<int>(a.cols()), static_cast<int>(b.cols()),
-              static_cast<int>(a.rows()), 1.0, a.data(), static_cast<int>(a.cols()), b.data(), static_cast<int>(b.cols()), 0.0,
-              c.data(), static_cast<int>(c.cols()));
+  gemm({a.cols(), b.cols(), a.rows(), true}, a.data(), a.cols(), b.data(), b.cols(), c.data(), c.cols());
 }
 
 }  // namespace vibench

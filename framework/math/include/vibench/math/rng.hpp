@@ -32,7 +32,7 @@ class Rng {
   void normals(double* out, std::size_t n);   // N(0, 1), ziggurat (256 layers) on 64-bit words
   void uniforms(double* out, std::size_t n);  // U[0, 1), 53-bit
   // normals() on a chosen instruction set's body (tests, benchmarks): the same numbers on every one.
-  void normals(double* out, std::size_t n, rng_kernels::Isa isa);
+  void normals(double* out, std::size_t n, Isa isa);
 
  private:
   class BlockWords;

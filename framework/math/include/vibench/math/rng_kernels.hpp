@@ -5,18 +5,25 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "vibench/math/cpu_isa.hpp"
+
 namespace vibench::rng_kernels {
-
-enum class Isa { scalar, avx2, avx512 };
-
-Isa cpu_isa();                  // the fastest body this CPU runs (what Rng uses)
-bool cpu_supports(Isa isa);
-const char* isa_name(Isa isa);  // "scalar", "avx2", "avx512"
 
 // Philox4x64-10 (Random123) of the counters (ctr[0], ctr[1], ctr[2], ctr[3] + b) under `key`, for
 // b = 0 … blocks − 1 (the last word wraps modulo 2⁶⁴ as Rng's ++ does): out[4b + j] = word j of block b.
 void philox_blocks(Isa isa, const std::uint64_t key[2], const std::uint64_t ctr[4], std::size_t blocks,
                    std::uint64_t* out);
+
+// A ziggurat word's disjoint bits: layer (bits 0–7), sign (bit 8, set = +), u·2⁵² (bits 12–63). The sign is
+// ±1 without a branch.
+struct ZigguratWord {
+  unsigned layer;
+  std::uint64_t u;
+  double sign;
+};
+inline ZigguratWord decode_ziggurat_word(std::uint64_t w) {
+  return {static_cast<unsigned>(w & 0xff), w >> 12, static_cast<double>(static_cast<int>((w >> 7) & 2) - 1)};
+}
 
 // The ziggurat's fast path (rng.cpp) over words[0 … n): word i becomes out[i] = ±u·width[layer] while
 // u < accept_below[layer]. Returns how many leading words passed; it stops at the first that does not

@@ -1,12 +1,12 @@
 #pragma once
-// A small, deterministic multilayer perceptron on BLAS (OpenBLAS, one BLAS thread): dense layers y = act(x Wᵀ + b)
+// A small, deterministic multilayer perceptron on vibench's own gemm (gemm.hpp): dense layers y = act(x Wᵀ + b)
 // over batches (rows = examples), hand-written backward passes (checked against finite differences in the
 // tests) and initialisers driven by the Philox streams (the optimizers are vibench/math/optimizer.hpp). Parameters
 // are one flat vector: for each layer W (out×in, row-major) then b (out).
 //
-// Reproducibility: with one BLAS thread per call, products on one machine give the same bits for any
-// --threads (each cell's network runs on one thread; tested). Across machines OpenBLAS may pick a different kernel for a different CPU, so BLAS-backed results
-// can differ in the last bits between CPU models (set OPENBLAS_CORETYPE to pin the kernel).
+// Reproducibility: every product is gemm's fixed fma chain, the same bits on every CPU and at any --threads (each
+// cell's network runs on one thread; tested); only libm's exp, log1p and tanh in the activations are the C
+// library's own.
 #include <cstddef>
 #include <string>
 #include <vector>
@@ -50,7 +50,7 @@ class Mlp {
   std::size_t num_params_ = 0;
 };
 
-// C = A·Bᵀ (A: n×k, B: m×k, C: n×m) and C += Aᵀ·B etc. through BLAS; the few products the module needs.
+// C = A·Bᵀ (A: n×k, B: m×k, C: n×m) and C = Aᵀ·B etc. through gemm; the few products the module needs.
 void matmul_abt(const Matrix& a, const Matrix& b, Matrix& c);  // C = A Bᵀ
 void matmul_ab(const Matrix& a, const Matrix& b, Matrix& c);   // C = A B
 void matmul_atb(const Matrix& a, const Matrix& b, Matrix& c);  // C = Aᵀ B
