@@ -41,7 +41,7 @@ struct Case {
 }  // namespace
 
 TEST_CASE("gemm is its fma chain bit for bit on every body, every shape, transpose and blocking", "[unit]") {
-  // Sizes around every body's tile (4×4, 6×8, 8×24), past one k-slice (256), one row block (96) and one column
+  // Sizes around every body's tile (4×4, 6×8, 8×24), past one k-slice (128), one row block (144) and one column
   // slice (768); k = 1 and k = 0.
   const std::size_t ms[] = {1, 5, 8, 13, 97, 100};
   const std::size_t ns[] = {1, 7, 24, 25, 50};
@@ -54,6 +54,10 @@ TEST_CASE("gemm is its fma chain bit for bit on every body, every shape, transpo
           cases.push_back({{m, n, k, (flags & 1) != 0, (flags & 2) != 0, (flags & 4) != 0}, (m + n + k) % 3});
   cases.push_back({{3, 800, 20, false, true, true}, 1});   // two column slices
   cases.push_back({{200, 100, 600, true, false, false}, 0});  // three k-slices, three row blocks
+  // Stored rows of 512 doubles or more: A and B (not transposed) packed instead of read in place.
+  cases.push_back({{600, 30, 40, true, false, false}, 1});
+  cases.push_back({{20, 700, 50, false, false, true}, 0});
+  cases.push_back({{530, 520, 9, true, false, true}, 2});
   for (Isa isa : supported_isas()) {
     INFO("body " << isa_name(isa));
     std::size_t checked = 0, mismatched = 0;

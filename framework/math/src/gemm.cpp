@@ -112,13 +112,16 @@ struct EdgeTile {
 };
 
 // ---- the micro-kernels: C[0 … rows) × [0 … cols) continues its chains over p = 0 … kc − 1 ----
+// op(A)'s value at tile row r and depth p is a[row[r] + p·a_step] (A is read where it is stored: a broadcast
+// takes any address, so A is never packed); op(B)'s NR values at depth p start at b + p·b_step (a packed panel,
+// or B's stored row when B is not transposed).
 
 // Baseline x86-64: std::fma (the hardware instruction where the CPU has one, libm's exact emulation otherwise).
 struct ScalarKernel {
   static constexpr std::size_t mr = 4, nr = 4;
   static constexpr bool avx512 = false;
-  static void run(std::size_t kc, const double* ap, const double* bp, double* c, std::size_t ldc, std::size_t rows,
-                  std::size_t cols, bool from_zero) {
+  static void run(std::size_t kc, const double* a, const std::size_t* row, std::size_t a_step, const double* b,
+                  std::size_t b_step, double* c, std::size_t ldc, std::size_t rows, std::size_t cols, bool from_zero) {
     EdgeTile<mr, nr> edge;
     const bool full = rows == mr && cols == nr;
     double* t = full ? c : edge.load(c, ldc, rows, cols, from_zero);
@@ -126,9 +129,9 @@ struct ScalarKernel {
     double acc[mr][nr];
     for (std::size_t r = 0; r < mr; ++r)
       for (std::size_t j = 0; j < nr; ++j) acc[r][j] = from_zero && full ? 0.0 : t[r * ldt + j];
-    for (std::size_t p = 0; p < kc; ++p, ap += mr, bp += nr)
+    for (std::size_t p = 0; p < kc; ++p, a += a_step, b += b_step)
       for (std::size_t r = 0; r < mr; ++r)
-        for (std::size_t j = 0; j < nr; ++j) acc[r][j] = std::fma(ap[r], bp[j], acc[r][j]);
+        for (std::size_t j = 0; j < nr; ++j) acc[r][j] = std::fma(a[row[r]], b[j], acc[r][j]);
     for (std::size_t r = 0; r < mr; ++r)
       for (std::size_t j = 0; j < nr; ++j) t[r * ldt + j] = acc[r][j];
     if (!full) edge.store(c, ldc, rows, cols);
@@ -140,23 +143,26 @@ struct ScalarKernel {
 struct Avx2Kernel {
   static constexpr std::size_t mr = 6, nr = 8;
   static constexpr bool avx512 = false;
-  __attribute__((target("avx2,fma"))) static void run(std::size_t kc, const double* ap, const double* bp, double* c,
-                                                       std::size_t ldc, std::size_t rows, std::size_t cols,
+  __attribute__((target("avx2,fma"))) static void run(std::size_t kc, const double* a, const std::size_t* row,
+                                                       std::size_t a_step, const double* b, std::size_t b_step,
+                                                       double* c, std::size_t ldc, std::size_t rows, std::size_t cols,
                                                        bool from_zero) {
     EdgeTile<mr, nr> edge;
     const bool full = rows == mr && cols == nr;
     double* t = full ? c : edge.load(c, ldc, rows, cols, from_zero);
     const std::size_t ldt = full ? ldc : nr;
+    std::size_t ro[mr];
+    for (std::size_t r = 0; r < mr; ++r) ro[r] = row[r];
     __m256d acc[mr][2];
     for (std::size_t r = 0; r < mr; ++r)
       for (std::size_t v = 0; v < 2; ++v)
         acc[r][v] = from_zero && full ? _mm256_setzero_pd() : _mm256_loadu_pd(t + r * ldt + 4 * v);
-    for (std::size_t p = 0; p < kc; ++p, ap += mr, bp += nr) {
-      const __m256d b0 = _mm256_loadu_pd(bp), b1 = _mm256_loadu_pd(bp + 4);
+    for (std::size_t p = 0; p < kc; ++p, a += a_step, b += b_step) {
+      const __m256d b0 = _mm256_loadu_pd(b), b1 = _mm256_loadu_pd(b + 4);
       for (std::size_t r = 0; r < mr; ++r) {
-        const __m256d a = _mm256_broadcast_sd(ap + r);
-        acc[r][0] = _mm256_fmadd_pd(a, b0, acc[r][0]);
-        acc[r][1] = _mm256_fmadd_pd(a, b1, acc[r][1]);
+        const __m256d x = _mm256_broadcast_sd(a + ro[r]);
+        acc[r][0] = _mm256_fmadd_pd(x, b0, acc[r][0]);
+        acc[r][1] = _mm256_fmadd_pd(x, b1, acc[r][1]);
       }
     }
     for (std::size_t r = 0; r < mr; ++r)
@@ -169,24 +175,27 @@ struct Avx2Kernel {
 struct Avx512Kernel {
   static constexpr std::size_t mr = 8, nr = 24;
   static constexpr bool avx512 = true;
-  __attribute__((target("avx512f"))) static void run(std::size_t kc, const double* ap, const double* bp, double* c,
-                                                     std::size_t ldc, std::size_t rows, std::size_t cols,
+  __attribute__((target("avx512f"))) static void run(std::size_t kc, const double* a, const std::size_t* row,
+                                                     std::size_t a_step, const double* b, std::size_t b_step,
+                                                     double* c, std::size_t ldc, std::size_t rows, std::size_t cols,
                                                      bool from_zero) {
     EdgeTile<mr, nr> edge;
     const bool full = rows == mr && cols == nr;
     double* t = full ? c : edge.load(c, ldc, rows, cols, from_zero);
     const std::size_t ldt = full ? ldc : nr;
+    std::size_t ro[mr];
+    for (std::size_t r = 0; r < mr; ++r) ro[r] = row[r];
     __m512d acc[mr][3];
     for (std::size_t r = 0; r < mr; ++r)
       for (std::size_t v = 0; v < 3; ++v)
         acc[r][v] = from_zero && full ? _mm512_setzero_pd() : _mm512_loadu_pd(t + r * ldt + 8 * v);
-    for (std::size_t p = 0; p < kc; ++p, ap += mr, bp += nr) {
-      const __m512d b0 = _mm512_loadu_pd(bp), b1 = _mm512_loadu_pd(bp + 8), b2 = _mm512_loadu_pd(bp + 16);
+    for (std::size_t p = 0; p < kc; ++p, a += a_step, b += b_step) {
+      const __m512d b0 = _mm512_loadu_pd(b), b1 = _mm512_loadu_pd(b + 8), b2 = _mm512_loadu_pd(b + 16);
       for (std::size_t r = 0; r < mr; ++r) {
-        const __m512d a = _mm512_set1_pd(ap[r]);
-        acc[r][0] = _mm512_fmadd_pd(a, b0, acc[r][0]);
-        acc[r][1] = _mm512_fmadd_pd(a, b1, acc[r][1]);
-        acc[r][2] = _mm512_fmadd_pd(a, b2, acc[r][2]);
+        const __m512d x = _mm512_set1_pd(a[ro[r]]);
+        acc[r][0] = _mm512_fmadd_pd(x, b0, acc[r][0]);
+        acc[r][1] = _mm512_fmadd_pd(x, b1, acc[r][1]);
+        acc[r][2] = _mm512_fmadd_pd(x, b2, acc[r][2]);
       }
     }
     for (std::size_t r = 0; r < mr; ++r)
@@ -200,24 +209,40 @@ void gemm_blocked(const GemmShape& s, const double* a, std::size_t lda, const do
                   std::size_t ldc) {
   constexpr std::size_t mr = Kernel::mr, nr = Kernel::nr;
   static_assert(mc_max % mr == 0 && nc_max % nr == 0);
+  // Operands with stored rows shorter than a page (4 KB) are read where they are stored: a block's walk stays
+  // within few pages. Longer rows are packed, since a block would then touch a page per row and miss the TLB
+  // (measured on the networks' shapes: packing wins at 784 columns, reading in place at 256 and below, where
+  // packing cost up to half of a product of batch 64). A transposed B is always packed (its NR values at one
+  // depth lie ldb apart); B read in place still packs a last panel narrower than NR, with zeros (NR values
+  // there would pass the row's end).
+  constexpr std::size_t page_doubles = 512;
+  const bool pack_a = lda >= page_doubles, pack_b = s.transpose_b || ldb >= page_doubles;
+  // op(A)(i, p) = a[i·a_row + p·a_step].
+  const std::size_t a_row = s.transpose_a ? 1 : lda, a_step = s.transpose_a ? lda : 1;
   // Per thread (cells run on TBB workers), kept between calls: a network's products repeat every step.
   thread_local std::vector<double> a_packed, b_packed;
-  a_packed.resize(mc_max * kc_max);
+  if (pack_a) a_packed.resize(mc_max * kc_max);
   b_packed.resize(nc_max * kc_max);
   const Lines a_lines{a, lda, !s.transpose_a}, b_lines{b, ldb, s.transpose_b};
-  // Slices of equal width (in whole tiles), so that no thin last slice repacks all of A for a few columns.
+  // Slices of equal width (in whole tiles), so that no thin last slice is run on its own.
   const std::size_t slices = (s.n + nc_max - 1) / nc_max;
   const std::size_t nc_even = ((s.n + slices - 1) / slices + nr - 1) / nr * nr;
   for (std::size_t jc = 0; jc < s.n; jc += nc_even) {
-    const std::size_t nc = std::min(nc_even, s.n - jc);
+    const std::size_t nc = std::min(nc_even, s.n - jc), nc_full = nc / nr * nr;
     for (std::size_t pc = 0; pc < s.k; pc += kc_max) {
       const std::size_t kc = std::min(kc_max, s.k - pc);
       const bool from_zero = pc == 0 && !s.accumulate;
-      pack<nr, Kernel::avx512>(b_lines, jc, nc, pc, kc, b_packed.data());
+      if (pack_b)
+        pack<nr, Kernel::avx512>(b_lines, jc, nc, pc, kc, b_packed.data());
+      else if (nc_full < nc)
+        pack<nr, false>(b_lines, jc + nc_full, nc - nc_full, pc, kc, b_packed.data());
       for (std::size_t ic = 0; ic < s.m; ic += mc_max) {
         const std::size_t mc = std::min(mc_max, s.m - ic);
-        pack<mr, Kernel::avx512>(a_lines, ic, mc, pc, kc, a_packed.data());
-        for (std::size_t jr = 0; jr < nc; jr += nr)
+        if (pack_a) pack<mr, Kernel::avx512>(a_lines, ic, mc, pc, kc, a_packed.data());
+        for (std::size_t jr = 0; jr < nc; jr += nr) {
+          const bool b_in_place = !pack_b && jr < nc_full;
+          const double* bp = b_in_place ? b + pc * ldb + jc + jr : b_packed.data() + (pack_b ? jr * kc : 0);
+          const std::size_t b_step = b_in_place ? ldb : nr;
           for (std::size_t ir = 0; ir < mc; ir += mr) {
             // The next tile's rows of C, fetched while this one computes (a tile's rows lie ldc apart, which
             // the hardware prefetcher does not follow).
@@ -225,9 +250,16 @@ void gemm_blocked(const GemmShape& s, const double* a, std::size_t lda, const do
               for (std::size_t r = 0; r < std::min(mr, mc - ir - mr); ++r)
                 for (std::size_t line = 0; line < nr; line += 8)
                   __builtin_prefetch(c + (ic + ir + mr + r) * ldc + jc + jr + line, 1);
-            Kernel::run(kc, a_packed.data() + ir * kc, b_packed.data() + jr * kc, c + (ic + ir) * ldc + jc + jr, ldc,
-                        std::min(mr, mc - ir), std::min(nr, nc - jr), from_zero);
+            // In place, rows past the end of a last, partial tile repeat its last row: computed, never written
+            // back (a packed panel has zeros there).
+            const std::size_t rows = std::min(mr, mc - ir);
+            std::size_t row[mr];
+            for (std::size_t r = 0; r < mr; ++r) row[r] = pack_a ? r : (ic + ir + std::min(r, rows - 1)) * a_row;
+            const double* ap = pack_a ? a_packed.data() + ir * kc : a + pc * a_step;
+            Kernel::run(kc, ap, row, pack_a ? mr : a_step, bp, b_step, c + (ic + ir) * ldc + jc + jr, ldc, rows,
+                        std::min(nr, nc - jr), from_zero);
           }
+        }
       }
     }
   }
