@@ -1176,10 +1176,11 @@ zip:
   }
 }
 
-TEST_CASE("VIBENCH_ISA naming an unknown class exits 2 and says what it expects", "[cli]") {
+TEST_CASE("VIBENCH_ISA naming an unknown class exits 2 and says what it expects; --help names it", "[cli]") {
   const auto r = run_shell(std::string("VIBENCH_ISA=sse9 ") + VIBENCH_BINARY + " list", "isa_bad");
   CHECK(r.code == 2);
   CHECK(r.err.find("VIBENCH_ISA=sse9: expected scalar, avx2 or avx512") != std::string::npos);
+  CHECK(run_cli("--help").out.find("VIBENCH_ISA=scalar|avx2|avx512") != std::string::npos);  // documented
 }
 
 TEST_CASE("a sub-key of a plugin axis: dry run shows which cells received it and an unknown one exits 2", "[cli]") {

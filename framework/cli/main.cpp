@@ -313,6 +313,8 @@ int main(int argc, char** argv) try {
   ::setenv("HDF5_USE_FILE_LOCKING", "BEST_EFFORT", /*overwrite=*/0);
   CLI::App app{"vibench: reproducible experiments on variational inference gradient estimators and bounds"};
   app.require_subcommand(1);
+  app.footer("Environment: VIBENCH_ISA=scalar|avx2|avx512 runs the kernels of a lower instruction-set class than this "
+             "CPU's (results are the same bits on every class; this checks it).");
   std::string command_line;
   for (int i = 0; i < argc; ++i) command_line += (i ? " " : "") + std::string(argv[i]);
 
