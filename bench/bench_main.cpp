@@ -128,8 +128,7 @@ static void BM_PhiloxBody(benchmark::State& state, Isa isa) {
   state.SetItemsProcessed(state.iterations() * 4 * blocks);
 }
 void register_rng_body_benchmarks() {
-  for (auto isa : {Isa::scalar, Isa::avx2, Isa::avx512}) {
-    if (!cpu_supports(isa)) continue;
+  for (Isa isa : supported_isas()) {
     const std::string name = isa_name(isa);
     benchmark::RegisterBenchmark(("BM_NormalsBody/" + name).c_str(), BM_NormalsBody, isa)->Arg(20)->Arg(4096)->ArgNames({"N"});
     benchmark::RegisterBenchmark(("BM_PhiloxBody/" + name).c_str(), BM_PhiloxBody, isa);
@@ -228,8 +227,8 @@ void register_gemm_benchmarks() {
   for (const GemmCase& g : gemm_cases) {
     const std::string op = g.op;
     benchmark::RegisterBenchmark(("BM_Gemm/" + op + "/openblas").c_str(), BM_Gemm, g, -1)->Unit(benchmark::kMicrosecond);
-    for (auto isa : {Isa::scalar, Isa::avx2, Isa::avx512})
-      if (cpu_supports(isa) && isa != Isa::scalar)  // the baseline body (std::fma calls) is ~20x slower: not timed
+    for (Isa isa : supported_isas())
+      if (isa != Isa::scalar)  // the baseline body (std::fma calls) is ~20x slower: not timed
         benchmark::RegisterBenchmark(("BM_Gemm/" + op + "/" + isa_name(isa)).c_str(), BM_Gemm, g, static_cast<int>(isa))
             ->Unit(benchmark::kMicrosecond);
   }

@@ -253,7 +253,7 @@ def main():
               "", "| workload | vibench ms/step | PyTorch ms/step | PyTorch / vibench |", "|---|---:|---:|---:|"]
     lines += [f"| {r['workload']} | {r['vibench_ns'] / 1e6:.2f} | {r['torch_ns'] / 1e6:.2f} | {r['ratio']:.2f} |" for r in vib]
     gemm_rate = {tuple(name.split("/")[1:3]): v for name, v in cpp_items.items() if name.startswith("BM_Gemm/")}
-    gemm_ops = sorted({op for op, _ in gemm_rate}, key=lambda op: [k[0] for k in gemm_rate].index(op))
+    gemm_ops = list(dict.fromkeys(op for op, _ in gemm_rate))  # in the benchmarks' order
     gemm_bodies = [b for b in ("avx512", "avx2") if any(k[1] == b for k in gemm_rate)]
     if gemm_ops:
         lines += ["", "The networks' products (paper VIB network's shapes, batch 100; Gflop/s, 1 thread): vibench's own gemm "

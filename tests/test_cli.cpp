@@ -1164,8 +1164,8 @@ zip:
     INFO(name);
     const auto bits = metric_bits(dir + "/t1/" + name + ".h5");
     CHECK(bits == metric_bits(dir + "/t2/" + name + ".h5"));
-    for (Isa isa : {Isa::scalar, Isa::avx2}) {
-      if (!cpu_supports(isa) || isa == cpu_isa()) continue;
+    for (Isa isa : supported_isas()) {
+      if (isa == cpu_isa()) continue;
       const std::string out = dir + "/" + isa_name(isa);
       REQUIRE(run_shell(std::string("VIBENCH_ISA=") + isa_name(isa) + " " + VIBENCH_BINARY + " run " + yaml + " --out " +
                             out + " --threads 2",

@@ -12,13 +12,6 @@
 using namespace vibench;
 
 namespace {
-std::vector<Isa> supported_isas() {
-  std::vector<Isa> out;
-  for (auto isa : {Isa::scalar, Isa::avx2, Isa::avx512})
-    if (cpu_supports(isa)) out.push_back(isa);
-  return out;
-}
-
 // The definition, written out: an element at a time.
 void reference(const GemmShape& s, const double* a, std::size_t lda, const double* b, std::size_t ldb, double* c,
                std::size_t ldc) {

@@ -57,12 +57,6 @@ std::uint64_t mixed_draws_hash(Isa isa) {
   return h;
 }
 
-std::vector<Isa> supported_isas() {
-  std::vector<Isa> out;
-  for (auto isa : {Isa::scalar, Isa::avx2, Isa::avx512})
-    if (cpu_supports(isa)) out.push_back(isa);
-  return out;
-}
 }  // namespace
 
 TEST_CASE("the Philox bodies give Random123's Philox4x64-10 blocks bit for bit", "[rng]") {

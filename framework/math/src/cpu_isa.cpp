@@ -7,6 +7,8 @@
 namespace vibench {
 
 namespace {
+constexpr Isa every_isa[] = {Isa::scalar, Isa::avx2, Isa::avx512};
+
 Isa detect() {
   __builtin_cpu_init();
   const bool v3 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
@@ -22,7 +24,7 @@ Isa chosen() {
   const char* env = std::getenv("VIBENCH_ISA");
   if (!env || !*env) return best;
   const std::string want = env;
-  for (Isa isa : {Isa::scalar, Isa::avx2, Isa::avx512})
+  for (Isa isa : every_isa)
     if (want == isa_name(isa)) {
       if (static_cast<int>(isa) > static_cast<int>(best))
         throw std::invalid_argument("VIBENCH_ISA=" + want + ": this CPU runs only up to " + isa_name(best));
@@ -38,6 +40,13 @@ Isa cpu_isa() {
 }
 
 bool cpu_supports(Isa isa) { return static_cast<int>(isa) <= static_cast<int>(cpu_isa()); }
+
+std::vector<Isa> supported_isas() {
+  std::vector<Isa> out;
+  for (Isa isa : every_isa)
+    if (cpu_supports(isa)) out.push_back(isa);
+  return out;
+}
 
 const char* isa_name(Isa isa) {
   switch (isa) {

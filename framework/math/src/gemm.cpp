@@ -17,7 +17,8 @@ namespace vibench {
 namespace {
 
 // Blocking (Goto & van de Geijn 2008): a kc × nc slice of op(B), packed in NR-column panels (768 KB, in L2), is
-// reused by every mc-row block of op(A), packed in MR-row panels (144 KB); each micro-panel of B (kc × NR, 24 KB
+// reused by every mc-row block of op(A) (packed in MR-row panels, 144 KB, when its rows are long: see
+// gemm_blocked); each micro-panel of B (kc × NR, 24 KB
 // for AVX-512) stays in L1 while a column of micro-tiles runs over it. Sizes chosen by timing the networks'
 // shapes on a 48 KB L1 / 2 MB L2 core (kc 128 beat 192 and 256). The slices are visited in ascending p, each continuing the
 // chains in C where the previous slice left them, so the blocking never changes a bit.
@@ -112,9 +113,9 @@ struct EdgeTile {
 };
 
 // ---- the micro-kernels: C[0 … rows) × [0 … cols) continues its chains over p = 0 … kc − 1 ----
-// op(A)'s value at tile row r and depth p is a[row[r] + p·a_step] (A is read where it is stored: a broadcast
-// takes any address, so A is never packed); op(B)'s NR values at depth p start at b + p·b_step (a packed panel,
-// or B's stored row when B is not transposed).
+// op(A)'s value at tile row r and depth p is a[row[r] + p·a_step] (a packed panel, or A where it is stored: a
+// broadcast takes any address); op(B)'s NR values at depth p start at b + p·b_step (a packed panel, or B's
+// stored row when B is not transposed).
 
 // Baseline x86-64: std::fma (the hardware instruction where the CPU has one, libm's exact emulation otherwise).
 struct ScalarKernel {
