@@ -39,7 +39,7 @@ TEST_CASE("subtract_product equals the plain j-ordered loop bit for bit, every s
 }
 
 TEST_CASE("add_weighted_rows equals the plain row loop bit for bit, with and without weights", "[unit]") {
-  for (std::size_t p : {1, 2, 3, 4, 5, 6, 7, 8, 9, 40})
+  for (std::size_t p : {1, 2, 3, 4, 5, 6, 7, 8, 9, 32, 40, 45, 77})
     for (bool weighted : {false, true}) {
       INFO("p " << p << (weighted ? ", weighted" : ", unweighted"));
       const std::size_t n = 37;
@@ -59,50 +59,38 @@ TEST_CASE("add_weighted_rows equals the plain row loop bit for bit, with and wit
     }
 }
 
-TEST_CASE("adam_update equals Adam's plain loop bit for bit", "[unit]") {
-  for (std::size_t n : {1, 7, 8, 9, 100}) {
-    INFO("n " << n);
-    std::vector<double> theta(n), grad(n), m(n), v(n);
-    Rng rng(6, n, 0, streams::data);
-    rng.normals(theta.data(), n);
-    rng.normals(grad.data(), n);
-    rng.normals(m.data(), n);
-    rng.uniforms(v.data(), n);
-    std::vector<double> t2 = theta, m2 = m, v2 = v;
-    const double b1 = 0.5, b2 = 0.999, c1 = 1 - std::pow(b1, 3.0), c2 = 1 - std::pow(b2, 3.0), lr = -1e-3, eps = 1e-8;
-    for (std::size_t i = 0; i < n; ++i) {
-      m2[i] = b1 * m2[i] + (1 - b1) * grad[i];
-      v2[i] = b2 * v2[i] + (1 - b2) * grad[i] * grad[i];
-      t2[i] += lr * (m2[i] / c1) / (std::sqrt(v2[i] / c2) + eps);
-    }
-    adam_update(theta.data(), grad.data(), m.data(), v.data(), n, b1, b2, c1, c2, lr, eps);
-    CHECK(same_bits(theta, t2));
-    CHECK(same_bits(m, m2));
-    CHECK(same_bits(v, v2));
-  }
-}
-
-TEST_CASE("adam_update_direction_first equals its plain loop bit for bit", "[unit]") {
-  for (std::size_t n : {1, 7, 8, 9, 100}) {
-    INFO("n " << n);
-    std::vector<double> theta(n), grad(n), m(n), v(n);
-    Rng rng(7, n, 0, streams::data);
-    rng.normals(theta.data(), n);
-    rng.normals(grad.data(), n);
-    rng.normals(m.data(), n);
-    rng.uniforms(v.data(), n);
-    std::vector<double> t2 = theta, m2 = m, v2 = v;
-    const double b1 = 0.9, b2 = 0.999, c1 = 1 - std::pow(b1, 5.0), c2 = 1 - std::pow(b2, 5.0), lr = 3e-2, eps = 1e-8;
-    for (std::size_t i = 0; i < n; ++i) {
-      m2[i] = b1 * m2[i] + (1 - b1) * grad[i];
-      v2[i] = b2 * v2[i] + (1 - b2) * grad[i] * grad[i];
-      t2[i] += lr * ((m2[i] / c1) / (std::sqrt(v2[i] / c2) + eps));
-    }
-    adam_update_direction_first(theta.data(), grad.data(), m.data(), v.data(), n, b1, b2, c1, c2, lr, eps);
-    CHECK(same_bits(theta, t2));
-    CHECK(same_bits(m, m2));
-    CHECK(same_bits(v, v2));
-  }
+// Both roundings of the step, at t = 3 (c1 < 1) and t = 400 (c1 = 1 − β₁ᵗ rounds to 1: the kernels skip m/c1).
+TEST_CASE("adam_update and adam_update_direction_first equal their plain loops bit for bit", "[unit]") {
+  for (bool direction_first : {false, true})
+    for (double t : {3.0, 400.0})
+      for (std::size_t n : {1, 7, 8, 9, 100}) {
+        INFO((direction_first ? "direction first" : "step size first") << ", t " << t << ", n " << n);
+        std::vector<double> theta(n), grad(n), m(n), v(n);
+        Rng rng(6 + direction_first, n, static_cast<std::uint64_t>(t), streams::data);
+        rng.normals(theta.data(), n);
+        rng.normals(grad.data(), n);
+        rng.normals(m.data(), n);
+        rng.uniforms(v.data(), n);
+        std::vector<double> t2 = theta, m2 = m, v2 = v;
+        const double b1 = direction_first ? 0.9 : 0.5, b2 = 0.999, c1 = 1 - std::pow(b1, t), c2 = 1 - std::pow(b2, t);
+        const double lr = direction_first ? 3e-2 : -1e-3, eps = 1e-8;
+        CHECK((c1 == 1.0) == (t == 400.0));
+        for (std::size_t i = 0; i < n; ++i) {
+          m2[i] = b1 * m2[i] + (1 - b1) * grad[i];
+          v2[i] = b2 * v2[i] + (1 - b2) * grad[i] * grad[i];
+          if (direction_first)
+            t2[i] += lr * ((m2[i] / c1) / (std::sqrt(v2[i] / c2) + eps));
+          else
+            t2[i] += lr * (m2[i] / c1) / (std::sqrt(v2[i] / c2) + eps);
+        }
+        if (direction_first)
+          adam_update_direction_first(theta.data(), grad.data(), m.data(), v.data(), n, b1, b2, c1, c2, lr, eps);
+        else
+          adam_update(theta.data(), grad.data(), m.data(), v.data(), n, b1, b2, c1, c2, lr, eps);
+        CHECK(same_bits(theta, t2));
+        CHECK(same_bits(m, m2));
+        CHECK(same_bits(v, v2));
+      }
 }
 
 // vibench/math/batch.hpp: the xtensor views plugins write their math with.

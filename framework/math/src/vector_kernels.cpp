@@ -52,39 +52,83 @@ void subtract_product_dispatched(double* __restrict y, const double* __restrict 
   for (; s < n; ++s) rows<1>(y + s * m, x + s * k, b, k, m);
 }
 
-// Element-wise, so vectorizing changes nothing but speed (IEEE sqrt and division are correctly rounded).
+// One Adam pass, element-wise, so vectorizing changes nothing but speed (IEEE sqrt and division are correctly
+// rounded); m/c1 is skipped when c1 = 1 (1 − β₁ᵗ rounds to 1 after a few hundred steps), which changes
+// no bit (x/1 = x) and saves one of the pass's two divisions, its slowest instructions.
+template <bool DivideByC1, bool DirectionFirst>
+inline void adam_loop(double* __restrict theta, const double* __restrict grad, double* __restrict m,
+                      double* __restrict v, std::size_t n, double beta1, double beta2, double c1, double c2,
+                      double signed_lr, double eps) {
+  for (std::size_t i = 0; i < n; ++i) {
+    m[i] = beta1 * m[i] + (1 - beta1) * grad[i];
+    v[i] = beta2 * v[i] + (1 - beta2) * grad[i] * grad[i];
+    const double m_hat = DivideByC1 ? m[i] / c1 : m[i], denominator = std::sqrt(v[i] / c2) + eps;
+    if constexpr (DirectionFirst)
+      theta[i] += signed_lr * (m_hat / denominator);
+    else
+      theta[i] += signed_lr * m_hat / denominator;
+  }
+}
+
 __attribute__((target_clones("avx512f", "avx2", "default")))
 void adam_update_dispatched(double* __restrict theta, const double* __restrict grad, double* __restrict m,
                             double* __restrict v, std::size_t n, double beta1, double beta2, double c1, double c2,
                             double signed_lr, double eps) {
-  for (std::size_t i = 0; i < n; ++i) {
-    m[i] = beta1 * m[i] + (1 - beta1) * grad[i];
-    v[i] = beta2 * v[i] + (1 - beta2) * grad[i] * grad[i];
-    theta[i] += signed_lr * (m[i] / c1) / (std::sqrt(v[i] / c2) + eps);
-  }
+  if (c1 == 1.0)
+    adam_loop<false, false>(theta, grad, m, v, n, beta1, beta2, c1, c2, signed_lr, eps);
+  else
+    adam_loop<true, false>(theta, grad, m, v, n, beta1, beta2, c1, c2, signed_lr, eps);
 }
 
 __attribute__((target_clones("avx512f", "avx2", "default")))
 void adam_update_direction_first_dispatched(double* __restrict theta, const double* __restrict grad,
                                             double* __restrict m, double* __restrict v, std::size_t n, double beta1,
                                             double beta2, double c1, double c2, double signed_lr, double eps) {
-  for (std::size_t i = 0; i < n; ++i) {
-    m[i] = beta1 * m[i] + (1 - beta1) * grad[i];
-    v[i] = beta2 * v[i] + (1 - beta2) * grad[i] * grad[i];
-    theta[i] += signed_lr * ((m[i] / c1) / (std::sqrt(v[i] / c2) + eps));
-  }
+  if (c1 == 1.0)
+    adam_loop<false, true>(theta, grad, m, v, n, beta1, beta2, c1, c2, signed_lr, eps);
+  else
+    adam_loop<true, true>(theta, grad, m, v, n, beta1, beta2, c1, c2, signed_lr, eps);
 }
 
-template <std::size_t P>
-void add_weighted_rows_fixed(double* acc, const double* rows, std::size_t n, const double* weights) {
-  double a[P];
-  for (std::size_t i = 0; i < P; ++i) a[i] = acc[i];
+// acc[0..W) += Σ_r w_r·rows[r][0..W) for rows `stride` apart: W sums held in registers across all n rows,
+// each still added in row order.
+template <std::size_t W>
+inline void add_weighted_columns(double* __restrict acc, const double* __restrict rows, std::size_t n,
+                                 std::size_t stride, const double* __restrict weights) {
+  double a[W];
+  for (std::size_t i = 0; i < W; ++i) a[i] = acc[i];
   for (std::size_t r = 0; r < n; ++r) {
     const double w = weights ? weights[r] : 1.0;
     if (w == 0.0) continue;
-    for (std::size_t i = 0; i < P; ++i) a[i] += w * rows[r * P + i];
+    for (std::size_t i = 0; i < W; ++i) a[i] += w * rows[r * stride + i];
   }
-  for (std::size_t i = 0; i < P; ++i) acc[i] = a[i];
+  for (std::size_t i = 0; i < W; ++i) acc[i] = a[i];
+}
+
+// Columns in blocks of 32 (four AVX-512 registers of sums), then 8, then the rest: each row segment is read
+// once per block and no sum waits on a store (a memory accumulator per column would, once per row).
+__attribute__((target_clones("avx512f", "avx2", "default")))
+void add_weighted_rows_dispatched(double* __restrict acc, const double* __restrict rows, std::size_t n,
+                                  std::size_t p, const double* __restrict weights) {
+  if (n == 1) {  // one term per sum: nothing to keep in registers
+    const double w = weights ? weights[0] : 1.0;
+    if (w != 0.0)
+      for (std::size_t i = 0; i < p; ++i) acc[i] += w * rows[i];
+    return;
+  }
+  std::size_t i = 0;
+  for (; i + 32 <= p; i += 32) add_weighted_columns<32>(acc + i, rows + i, n, p, weights);
+  for (; i + 8 <= p; i += 8) add_weighted_columns<8>(acc + i, rows + i, n, p, weights);
+  switch (p - i) {
+    case 0: return;
+    case 1: return add_weighted_columns<1>(acc + i, rows + i, n, p, weights);
+    case 2: return add_weighted_columns<2>(acc + i, rows + i, n, p, weights);
+    case 3: return add_weighted_columns<3>(acc + i, rows + i, n, p, weights);
+    case 4: return add_weighted_columns<4>(acc + i, rows + i, n, p, weights);
+    case 5: return add_weighted_columns<5>(acc + i, rows + i, n, p, weights);
+    case 6: return add_weighted_columns<6>(acc + i, rows + i, n, p, weights);
+    default: return add_weighted_columns<7>(acc + i, rows + i, n, p, weights);
+  }
 }
 }  // namespace
 
@@ -102,23 +146,8 @@ void adam_update_direction_first(double* theta, const double* grad, double* m, d
   adam_update_direction_first_dispatched(theta, grad, m, v, n, beta1, beta2, c1, c2, signed_lr, eps);
 }
 
-// Small p: the sums stay in registers (a memory accumulator would wait on a store per row).
 void add_weighted_rows(double* acc, const double* rows, std::size_t n, std::size_t p, const double* weights) {
-  switch (p) {
-    case 1: return add_weighted_rows_fixed<1>(acc, rows, n, weights);
-    case 2: return add_weighted_rows_fixed<2>(acc, rows, n, weights);
-    case 3: return add_weighted_rows_fixed<3>(acc, rows, n, weights);
-    case 4: return add_weighted_rows_fixed<4>(acc, rows, n, weights);
-    case 6: return add_weighted_rows_fixed<6>(acc, rows, n, weights);
-    case 8: return add_weighted_rows_fixed<8>(acc, rows, n, weights);
-    default:
-      for (std::size_t r = 0; r < n; ++r) {
-        const double w = weights ? weights[r] : 1.0;
-        if (w == 0.0) continue;
-        const double* row = rows + r * p;
-        for (std::size_t i = 0; i < p; ++i) acc[i] += w * row[i];
-      }
-  }
+  add_weighted_rows_dispatched(acc, rows, n, p, weights);
 }
 
 }  // namespace vibench

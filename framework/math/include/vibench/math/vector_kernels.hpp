@@ -1,8 +1,8 @@
 #pragma once
-// Dense kernels of the hot loops that profiles showed. subtract_product and the adam_update kernels are compiled for
-// AVX-512, AVX2 and baseline x86-64 and picked at load time for the CPU (target_clones). Each output element
-// is computed in the plain loop's order and the build never contracts a·b + c into an FMA
-// (-ffp-contract=off), so every variant gives the plain loop's bits (tests compare them).
+// Dense kernels of the hot loops that profiles showed, each compiled for AVX-512, AVX2 and baseline x86-64
+// and picked at load time for the CPU (target_clones). Each output element is computed in the plain loop's
+// order and the build never contracts a·b + c into an FMA (-ffp-contract=off), so every variant gives the
+// plain loop's bits (tests compare them).
 #include <cstddef>
 
 namespace vibench {
