@@ -178,6 +178,11 @@ def main():
         subprocess.run([sys.executable, os.path.join(HERE, "torch_baseline.py"), "--threads", "1", "--out", out.name,
                         "--min-seconds", str(args.min_time)], check=True)
         torch_data = json.load(open(out.name))
+    # A per-core comparison only if the baseline stayed on one core (its BLAS may start threads of its own).
+    torch_cores = torch_data["max_cores_used"]
+    if torch_cores > 1.3:
+        sys.exit(f"bench: the PyTorch baseline used {torch_cores:.2f} cores (CPU time / wall time) on one of its "
+                 "workloads; its ratios would not be per core")
     torch_t = {r["name"]: r["ns_per_estimate"] for r in torch_data["results"]}
 
     rows = []
@@ -207,8 +212,9 @@ def main():
     machine = f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores; " \
               f"{context.get('num_cpus')} CPUs at {context.get('mhz_per_cpu')} MHz (Google Benchmark context)"
     lines = ["# Benchmark results (last `make bench`)", "",
-             f"Machine: {machine}. One thread for both sides (per-core comparison); PyTorch {torch_data['torch']}, "
-             "float64, vectorized over replicates and samples.", "",
+             f"Machine: {machine}. One thread for both sides (per-core comparison; PyTorch's CPU time / wall time "
+             f"at most {torch_cores:.2f} over its workloads, its BLAS limited to one thread); PyTorch "
+             f"{torch_data['torch']}, float64, vectorized over replicates and samples.", "",
              "| workload | vibench ns/estimate | PyTorch ns/estimate | PyTorch / vibench |", "|---|---:|---:|---:|"]
     for r in rows:
         if not r["workload"].startswith("BM_VibStep"):
