@@ -1180,7 +1180,9 @@ TEST_CASE("VIBENCH_ISA naming an unknown class exits 2 and says what it expects;
   const auto r = run_shell(std::string("VIBENCH_ISA=sse9 ") + VIBENCH_BINARY + " list", "isa_bad");
   CHECK(r.code == 2);
   CHECK(r.err.find("VIBENCH_ISA=sse9: expected scalar, avx2 or avx512") != std::string::npos);
-  CHECK(run_cli("--help").out.find("VIBENCH_ISA=scalar|avx2|avx512") != std::string::npos);  // documented
+  const std::string help = run_cli("--help").out;
+  CHECK(help.find("VIBENCH_ISA=scalar|avx2|avx512") != std::string::npos);  // documented
+  CHECK(help.find("as the source 'libm' of its code fingerprint") != std::string::npos);  // and what it does not cover
 }
 
 TEST_CASE("a sub-key of a plugin axis: dry run shows which cells received it and an unknown one exits 2", "[cli]") {

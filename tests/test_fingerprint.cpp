@@ -140,7 +140,8 @@ TEST_CASE("a cell's code fingerprint covers the framework, its study and exactly
     INFO(s);
     CHECK(has_source(iw, s));
   }
-  CHECK(iw.sources.size() == 12);  // not estimators/gradients/iwae.cpp, nor any other plugin
+  CHECK(has_source(iw, "libm"));  // the C library's elementary functions, by what they compute (libm_fingerprint.hpp)
+  CHECK(iw.sources.size() == 13);  // not estimators/gradients/iwae.cpp, nor any other plugin
 
   // A slot's kind comes from the study's declaration: mi_estimation's `target` is an mi_task.
   const CodeFingerprint mi = cell_code_fingerprint(
@@ -256,6 +257,26 @@ TEST_CASE("an edited plugin recomputes exactly its cells; --reuse-stale keeps th
   CHECK(reverted.err.find("nothing to do") == std::string::npos);
   for (const auto& [id, c] : stored_cells(results)) CHECK(!c.stale_attr);
   CHECK(count_of(index_stale_column(results), "=0/16") == 4);
+}
+
+// glibc chooses its exp, log, sin, … for the CPU (an FMA build where the CPU has AVX2 and FMA); the builds round
+// differently, so cells computed under the other one are not what this machine computes. The tunable below makes
+// glibc choose as on a CPU without those features; vibench's own kernels are unaffected (they read CPUID).
+TEST_CASE("cells computed under a libm that rounds differently are stale, and say libm changed", "[cli]") {
+  const std::string dir = fresh_dir("fp_libm");
+  const std::string yaml = write_file(dir + "/fp.yaml", grid_yaml);
+  const std::string out = dir + "/out";
+  REQUIRE(run_cli("run " + yaml + " --out " + out, "fp_libm_first").code == 0);
+  const std::string baseline_libm = "GLIBC_TUNABLES=glibc.cpu.hwcaps=-AVX2,-FMA,-AVX512F ";
+  auto dry = run_shell(baseline_libm + VIBENCH_BINARY + " run " + yaml + " --out " + out + " --dry-run", "fp_libm_dry");
+  INFO(dry.out << dry.err);
+  REQUIRE(dry.code == 0);
+  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {  // glibc's choice changes
+    CHECK(dry.out.find("0 to run, 0 stored, 4 stale (to be recomputed), 0 skipped") != std::string::npos);
+    CHECK(dry.err.find("changed since: libm") != std::string::npos);
+  } else {  // nothing to change: this CPU already runs the baseline build
+    CHECK(dry.out.find("0 to run, 4 stored, 0 stale (to be recomputed), 0 skipped") != std::string::npos);
+  }
 }
 
 TEST_CASE("cells stored before code fingerprints existed count as stale", "[cli]") {

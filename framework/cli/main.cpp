@@ -314,7 +314,9 @@ int main(int argc, char** argv) try {
   CLI::App app{"vibench: reproducible experiments on variational inference gradient estimators and bounds"};
   app.require_subcommand(1);
   app.footer("Environment: VIBENCH_ISA=scalar|avx2|avx512 runs the kernels of a lower instruction-set class than this "
-             "CPU's (results are the same bits on every class; this checks it).");
+             "CPU's (vibench's kernels give the same bits on every class; this checks it). The C library's exp, log, "
+             "sin, ... are chosen by the CPU too and round differently without AVX2 and FMA: each cell records "
+             "them as the source 'libm' of its code fingerprint (README \"Determinism\").");
   std::string command_line;
   for (int i = 0; i < argc; ++i) command_line += (i ? " " : "") + std::string(argv[i]);
 

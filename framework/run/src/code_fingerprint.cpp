@@ -11,6 +11,7 @@
 
 #include "vibench/plugin/registry.hpp"
 #include "vibench/run/grid.hpp"
+#include "vibench/run/libm_fingerprint.hpp"
 #include "vibench/run/source_hashes.hpp"
 
 namespace vibench {
@@ -29,6 +30,9 @@ const SourceTable& source_table() {
     SourceTable t;
     for (const SourceGroupHash& e : build_source_hashes())
       (std::string(e.kind) == "framework" ? t.framework : t.plugins)[e.source] = e.hash;
+    // The C library's elementary functions are code every cell runs, chosen per CPU at load time: a cell computed
+    // where they round differently is stale here, like one computed by an edited source.
+    t.framework["libm"] = libm_fingerprint();
     const char* env = std::getenv(test_source_hashes_env);
     std::stringstream in(env ? env : "");
     for (std::string item; std::getline(in, item, ',');) {

@@ -1,8 +1,9 @@
 #pragma once
 // Code fingerprints (DESIGN §6): which code computed a cell. A cell's fingerprint is the XXH64 of the
 // build-time hashes (source_hashes.hpp) of every framework source group and of the files of the plugins the
-// cell uses: the study, and every `<slot>.name` in its resolved config, nested slots included. Editing one
-// plugin file therefore changes exactly the fingerprints of the cells that name that plugin.
+// cell uses: the study, and every `<slot>.name` in its resolved config, nested slots included, and of the
+// source `libm`, this process's libm_fingerprint(). Editing one plugin file therefore changes exactly the
+// fingerprints of the cells that name that plugin; a CPU whose libm rounds differently changes every cell's.
 #include <string>
 #include <utility>
 #include <vector>
