@@ -54,7 +54,7 @@ void subtract_product_dispatched(double* __restrict y, const double* __restrict 
 
 // One Adam pass, element-wise, so vectorizing changes nothing but speed (IEEE sqrt and division are correctly
 // rounded); m/c1 is skipped when c1 = 1 (1 − β₁ᵗ rounds to 1 after a few hundred steps), which changes
-// no bit (x/1 = x) and saves one of the pass's two divisions, its slowest instructions.
+// no bit (x/1 = x) and saves one of the pass's three divisions, its slowest instructions with the square root.
 template <bool DivideByC1, bool DirectionFirst>
 inline void adam_loop(double* __restrict theta, const double* __restrict grad, double* __restrict m,
                       double* __restrict v, std::size_t n, double beta1, double beta2, double c1, double c2,
