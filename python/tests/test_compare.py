@@ -166,3 +166,21 @@ def test_missing_cells_fail_unless_allowed(results_dir, copy_results):
     a = str(results_dir / "iwae_gap.h5")
     assert main([a, str(b)]) == 1
     assert main([a, str(b), "--allow-missing"]) == 0
+
+
+def test_files_of_another_libm_are_named(results_dir, copy_results, capsys):
+    """Cells record their C math library (code_sources' libm line); compare says when the two files' differ."""
+    b = copy_results("iwae_gap")
+    with h5py.File(b, "r+") as f:
+        for g in f["cells"].values():
+            lines = str(g.attrs["code_sources"]).splitlines()
+            assert any(line.startswith("libm glibc-") for line in lines)
+            g.attrs["code_sources"] = "\n".join(
+                "libm glibc-2.36-0000000000000000" if line.startswith("libm ") else line for line in lines) + "\n"
+    a = str(results_dir / "iwae_gap.h5")
+    assert main([a, str(b)]) == 0  # the values are the same bits: only the record differs
+    out = capsys.readouterr().out
+    assert "note: the C math libraries differ (libm A: glibc-" in out and "B: glibc-2.36-0000000000000000" in out
+    assert Comparison(a, b).summary()["libm_differs"]
+    assert main([a, a]) == 0
+    assert "C math libraries differ" not in capsys.readouterr().out

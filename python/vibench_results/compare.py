@@ -76,6 +76,17 @@ def _read_cells(path):
     return prov, cells
 
 
+def _libm_builds(cells):
+    """The C math libraries the cells were computed with: the `libm` lines of their code_sources (README
+    "Determinism"; files from before that record none)."""
+    builds = set()
+    for attrs, _ in cells.values():
+        for line in str(attrs.get(schema.CODE_SOURCES, "")).splitlines():
+            if line.startswith("libm "):
+                builds.add(line[len("libm "):])
+    return sorted(builds)
+
+
 def _same_bits(a, b):
     return a.dtype == b.dtype and a.shape == b.shape and a.tobytes() == b.tobytes()
 
@@ -87,6 +98,7 @@ class Comparison:
         self.paths = (str(path_a), str(path_b))
         self.alpha, self.rtol = alpha, rtol
         (self.prov_a, cells_a), (self.prov_b, cells_b) = _read_cells(path_a), _read_cells(path_b)
+        self.libm = (_libm_builds(cells_a), _libm_builds(cells_b))
         order = lambda ids, cells: sorted(ids, key=lambda i: (cells[i][0].get(schema.CELL_INDEX, 0), i))  # noqa: E731
         self.only_a = order(set(cells_a) - set(cells_b), cells_a)
         self.only_b = order(set(cells_b) - set(cells_a), cells_b)
@@ -190,7 +202,12 @@ class Comparison:
                 values[k] += n
         return {"a": self.paths[0], "b": self.paths[1], "common_cells": len(self.cells), "only_in_a": len(self.only_a),
                 "only_in_b": len(self.only_b), "cells": cells, "values": values, "alpha": self.alpha,
-                "z_limit": self.z_limit, "tested_values": self.m, "rtol": self.rtol}
+                "z_limit": self.z_limit, "tested_values": self.m, "rtol": self.rtol,
+                "libm_a": self.libm[0], "libm_b": self.libm[1], "libm_differs": self.libm_differs()}
+
+    def libm_differs(self):
+        """Both files record their C math library and the records differ: bits may differ by round-off."""
+        return bool(self.libm[0] and self.libm[1] and self.libm[0] != self.libm[1])
 
     def exit_status(self, allow_untestable=False, allow_missing=False):
         s = self.summary()["cells"]
@@ -243,6 +260,10 @@ def print_text(cmp, out, details):
           f"commit {str(pb.get('git_commit'))[:10]}{' dirty' if pb.get('git_dirty') else ''})", file=out)
     if pa.get("seed") != pb.get("seed"):
         print("note: the seeds differ; values are compared statistically", file=out)
+    if cmp.libm_differs():
+        print(f"note: the C math libraries differ (libm A: {', '.join(cmp.libm[0])}; B: {', '.join(cmp.libm[1])}): "
+              "their exp, log, ... round differently in the last bit, so values differ by round-off and optimization "
+              "or training trajectories drift (README \"Determinism\")", file=out)
     failing = [c for c in cmp.cells if c["class"] not in ("identical", "consistent")]
     # Worst first: disagreements (structural ones, then by largest z), then untestable cells.
     worst_z = lambda c: max((d.get("z", 0.0) for d in c["differences"]), default=0.0)  # noqa: E731

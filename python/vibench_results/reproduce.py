@@ -87,7 +87,7 @@ def main(argv=None):
             continue
         s = cmp.summary()
         failed |= cmp.exit_status() != 0 or bool(s["only_in_a"] or s["only_in_b"])
-        rows.append((name, s, f"{seconds:.0f} s"))
+        rows.append((name, s, f"{seconds:.0f} s" + ("; libm differs" if s["libm_differs"] else "")))
 
     header = f"{'experiment':<24}{'cells':>7}{'identical':>11}{'consistent':>12}{'untestable':>12}{'disagree':>10}" \
              f"{'only committed':>16}{'only new':>10}  note"
@@ -111,6 +111,10 @@ def main(argv=None):
           "both files' standard errors (vibench compare); untestable: values without standard errors differ; "
           "disagree: a z-score beyond the limit or a structural difference. "
           f"Recomputed files: {args.scratch}/")
+    if any(s is not None and s["libm_differs"] for _, s, _ in rows):
+        print("libm differs: this machine's C math library rounds differently from the one that computed the committed "
+              "results (a CPU without AVX2 and FMA, or another glibc): expect round-off differences and untestable "
+              "trajectories (README \"Determinism\").")
     return 1 if failed else 0
 
 

@@ -28,6 +28,7 @@ def _cell_attribute(name):
 CELL_INDEX = _cell_attribute("cell_index")
 STATUS = _cell_attribute("status")
 CODE_FINGERPRINT = _cell_attribute("code_fingerprint")
+CODE_SOURCES = _cell_attribute("code_sources")
 
 
 def is_timing(name):
