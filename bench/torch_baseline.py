@@ -20,9 +20,11 @@ import time
 
 def _threads_from_argv(default=1):
     """--threads N, read before torch is imported (see below)."""
-    for i, a in enumerate(sys.argv[:-1]):
-        if a == "--threads":
+    for i, a in enumerate(sys.argv):
+        if a == "--threads" and i + 1 < len(sys.argv):
             return sys.argv[i + 1]
+        if a.startswith("--threads="):
+            return a[len("--threads="):]
     return str(default)
 
 

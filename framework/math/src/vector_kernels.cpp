@@ -70,24 +70,20 @@ inline void adam_loop(double* __restrict theta, const double* __restrict grad, d
   }
 }
 
+// Both roundings (optimizer.hpp's AdamRounding), each with and without m/c1.
 __attribute__((target_clones("avx512f", "avx2", "default")))
-void adam_update_dispatched(double* __restrict theta, const double* __restrict grad, double* __restrict m,
-                            double* __restrict v, std::size_t n, double beta1, double beta2, double c1, double c2,
-                            double signed_lr, double eps) {
-  if (c1 == 1.0)
-    adam_loop<false, false>(theta, grad, m, v, n, beta1, beta2, c1, c2, signed_lr, eps);
-  else
-    adam_loop<true, false>(theta, grad, m, v, n, beta1, beta2, c1, c2, signed_lr, eps);
-}
-
-__attribute__((target_clones("avx512f", "avx2", "default")))
-void adam_update_direction_first_dispatched(double* __restrict theta, const double* __restrict grad,
-                                            double* __restrict m, double* __restrict v, std::size_t n, double beta1,
-                                            double beta2, double c1, double c2, double signed_lr, double eps) {
-  if (c1 == 1.0)
-    adam_loop<false, true>(theta, grad, m, v, n, beta1, beta2, c1, c2, signed_lr, eps);
-  else
+void adam_dispatched(bool direction_first, double* __restrict theta, const double* __restrict grad,
+                     double* __restrict m, double* __restrict v, std::size_t n, double beta1, double beta2, double c1,
+                     double c2, double signed_lr, double eps) {
+  // Direct calls, so that each body is inlined into every clone and compiled for its instruction set.
+  if (direction_first && c1 != 1.0)
     adam_loop<true, true>(theta, grad, m, v, n, beta1, beta2, c1, c2, signed_lr, eps);
+  else if (direction_first)
+    adam_loop<false, true>(theta, grad, m, v, n, beta1, beta2, c1, c2, signed_lr, eps);
+  else if (c1 != 1.0)
+    adam_loop<true, false>(theta, grad, m, v, n, beta1, beta2, c1, c2, signed_lr, eps);
+  else
+    adam_loop<false, false>(theta, grad, m, v, n, beta1, beta2, c1, c2, signed_lr, eps);
 }
 
 // acc[0..W) += Σ_r w_r·rows[r][0..W) for rows `stride` apart: W sums held in registers across all n rows,
@@ -138,12 +134,12 @@ void subtract_product(double* y, const double* x, const double* b, std::size_t n
 
 void adam_update(double* theta, const double* grad, double* m, double* v, std::size_t n, double beta1, double beta2,
                  double c1, double c2, double signed_lr, double eps) {
-  adam_update_dispatched(theta, grad, m, v, n, beta1, beta2, c1, c2, signed_lr, eps);
+  adam_dispatched(false, theta, grad, m, v, n, beta1, beta2, c1, c2, signed_lr, eps);
 }
 
 void adam_update_direction_first(double* theta, const double* grad, double* m, double* v, std::size_t n, double beta1,
                                  double beta2, double c1, double c2, double signed_lr, double eps) {
-  adam_update_direction_first_dispatched(theta, grad, m, v, n, beta1, beta2, c1, c2, signed_lr, eps);
+  adam_dispatched(true, theta, grad, m, v, n, beta1, beta2, c1, c2, signed_lr, eps);
 }
 
 void add_weighted_rows(double* acc, const double* rows, std::size_t n, std::size_t p, const double* weights) {
